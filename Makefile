@@ -1,0 +1,34 @@
+# Two commands do all set-up: `make demo` and `make test`. Each creates and fills
+# a local virtual environment (.venv) the first time and whenever pyproject.toml changes.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast bench lint docs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/chokepoint demo
+
+# The whole suite, slow end-to-end tests included (this is what CI runs).
+test: $(STAMP)
+	$(BIN)/python -m pytest -m "slow or not slow" -q
+
+# The fast subset for the edit-test loop.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/baci.py
+
+docs: $(STAMP)
+	$(BIN)/python -m chokepoint.schema_docs > docs/schema.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache build src/*.egg-info
