@@ -1,0 +1,224 @@
+"""The ``chokepoint`` command line: a thin layer over the public Python API.
+
+User errors (bad data, bad options) print one line on stderr and exit with status 2;
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from chokepoint.errors import ChokepointError
+
+app = typer.Typer(
+    name="chokepoint",
+    help="Stress-test critical supply chains against economic coercion: map a supply network, "
+    "measure dependency, trace origins.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+data_app = typer.Typer(help="The default dataset and the table schema.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+NetworkOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--network",
+        "-n",
+        help="Folder with network tables (CSV or Parquet); default: the shipped dataset.",
+        show_default=False,
+    ),
+]
+RegionOption = Annotated[
+    str,
+    typer.Option(
+        "--region", "-r", help="Importing region: EU (= EU27), an ISO3 code, or WORLD."
+    ),
+]
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", "-f", help="table for people, json/csv for machines.")
+]
+
+
+def _network(path: Path | None):
+    from chokepoint.network import SupplyNetwork, load_default
+
+    return load_default() if path is None else SupplyNetwork.from_folder(path)
+
+
+def _check_region(region: str) -> str:
+    from chokepoint.importers.countries import PSEUDO_COUNTRIES, REGIONS, iso3_codes
+
+    code = region.upper()
+    if code in {"EU", "WORLD"} or code in REGIONS or code in PSEUDO_COUNTRIES:
+        return code
+    if code not in iso3_codes():
+        raise ChokepointError(f"--region: unknown region '{region}' (EU, WORLD or an ISO3 code)")
+    return code
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show a traceback for errors in the input.")
+    ] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        from chokepoint import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.command()
+def metrics(
+    network: NetworkOption = None,
+    region: RegionOption = "EU",
+    commodity: Annotated[
+        str | None, typer.Option("--commodity", "-c", help="Only this commodity id.")
+    ] = None,
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """Dependency per commodity: supplier shares, HHI, import reliance, CRMA 65% flag."""
+    from chokepoint.metrics import dependency_table
+    from chokepoint.report import dependency_rich_table, to_csv, to_json
+
+    net = _network(network)
+    code = _check_region(region)
+    if commodity is not None and commodity not in set(net.commodities["id"]):
+        raise ChokepointError(f"--commodity: unknown commodity '{commodity}'")
+    table = dependency_table(net, code, commodity)
+    if output is OutputFormat.json:
+        typer.echo(to_json(table))
+    elif output is OutputFormat.csv:
+        typer.echo(to_csv(table), nl=False)
+    else:
+        shown = table[table["consumption"] > 0] if commodity is None else table
+        Console().print(
+            dependency_rich_table(
+                shown, title=f"Dependency of {table['region'].iloc[0] if len(table) else code} "
+                f"on its suppliers ({net.name}, data {net.data_version})"
+            )
+        )
+
+
+@app.command()
+def origins(
+    product: Annotated[str, typer.Argument(help="Commodity id of the product, e.g. ev_traction_motor.")],
+    network: NetworkOption = None,
+    region: RegionOption = "EU",
+    traced: Annotated[
+        list[str] | None,
+        typer.Option("--traced", "-t", help="Input commodity to trace (repeatable); default all."),
+    ] = None,
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """Where the inputs of a product made in a region ultimately come from, by country."""
+    from chokepoint.origins import product_origins
+    from chokepoint.report import origins_rich_table, to_csv, to_json
+
+    net = _network(network)
+    code = _check_region(region)
+    known = set(net.commodities["id"])
+    for item in [product, *(traced or [])]:
+        if item not in known:
+            raise ChokepointError(f"unknown commodity '{item}'")
+    table = product_origins(net, product, code, traced or None)
+    if output is OutputFormat.json:
+        typer.echo(to_json(table))
+    elif output is OutputFormat.csv:
+        typer.echo(to_csv(table), nl=False)
+    else:
+        Console().print(origins_rich_table(table, title=f"Origins of the inputs of {product} "
+                                                         f"made in {code}"))
+
+
+@app.command()
+def validate(
+    path: Annotated[Path, typer.Argument(help="Folder with network tables to check.")],
+) -> None:
+    """Check a network folder: exits 0 if consistent, 2 with a one-line error if not."""
+    from chokepoint.network import SupplyNetwork
+
+    net = SupplyNetwork.from_folder(path)
+    console = Console()
+    for warning in net.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    counts = ", ".join(
+        f"{len(getattr(net, t))} {t}" for t in ("commodities", "producers", "links", "recipes",
+                                               "stocks", "demand", "sources")
+    )
+    console.print(f"[green]ok[/green] {path}: {counts} (data version {net.data_version})",
+                  highlight=False)
+
+
+@data_app.command("export")
+def data_export(
+    folder: Annotated[Path, typer.Argument(help="Folder to create with the tables.")],
+    file_format: Annotated[
+        str, typer.Option("--format", help="csv or parquet.")
+    ] = "csv",
+    force: Annotated[bool, typer.Option("--force", help="Replace tables already there.")] = False,
+) -> None:
+    """Write the default network as a folder of tables, to start your own."""
+    from chokepoint.network import load_default
+
+    if file_format not in {"csv", "parquet"}:
+        raise ChokepointError(f"--format: expected csv or parquet, got '{file_format}'")
+    written = load_default().to_folder(folder, format=file_format, overwrite=force)
+    typer.echo(f"wrote the default network to {written}/ ({file_format})")
+
+
+@data_app.command("schema")
+def data_schema() -> None:
+    """Print the table schema reference (Markdown), as in docs/schema.md."""
+    from chokepoint.schema import schema_markdown
+
+    typer.echo(schema_markdown(), nl=False)
+
+
+@app.command()
+def demo() -> None:
+    """Run the main job on the default data: the EU dependency report."""
+    from chokepoint.demo import run_demo
+
+    run_demo(Console())
+
+
+def _mount_importers() -> None:
+    try:
+        from chokepoint.cli_import import import_app
+    except ImportError:  # pragma: no cover - importer module is part of the package
+        return
+    app.add_typer(import_app, name="import", help="Import users' own data (trade flows).")
+
+
+_mount_importers()
+
+
+def main() -> None:
+    """Console entry point: run the app, turning input errors into one line and exit 2."""
+    debug = "--debug" in sys.argv[1:]
+    try:
+        app(prog_name="chokepoint")
+    except ChokepointError as exc:
+        if debug:
+            raise
+        message = " ".join(str(exc).split())
+        sys.stderr.write(f"error: {message}\n")
+        sys.exit(2)
