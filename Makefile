@@ -28,7 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/baci.py
 
 docs: $(STAMP)
-	$(BIN)/python -m chokepoint.schema_docs > docs/schema.md
+	$(BIN)/chokepoint data schema > docs/schema.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache build src/*.egg-info

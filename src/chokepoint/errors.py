@@ -35,12 +35,14 @@ class DataError(ChokepointError):
         self.reason = message
         super().__init__(self._format())
 
+    row_word = "row"
+
     def _format(self) -> str:
         where = []
         if self.file is not None:
             where.append(self.file)
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(f"{self.row_word} {self.row}")
         if self.field is not None:
             where.append(f"field '{self.field}'")
         prefix = ", ".join(where)
@@ -48,4 +50,10 @@ class DataError(ChokepointError):
 
 
 class ScenarioError(DataError):
-    """A scenario file is malformed or contradicts the network it runs on."""
+    """A scenario file is malformed or contradicts the network it runs on.
+
+    ``row`` is the line of the YAML file; ``field`` the path to the key
+    (``events[2].approval_probability``).
+    """
+
+    row_word = "line"

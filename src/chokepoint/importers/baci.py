@@ -1,0 +1,679 @@
+"""Importer for bilateral trade flows in the CEPII BACI layout.
+
+BACI ships one CSV per year with the columns ``t,i,j,k,v,q``: year, exporter and
+importer (numeric country codes), HS6 product (an integer, so ``10121`` is
+``010121``), value in thousand USD and quantity in metric tonnes (blank or
+``NA`` when unknown). A companion file maps the numeric country codes to ISO3.
+
+The importer turns these into supplier shares: for each importer and product,
+the share of each exporter in the importer's imports over the selected years.
+All the heavy lifting runs inside DuckDB, which streams the CSV files, so files
+of many GB are aggregated within ``memory_limit`` (DuckDB spills to a temporary
+folder beyond it); only the small result reaches pandas.
+
+Grouped importers (``group_importers={"EU27": EU27}``): the imports of the
+members are summed into one importer. Trade between two members of the same
+group is dropped by default, so EU27 shares describe extra-EU sourcing: a German
+import of French goods is not EU dependence on a foreign supplier, and keeping
+it would dilute the shares of the suppliers that export controls could cut off.
+Pass ``keep_intra_group=True`` to keep it (exporters remain individual
+countries either way).
+
+Quantities: a missing quantity is missing, not zero. ``quantity`` is the sum of
+the flow's quantities only when every contributing row (years, group members)
+has one, else it is missing; ``share_quantity`` is that quantity's share among
+the exporters whose quantity is known, and missing for the others.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import os
+import re
+import tempfile
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TextIO
+
+import duckdb
+import pandas as pd
+
+from chokepoint.errors import DataError
+from chokepoint.importers.countries import REGIONS, expand_region, iso3_codes, to_iso3
+
+TRADE_COLUMNS: tuple[str, ...] = ("t", "i", "j", "k", "v", "q")
+"""Columns every BACI trade file must have."""
+
+OUTPUT_COLUMNS: tuple[str, ...] = (
+    "importer",
+    "product",
+    "exporter",
+    "value",
+    "quantity",
+    "share",
+    "share_quantity",
+)
+"""Columns of the supplier-share table, in order."""
+
+_TYPES = {"t": "INTEGER", "i": "INTEGER", "j": "INTEGER", "k": "INTEGER", "v": "DOUBLE"}
+_TYPES_WITH_Q = {**_TYPES, "q": "DOUBLE"}
+_FIELD_MEANING = {
+    "t": "year",
+    "i": "exporter code",
+    "j": "importer code",
+    "k": "HS6 product code",
+    "v": "value",
+    "q": "quantity",
+}
+_CODE_COLUMN = "country_code"
+_ISO3_COLUMNS = ("country_iso3", "iso_3digit_alpha")
+_NAME_COLUMNS = ("country_name", "country_name_full", "country_name_abbreviation")
+_ISO3_PATTERN = re.compile(r"[A-Z0-9]{3}")
+
+
+@dataclass(frozen=True)
+class BaciSummary:
+    """What :func:`write_baci_supplier_shares` wrote."""
+
+    path: Path
+    rows: int
+    importers: int
+    products: int
+    exporters: int
+
+
+@dataclass(frozen=True)
+class _Country:
+    """One row of the country-code file."""
+
+    code: int
+    iso3: str | None
+    name: str
+    row: int
+
+
+@dataclass(frozen=True)
+class _Products:
+    """Product filter: exact HS6 codes and HS2/HS4 ranges, as integers."""
+
+    exact: frozenset[int]
+    ranges: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class _Job:
+    """Validated inputs of one aggregation."""
+
+    files: tuple[Path, ...]
+    headers: tuple[tuple[str, ...], ...]
+    codes_file: Path
+    countries: tuple[_Country, ...]
+    groups: Mapping[str, frozenset[str]]
+    importers: tuple[str, ...] | None
+    products: _Products | None
+    years: tuple[int, ...] | None
+    keep_intra_group: bool
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def baci_supplier_shares(
+    trade: str | Path | Sequence[str | Path],
+    country_codes: str | Path,
+    *,
+    products: Iterable[str | int] | None = None,
+    importers: Iterable[str] | None = None,
+    years: Iterable[int] | None = None,
+    group_importers: Mapping[str, Iterable[str]] | None = None,
+    keep_intra_group: bool = False,
+    memory_limit: str = "512MB",
+    threads: int = 2,
+) -> pd.DataFrame:
+    """Supplier shares per importer and HS6 product from BACI files, as a DataFrame.
+
+    ``trade`` is one BACI CSV (optionally ``.gz``), a list of them, or a folder
+    whose ``BACI_*.csv`` files are all read. ``products`` takes HS6 codes
+    (``"010121"``, ``10121``) and HS2/HS4 prefixes (``"28"``, ``"8541"``);
+    ``importers`` takes ISO3 codes, group names from ``group_importers`` and
+    regions such as ``"EU27"`` (expanded to the members when not grouped);
+    ``years`` keeps the given years. Values are summed over the selected years.
+
+    Returns the columns of :data:`OUTPUT_COLUMNS`, sorted by importer, product
+    and descending value. Raises :class:`~chokepoint.errors.DataError` for a
+    missing or malformed file and :class:`ValueError` for a bad option.
+    """
+    job = _prepare(
+        trade, country_codes, products, importers, years, group_importers, keep_intra_group
+    )
+    with _connect(memory_limit, threads) as con:
+        _load_countries(con, job)
+        try:
+            frame = con.execute(_shares_sql(job)).df()
+        except (duckdb.ConversionException, duckdb.InvalidInputException) as exc:
+            raise _read_error(con, job, exc) from exc
+        if frame["importer"].isna().any() or frame["exporter"].isna().any():
+            raise _unknown_code_error(con, job)
+    return frame
+
+
+def write_baci_supplier_shares(
+    trade: str | Path | Sequence[str | Path],
+    country_codes: str | Path,
+    out: str | Path,
+    *,
+    products: Iterable[str | int] | None = None,
+    importers: Iterable[str] | None = None,
+    years: Iterable[int] | None = None,
+    group_importers: Mapping[str, Iterable[str]] | None = None,
+    keep_intra_group: bool = False,
+    memory_limit: str = "512MB",
+    threads: int = 2,
+) -> BaciSummary:
+    """Write :func:`baci_supplier_shares` to the Parquet file ``out``, streamed by DuckDB.
+
+    The table is written to a temporary file beside ``out`` and moved into place
+    only when complete, so an error leaves ``out`` as it was and no partial file.
+    """
+    job = _prepare(
+        trade, country_codes, products, importers, years, group_importers, keep_intra_group
+    )
+    target = Path(out)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with _connect(memory_limit, threads) as con:
+            summary = _copy_to_parquet(con, job, partial)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return replace(summary, path=target)
+
+
+# --------------------------------------------------------------------------- preparation
+
+
+def _prepare(
+    trade: str | Path | Sequence[str | Path],
+    country_codes: str | Path,
+    products: Iterable[str | int] | None,
+    importers: Iterable[str] | None,
+    years: Iterable[int] | None,
+    group_importers: Mapping[str, Iterable[str]] | None,
+    keep_intra_group: bool,
+) -> _Job:
+    """Check the files and options before any data is read."""
+    files = _trade_files(trade)
+    headers = tuple(_trade_header(path) for path in files)
+    codes_file = _existing_file(country_codes)
+    countries = _read_country_codes(codes_file)
+    groups = _normalize_groups(group_importers)
+    known = iso3_codes() | {c.iso3 for c in countries if c.iso3 is not None}
+    return _Job(
+        files=files,
+        headers=headers,
+        codes_file=codes_file,
+        countries=countries,
+        groups=groups,
+        importers=None if importers is None else _importer_filter(importers, groups, known),
+        products=None if products is None else _product_filter(products),
+        years=None if years is None else _year_filter(years),
+        keep_intra_group=keep_intra_group,
+    )
+
+
+def _existing_file(path: str | Path) -> Path:
+    """``path`` as a Path, or a DataError when there is no such file."""
+    path = Path(path)
+    if not path.is_file():
+        reason = "is a folder, expected a file" if path.is_dir() else "file not found"
+        raise DataError(reason, file=path)
+    return path
+
+
+def _trade_files(trade: str | Path | Sequence[str | Path]) -> tuple[Path, ...]:
+    """The trade files to read: one file, a list of files, or a folder of BACI_*.csv."""
+    if isinstance(trade, str | Path):
+        folder = Path(trade)
+        if folder.is_dir():
+            found = sorted([*folder.glob("BACI_*.csv"), *folder.glob("BACI_*.csv.gz")])
+            if not found:
+                raise DataError("folder holds no BACI_*.csv file", file=folder)
+            return tuple(found)
+        trade = [trade]
+    if not trade:
+        raise ValueError("no trade file given")
+    return tuple(_existing_file(path) for path in trade)
+
+
+def _open_text(path: Path, encoding: str) -> TextIO:
+    """Open a text file, gzip-compressed when its name ends in .gz."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding=encoding, newline="")
+    return open(path, encoding=encoding, newline="")
+
+
+def _trade_header(path: Path) -> tuple[str, ...]:
+    """The normalised header of a trade file, checked for the BACI columns."""
+    with _open_text(path, "utf-8-sig") as handle:
+        header = next(csv.reader(handle), None)
+    if not header:
+        raise DataError("empty file, expected the header t,i,j,k,v,q", file=path, row=0)
+    names = tuple(name.strip().lower() for name in header)
+    for column in TRADE_COLUMNS:
+        if column not in names:
+            raise DataError(
+                f"missing required column '{column}' ({_FIELD_MEANING[column]}); "
+                "a BACI file has the columns t,i,j,k,v,q",
+                file=path,
+                row=0,
+                field=column,
+            )
+    return names
+
+
+# --------------------------------------------------------------------------- country codes
+
+
+def _read_country_codes(path: Path) -> tuple[_Country, ...]:
+    """Parse a BACI country-code file (either column layout); resolve missing ISO3."""
+    header, rows = _read_small_csv(path)
+    if _CODE_COLUMN not in header:
+        raise DataError(
+            f"missing required column '{_CODE_COLUMN}'", file=path, row=0, field=_CODE_COLUMN
+        )
+    iso3_column = next((c for c in _ISO3_COLUMNS if c in header), None)
+    name_columns = [c for c in _NAME_COLUMNS if c in header]
+    if iso3_column is None and not name_columns:
+        raise DataError(
+            f"needs an ISO3 column ({' or '.join(_ISO3_COLUMNS)}) or a country name column",
+            file=path,
+            row=0,
+            field=_ISO3_COLUMNS[0],
+        )
+    countries: list[_Country] = []
+    seen: dict[int, int] = {}
+    for number, row in enumerate(rows, start=1):
+        record = dict(zip(header, row, strict=False))
+        code = _country_code(record.get(_CODE_COLUMN, ""), path, number)
+        if code in seen:
+            raise DataError(
+                f"country code {code} repeats row {seen[code]}",
+                file=path,
+                row=number,
+                field=_CODE_COLUMN,
+            )
+        seen[code] = number
+        name = next((record[c].strip() for c in name_columns if record.get(c, "").strip()), "")
+        iso3 = _clean_iso3(record.get(iso3_column, "")) if iso3_column else None
+        countries.append(_Country(code=code, iso3=iso3, name=name, row=number))
+    return _fill_iso3_from_names(countries)
+
+
+def _read_small_csv(path: Path) -> tuple[list[str], list[list[str]]]:
+    """Header (lower-cased) and rows of a small CSV, in UTF-8 or else Windows-1252."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            with _open_text(path, encoding) as handle:
+                lines = list(csv.reader(handle))
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - cp1252 decodes nearly any byte
+        raise DataError("cannot decode the file as UTF-8 or Windows-1252", file=path)
+    if not lines:
+        raise DataError("empty file, expected a header", file=path, row=0)
+    return [name.strip().lower() for name in lines[0]], [r for r in lines[1:] if any(r)]
+
+
+def _country_code(text: str, path: Path, row: int) -> int:
+    """The integer country code of one row, or a DataError."""
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise DataError(
+            f"country code {text!r} is not an integer", file=path, row=row, field=_CODE_COLUMN
+        ) from None
+
+
+def _clean_iso3(text: str) -> str | None:
+    """An upper-case three-character code, or None for blanks and placeholders (N/A)."""
+    code = text.strip().upper()
+    return code if _ISO3_PATTERN.fullmatch(code) else None
+
+
+def _fill_iso3_from_names(countries: list[_Country]) -> tuple[_Country, ...]:
+    """Give rows without an ISO3 the code country_converter finds for their name."""
+    names = [c.name for c in countries if c.iso3 is None and c.name]
+    found = to_iso3(names) if names else {}
+    return tuple(
+        replace(c, iso3=found.get(c.name)) if c.iso3 is None and c.name else c for c in countries
+    )
+
+
+# --------------------------------------------------------------------------- options
+
+
+def _normalize_groups(groups: Mapping[str, Iterable[str]] | None) -> dict[str, frozenset[str]]:
+    """Group name -> member ISO3s; regions among the members are expanded."""
+    result: dict[str, frozenset[str]] = {}
+    owner: dict[str, str] = {}
+    for name, members in (groups or {}).items():
+        label = name.strip()
+        if not label:
+            raise ValueError("group_importers has an empty group name")
+        expanded = frozenset(
+            iso.strip().upper() for member in members for iso in expand_region(member)
+        )
+        for iso in expanded:
+            if iso in owner:
+                raise ValueError(f"{iso} is in two importer groups: {owner[iso]} and {label}")
+            owner[iso] = label
+        result[label] = expanded
+    return result
+
+
+def _importer_filter(
+    importers: Iterable[str], groups: Mapping[str, frozenset[str]], known: frozenset[str]
+) -> tuple[str, ...]:
+    """The importer labels to keep (ISO3 codes and group names)."""
+    member_of = {iso: label for label, members in groups.items() for iso in members}
+    labels: list[str] = []
+    for raw in importers:
+        code = raw.strip()
+        if code in groups:
+            labels.append(code)
+        elif code.upper() in REGIONS:
+            labels.extend(_region_labels(code.upper(), groups))
+        elif code.upper() in member_of:
+            raise ValueError(
+                f"importer {code} is counted in the group {member_of[code.upper()]}; "
+                f"ask for {member_of[code.upper()]} or do not group"
+            )
+        elif code.upper() in known:
+            labels.append(code.upper())
+        else:
+            raise ValueError(f"unknown importer {raw!r}: expected an ISO3 code or a region")
+    if not labels:
+        raise ValueError("importers is empty; pass None to keep every importer")
+    return tuple(dict.fromkeys(labels))
+
+
+def _region_labels(region: str, groups: Mapping[str, frozenset[str]]) -> list[str]:
+    """A region as importer labels: its group when grouped alike, else its members."""
+    members = frozenset(REGIONS[region])
+    same = [label for label, group in groups.items() if group == members]
+    if same:
+        return same
+    grouped = {iso for group in groups.values() for iso in group}
+    if members & grouped:
+        raise ValueError(f"region {region} overlaps an importer group without matching it")
+    return sorted(members)
+
+
+def _product_filter(products: Iterable[str | int]) -> _Products:
+    """HS codes as exact HS6 integers and HS2/HS4 ranges."""
+    exact: set[int] = set()
+    ranges: list[tuple[int, int]] = []
+    for product in products:
+        if isinstance(product, bool) or not isinstance(product, int | str):
+            raise ValueError(f"HS code {product!r} must be a string or an integer")
+        if isinstance(product, int):
+            if not 0 < product <= 999_999:
+                raise ValueError(f"HS code {product} is not a 6-digit code")
+            exact.add(product)
+            continue
+        digits = product.strip().replace(".", "").replace(" ", "")
+        if not digits.isdigit() or len(digits) not in (2, 4, 6):
+            raise ValueError(f"HS code {product!r} must have 2, 4 or 6 digits")
+        if len(digits) == 6:
+            exact.add(int(digits))
+        else:
+            width = 10 ** (6 - len(digits))
+            ranges.append((int(digits) * width, int(digits) * width + width - 1))
+    if not exact and not ranges:
+        raise ValueError("products is empty; pass None to keep every product")
+    return _Products(exact=frozenset(exact), ranges=tuple(sorted(set(ranges))))
+
+
+def _year_filter(years: Iterable[int]) -> tuple[int, ...]:
+    """The years as sorted distinct integers."""
+    result = sorted({int(year) for year in years})
+    if not result:
+        raise ValueError("years is empty; pass None to keep every year")
+    return tuple(result)
+
+
+# --------------------------------------------------------------------------- DuckDB
+
+
+@contextmanager
+def _connect(memory_limit: str, threads: int) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB that spills to a private temporary folder."""
+    if threads < 1:
+        raise ValueError("threads must be at least 1")
+    with tempfile.TemporaryDirectory(prefix="chokepoint-duckdb-") as spill:
+        config = {"memory_limit": memory_limit, "threads": threads, "temp_directory": spill}
+        try:
+            con = duckdb.connect(":memory:", config=config)
+        except duckdb.Error as exc:
+            raise ValueError(f"bad DuckDB setting: {exc}") from exc
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def _load_countries(con: duckdb.DuckDBPyConnection, job: _Job) -> None:
+    """Create the table ``countries(code, iso3, label, grouped)`` from the code file."""
+    member_of = {iso: label for label, members in job.groups.items() for iso in members}
+    con.execute(
+        "CREATE TEMP TABLE countries "
+        "(code INTEGER PRIMARY KEY, iso3 VARCHAR, label VARCHAR, grouped BOOLEAN)"
+    )
+    rows = [
+        (c.code, c.iso3, member_of.get(c.iso3, c.iso3), c.iso3 in member_of)
+        for c in job.countries
+        if c.iso3 is not None
+    ]
+    if rows:
+        con.executemany("INSERT INTO countries VALUES (?, ?, ?, ?)", rows)
+
+
+def _sql_text(value: str | Path) -> str:
+    """A SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _read_csv_sql(path: Path, header: Sequence[str], *, typed: bool) -> str:
+    """A ``read_csv`` call with explicit column types (VARCHAR everywhere when not typed)."""
+    types = _TYPES_WITH_Q if typed else {}
+    columns = ", ".join(
+        f"{_sql_text(name if name in TRADE_COLUMNS else f'_extra{n}')}: "
+        f"{_sql_text(types.get(name, 'VARCHAR'))}"
+        for n, name in enumerate(header)
+    )
+    nulls = "['NA', '']" if typed else "['']"
+    return (
+        f"read_csv({_sql_text(path)}, columns = {{{columns}}}, header = true, "
+        f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', nullstr = {nulls})"
+    )
+
+
+def _trade_sql(job: _Job) -> str:
+    """All trade files as one relation ``(t, i, j, k, v, q)``.
+
+    ``NA`` and blanks read as missing; a missing t/i/j/k/v aborts the query
+    (through ``v``, which every query uses) so that the error path can locate it.
+    """
+    blank = " OR ".join(f"{name} IS NULL" for name in _TYPES)
+    return " UNION ALL ".join(
+        f"SELECT t, i, j, k, CASE WHEN {blank} THEN error('missing value') ELSE v END AS v, q "
+        f"FROM {_read_csv_sql(path, header, typed=True)}"
+        for path, header in zip(job.files, job.headers, strict=True)
+    )
+
+
+def _filters_sql(job: _Job) -> str:
+    """WHERE conditions on a trade row ``r`` joined to importer ``ci`` and exporter ``ce``."""
+    conditions = ["TRUE"]
+    if job.years is not None:
+        conditions.append(f"r.t IN ({', '.join(map(str, job.years))})")
+    if job.products is not None:
+        parts = [f"r.k BETWEEN {lo} AND {hi}" for lo, hi in job.products.ranges]
+        if job.products.exact:
+            parts.append(f"r.k IN ({', '.join(map(str, sorted(job.products.exact)))})")
+        conditions.append(f"({' OR '.join(parts)})")
+    if job.importers is not None:
+        labels = ", ".join(_sql_text(label) for label in job.importers)
+        conditions.append(f"(ci.label IS NULL OR ci.label IN ({labels}))")
+    if not job.keep_intra_group:
+        conditions.append("NOT coalesce(ci.grouped AND ce.label = ci.label, FALSE)")
+    return " AND ".join(conditions)
+
+
+def _flows_sql(job: _Job, source: str) -> str:
+    """Trade rows of ``source`` with importer label and exporter ISO3 (NULL when unknown)."""
+    return (
+        f"SELECT r.*, ci.label AS importer, ce.iso3 AS exporter FROM ({source}) AS r "
+        "LEFT JOIN countries AS ci ON r.j = ci.code "
+        "LEFT JOIN countries AS ce ON r.i = ce.code "
+        f"WHERE {_filters_sql(job)}"
+    )
+
+
+def _shares_sql(job: _Job) -> str:
+    """The supplier-share query (see the module docstring for the rules)."""
+    return f"""
+        WITH flows AS ({_flows_sql(job, _trade_sql(job))}),
+        totals AS (
+            SELECT importer, k, exporter, sum(v) AS value,
+                   CASE WHEN count(q) = count(*) THEN sum(q) END AS quantity
+            FROM flows
+            GROUP BY importer, k, exporter
+        )
+        SELECT importer, lpad(CAST(k AS VARCHAR), 6, '0') AS product, exporter, value,
+               quantity,
+               value / nullif(sum(value) OVER per_product, 0) AS share,
+               quantity / nullif(sum(quantity) OVER per_product, 0) AS share_quantity
+        FROM totals
+        WINDOW per_product AS (PARTITION BY importer, k)
+        ORDER BY importer, product, value DESC, exporter
+    """
+
+
+def _copy_to_parquet(con: duckdb.DuckDBPyConnection, job: _Job, path: Path) -> BaciSummary:
+    """Stream the shares into ``path`` and summarise them; check for unknown codes."""
+    _load_countries(con, job)
+    try:
+        con.execute(
+            f"COPY ({_shares_sql(job)}) TO {_sql_text(path)} (FORMAT parquet, COMPRESSION zstd)"
+        )
+    except (duckdb.ConversionException, duckdb.InvalidInputException) as exc:
+        raise _read_error(con, job, exc) from exc
+    counts = con.execute(
+        "SELECT count(*), count(DISTINCT importer), count(DISTINCT product), "
+        "count(DISTINCT exporter), count(*) FILTER (importer IS NULL OR exporter IS NULL) "
+        f"FROM read_parquet({_sql_text(path)})"
+    ).fetchone()
+    assert counts is not None
+    if counts[4]:
+        raise _unknown_code_error(con, job)
+    rows, importers, products, exporters, _ = counts
+    return BaciSummary(path, rows=rows, importers=importers, products=products, exporters=exporters)
+
+
+# --------------------------------------------------------------------------- diagnostics
+
+
+def _numbered(path: Path, header: Sequence[str], *, typed: bool) -> str:
+    """A file's rows with their 1-based data row number ``rn`` (needs threads = 1)."""
+    return f"SELECT row_number() OVER () AS rn, * FROM {_read_csv_sql(path, header, typed=typed)}"
+
+
+def _read_error(con: duckdb.DuckDBPyConnection, job: _Job, exc: duckdb.Error) -> DataError:
+    """Locate the first unreadable value behind a failed read (error path only)."""
+    con.execute("SET threads = 1")  # row_number() OVER () follows file order
+    for path, header in zip(job.files, job.headers, strict=True):
+        try:
+            found = con.execute(_bad_value_sql(path, header)).fetchone()
+        except duckdb.Error as inner:
+            return _duckdb_csv_error(inner, path)
+        if found is not None:
+            row, field, value = found
+            shown = "a blank" if value is None else repr(value)
+            return DataError(
+                f"{shown} is not a valid {_FIELD_MEANING[field]} (expected a number)",
+                file=path,
+                row=row,
+                field=field,
+            )
+    return _duckdb_csv_error(exc, None)
+
+
+def _bad_value_sql(path: Path, header: Sequence[str]) -> str:
+    """First row whose t/i/j/k/v is blank or not numeric, or whose q is neither blank,
+    NA nor numeric: ``(row, field, text)``."""
+    checks = [
+        (name, f"{name} IS NULL OR TRY_CAST({name} AS {sql_type}) IS NULL")
+        for name, sql_type in _TYPES.items()
+    ]
+    checks.append(("q", "q IS NOT NULL AND q <> 'NA' AND TRY_CAST(q AS DOUBLE) IS NULL"))
+    which = " ".join(f"WHEN {cond} THEN '{name}'" for name, cond in checks)
+    value = " ".join(f"WHEN {cond} THEN {name}" for name, cond in checks)
+    return (
+        f"SELECT rn, CASE {which} END, CASE {value} END "
+        f"FROM ({_numbered(path, header, typed=False)}) "
+        f"WHERE {' OR '.join(f'({cond})' for _, cond in checks)} ORDER BY rn LIMIT 1"
+    )
+
+
+def _duckdb_csv_error(exc: duckdb.Error, path: Path | None) -> DataError:
+    """A DataError from DuckDB's own CSV error text (e.g. a row with too many fields)."""
+    text = str(exc)
+    line = re.search(r"CSV Error on Line: (\d+)", text)
+    named = re.search(r"^\s*file = (.+)$", text, re.MULTILINE)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    detail = next(
+        (ln for ln in lines[1:] if not ln.startswith(("Original Line", "CSV Error"))),
+        lines[0] if lines else "unreadable CSV",
+    )
+    return DataError(
+        f"malformed CSV row: {detail}",
+        file=path if path is not None else (named.group(1).strip() if named else None),
+        row=int(line.group(1)) - 1 if line else None,
+    )
+
+
+def _unknown_code_error(con: duckdb.DuckDBPyConnection, job: _Job) -> DataError:
+    """Locate the first trade row whose exporter or importer code cannot be mapped."""
+    con.execute("SET threads = 1")  # row_number() OVER () follows file order
+    for path, header in zip(job.files, job.headers, strict=True):
+        found = con.execute(
+            f"SELECT rn, i, j, exporter IS NULL, importer IS NULL "
+            f"FROM ({_flows_sql(job, _numbered(path, header, typed=True))}) "
+            "WHERE importer IS NULL OR exporter IS NULL ORDER BY rn LIMIT 1"
+        ).fetchone()
+        if found is not None:
+            row, exporter_code, importer_code, exporter_unknown, _ = found
+            field, code = ("i", exporter_code) if exporter_unknown else ("j", importer_code)
+            reason = _unknown_code_reason(job, field, code)
+            return DataError(reason, file=path, row=row, field=field)
+    return DataError("a country code could not be mapped to ISO3", file=job.codes_file)
+
+
+def _unknown_code_reason(job: _Job, field: str, code: int) -> str:
+    """Why ``code`` has no ISO3: absent from the code file, or unnamed there."""
+    role = "exporter" if field == "i" else "importer"
+    entry = next((c for c in job.countries if c.code == code), None)
+    if entry is None:
+        return f"{role} code {code} is not in the country-code file {job.codes_file}"
+    return (
+        f"{role} code {code} ({entry.name or 'no name'}) has no ISO3 code in "
+        f"{job.codes_file} (row {entry.row}) and country_converter does not recognise its name"
+    )

@@ -1,0 +1,107 @@
+"""Dependency metrics on the toy network, against figures computed by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chokepoint import dependency_table, hhi
+from chokepoint.metrics import consumption, supplier_shares
+
+
+def row(table, commodity):
+    return table.set_index("commodity").loc[commodity]
+
+
+def test_magnet_dependency_by_hand(toy) -> None:
+    # motor_deu needs 10,000 motors × 0.002 t = 20 t of magnets: 16 t from CHN (0.8),
+    # 3 t from mag_deu and 1 t from the recycler (DEU 0.2). EU output 5 + 1 = 6 t.
+    magnet = row(dependency_table(toy, "EU"), "magnet")
+    assert magnet["consumption"] == pytest.approx(20.0)
+    assert magnet["supplier_shares"] == pytest.approx({"CHN": 0.8, "DEU": 0.2})
+    assert magnet["hhi"] == pytest.approx(80**2 + 20**2)
+    assert magnet["import_reliance"] == pytest.approx((20 - 6) / 20)
+    assert (magnet["top_supplier"], magnet["top_supplier_share"]) == ("CHN", pytest.approx(0.8))
+    assert magnet["crma_65_breach"]
+    assert magnet["recycling_share"] == pytest.approx(1 / 20)
+    assert not magnet["crma_recycling_met"]
+    assert pd.isna(magnet["crma_stage"])
+
+
+def test_oxide_dependency_by_hand(toy) -> None:
+    # mag_deu needs 5 t × 0.3 = 1.5 t NdPr oxide: 0.6 from CHN, 0.4 from MYS; none made in EU.
+    oxide = row(dependency_table(toy, "EU"), "oxide")
+    assert oxide["consumption"] == pytest.approx(1.5)
+    assert oxide["supplier_shares"] == pytest.approx({"CHN": 0.6, "MYS": 0.4})
+    assert oxide["hhi"] == pytest.approx(60**2 + 40**2)
+    assert oxide["import_reliance"] == pytest.approx(1.0)
+    assert not oxide["crma_65_breach"]
+    assert oxide["crma_stage"] == "processing"
+    assert oxide["crma_domestic_benchmark"] == pytest.approx(0.40)
+    assert oxide["domestic_share"] == pytest.approx(0.0)
+    assert oxide["crma_domestic_met"] is False
+
+
+def test_domestic_products(toy) -> None:
+    table = dependency_table(toy, "EU")
+    car = row(table, "car")
+    assert car["supplier_shares"] == {"DEU": 1.0}
+    assert car["import_reliance"] == 0.0
+    assert pd.isna(car["top_third_country"]) and not car["crma_65_breach"]
+
+
+def test_commodity_the_region_does_not_use(toy) -> None:
+    ore = row(dependency_table(toy, "EU"), "ore")
+    assert ore["consumption"] == 0
+    assert ore["supplier_shares"] == {}
+    assert pd.isna(ore["import_reliance"])
+
+
+def test_country_region_and_world(toy) -> None:
+    deu = row(dependency_table(toy, "DEU"), "magnet")
+    assert deu["supplier_shares"] == pytest.approx({"CHN": 0.8, "DEU": 0.2})
+    world = row(dependency_table(toy, "WORLD"), "ore")
+    assert world["supplier_shares"] == pytest.approx(
+        {"CHN": 150 / 190, "AUS": 30 / 190, "MMR": 10 / 190}
+    )
+    assert pd.isna(world["import_reliance"])
+
+
+def test_unknown_origin_from_partial_links(toy) -> None:
+    # sep_dy_chn (CHN, outside the EU) needs 10 t ore, half of it of unknown origin.
+    shares = supplier_shares(toy, "CHN").set_index(["commodity", "country"])["share"]
+    assert shares[("ore", "CHN")] == pytest.approx(95 / 110)
+    assert shares[("ore", "MMR")] == pytest.approx(10 / 110)
+    assert shares[("ore", "UNK")] == pytest.approx(5 / 110)
+    chn = row(dependency_table(toy, "CHN"), "ore")
+    assert chn["unknown_share"] == pytest.approx(5 / 110)
+    assert chn["hhi"] == pytest.approx((95 / 105 * 100) ** 2 + (10 / 105 * 100) ** 2)
+
+
+def test_consumption_counts_region_nodes(toy) -> None:
+    used = consumption(toy, "EU")
+    assert used["car"] == pytest.approx(10_000)
+    assert used["motor"] == pytest.approx(10_000)
+    assert used["dy_oxide"] == pytest.approx(0.15)
+
+
+def test_hhi_edge_cases() -> None:
+    assert hhi({"A": 1.0}) == pytest.approx(10_000)
+    assert hhi({"A": 0.5, "B": 0.5}) == pytest.approx(5_000)
+    assert math.isnan(hhi({}))
+
+
+@given(st.lists(st.floats(min_value=0.001, max_value=1000), min_size=1, max_size=30))
+def test_hhi_bounds(values: list[float]) -> None:
+    index = hhi(values)
+    assert 10_000 / len(values) - 1e-6 <= index <= 10_000 + 1e-6
+
+
+@given(st.lists(st.floats(min_value=0.001, max_value=1000), min_size=1, max_size=30),
+       st.floats(min_value=0.01, max_value=100))
+def test_hhi_scale_invariant(values: list[float], factor: float) -> None:
+    assert hhi([v * factor for v in values]) == pytest.approx(hhi(values), rel=1e-9)
