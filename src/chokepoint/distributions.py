@@ -153,3 +153,12 @@ def median(value: Number) -> float:
 
 def is_uncertain(value: Number) -> bool:
     return not isinstance(value, int | float | Fixed)
+
+
+def sample_many(value: Number, rng: np.random.Generator, size: int) -> np.ndarray:
+    """``size`` independent values of ``value`` (a plain number is repeated)."""
+    if isinstance(value, int | float):
+        return np.full(size, float(value))
+    if isinstance(value, Fixed):
+        return np.full(size, value.value)
+    return np.array([value.sample(rng) for _ in range(size)])

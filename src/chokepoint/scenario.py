@@ -21,6 +21,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     model_validator,
 )
@@ -367,6 +368,12 @@ class Scenario(_Model):
     draws: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     settings: Settings = Settings()
     events: list[AnyEvent] = []
+    _path: str | None = PrivateAttr(default=None)
+
+    @property
+    def path(self) -> str | None:
+        """The file the scenario was read from, if any."""
+        return self._path
 
     def day(self, when: When | None, default: int | None = None) -> int:
         """A date or offset as a day index from the scenario start."""
@@ -398,19 +405,28 @@ class Scenario(_Model):
         if not isinstance(data, dict):
             raise ScenarioError("a scenario must be a mapping of keys to values", file=label)
         try:
-            return cls.model_validate(data)
+            scenario = cls.model_validate(data)
         except ValidationError as exc:
             error = exc.errors()[0]
             loc = _location(error["loc"])
             message = _message(error)
             raise ScenarioError(message, file=label, row=_line_of(text, error["loc"]),
                                 field=loc) from None
+        scenario._path = label
+        return scenario
 
     def with_overrides(self, **changes: Any) -> Scenario:
         """A copy with top-level fields replaced (e.g. draws, seed), validated again."""
-        data = self.model_dump(by_alias=True, exclude_none=True)
+        data = self.model_dump(by_alias=True, exclude_none=True, serialize_as_any=True)
         data.update({k: v for k, v in changes.items() if v is not None})
-        return Scenario.model_validate(data)
+        try:
+            scenario = Scenario.model_validate(data)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            raise ScenarioError(_message(error), file=self.path,
+                                field=_location(error["loc"])) from None
+        scenario._path = self.path
+        return scenario
 
 
 def _location(loc: Iterable[Any]) -> str:

@@ -73,6 +73,7 @@ _CODE_COLUMN = "country_code"
 _ISO3_COLUMNS = ("country_iso3", "iso_3digit_alpha")
 _NAME_COLUMNS = ("country_name", "country_name_full", "country_name_abbreviation")
 _ISO3_PATTERN = re.compile(r"[A-Z0-9]{3}")
+_MAX_CODE = 99_999
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,6 @@ def baci_supplier_shares(
         trade, country_codes, products, importers, years, group_importers, keep_intra_group
     )
     with _connect(memory_limit, threads) as con:
-        _load_countries(con, job)
         try:
             frame = con.execute(_shares_sql(job)).df()
         except (duckdb.ConversionException, duckdb.InvalidInputException) as exc:
@@ -334,11 +334,17 @@ def _read_small_csv(path: Path) -> tuple[list[str], list[list[str]]]:
 def _country_code(text: str, path: Path, row: int) -> int:
     """The integer country code of one row, or a DataError."""
     try:
-        return int(text.strip())
+        code = int(text.strip())
     except ValueError:
+        code = -1
+    if not 0 <= code <= _MAX_CODE:
         raise DataError(
-            f"country code {text!r} is not an integer", file=path, row=row, field=_CODE_COLUMN
-        ) from None
+            f"country code {text!r} is not an integer from 0 to {_MAX_CODE}",
+            file=path,
+            row=row,
+            field=_CODE_COLUMN,
+        )
+    return code
 
 
 def _clean_iso3(text: str) -> str | None:
@@ -469,20 +475,31 @@ def _connect(memory_limit: str, threads: int) -> Iterator[duckdb.DuckDBPyConnect
             con.close()
 
 
-def _load_countries(con: duckdb.DuckDBPyConnection, job: _Job) -> None:
-    """Create the table ``countries(code, iso3, label, grouped)`` from the code file."""
-    member_of = {iso: label for label, members in job.groups.items() for iso in members}
-    con.execute(
-        "CREATE TEMP TABLE countries "
-        "(code INTEGER PRIMARY KEY, iso3 VARCHAR, label VARCHAR, grouped BOOLEAN)"
+def _code_lookup(column: str, values: Sequence[str | None]) -> str:
+    """SQL mapping the integer code in ``column`` through ``values`` (indexed by code).
+
+    A constant list beats a join with a country table here: DuckDB cannot
+    estimate the size of a CSV read without sniffing it and then builds the join's
+    hash table on the trade side, which exhausts the memory limit.
+    """
+    items = ", ".join("NULL" if v is None else _sql_text(v) for v in values)
+    return (
+        f"CASE WHEN {column} BETWEEN 0 AND {len(values) - 1} "
+        f"THEN list_extract(CAST([{items}] AS VARCHAR[]), {column} + 1) END"
     )
-    rows = [
-        (c.code, c.iso3, member_of.get(c.iso3, c.iso3), c.iso3 in member_of)
-        for c in job.countries
-        if c.iso3 is not None
-    ]
-    if rows:
-        con.executemany("INSERT INTO countries VALUES (?, ?, ?, ?)", rows)
+
+
+def _code_tables(job: _Job) -> tuple[list[str | None], list[str | None]]:
+    """ISO3 and importer label of every country code, as lists indexed by code."""
+    member_of = {iso: label for label, members in job.groups.items() for iso in members}
+    size = max((c.code for c in job.countries), default=0) + 1
+    iso3: list[str | None] = [None] * size
+    label: list[str | None] = [None] * size
+    for country in job.countries:
+        if country.iso3 is not None:
+            iso3[country.code] = country.iso3
+            label[country.code] = member_of.get(country.iso3, country.iso3)
+    return iso3, label
 
 
 def _sql_text(value: str | Path) -> str:
@@ -520,29 +537,34 @@ def _trade_sql(job: _Job) -> str:
 
 
 def _filters_sql(job: _Job) -> str:
-    """WHERE conditions on a trade row ``r`` joined to importer ``ci`` and exporter ``ce``."""
+    """WHERE conditions on the flows of :func:`_flows_sql`."""
     conditions = ["TRUE"]
     if job.years is not None:
-        conditions.append(f"r.t IN ({', '.join(map(str, job.years))})")
+        conditions.append(f"t IN ({', '.join(map(str, job.years))})")
     if job.products is not None:
-        parts = [f"r.k BETWEEN {lo} AND {hi}" for lo, hi in job.products.ranges]
+        parts = [f"k BETWEEN {lo} AND {hi}" for lo, hi in job.products.ranges]
         if job.products.exact:
-            parts.append(f"r.k IN ({', '.join(map(str, sorted(job.products.exact)))})")
+            parts.append(f"k IN ({', '.join(map(str, sorted(job.products.exact)))})")
         conditions.append(f"({' OR '.join(parts)})")
     if job.importers is not None:
         labels = ", ".join(_sql_text(label) for label in job.importers)
-        conditions.append(f"(ci.label IS NULL OR ci.label IN ({labels}))")
-    if not job.keep_intra_group:
-        conditions.append("NOT coalesce(ci.grouped AND ce.label = ci.label, FALSE)")
+        conditions.append(f"(importer IS NULL OR importer IN ({labels}))")
+    if job.groups and not job.keep_intra_group:
+        groups = ", ".join(_sql_text(label) for label in job.groups)
+        conditions.append(
+            f"NOT coalesce(importer IN ({groups}) AND exporter_label = importer, FALSE)"
+        )
     return " AND ".join(conditions)
 
 
 def _flows_sql(job: _Job, source: str) -> str:
-    """Trade rows of ``source`` with importer label and exporter ISO3 (NULL when unknown)."""
+    """Trade rows of ``source`` with ``importer`` (ISO3 or group), ``exporter`` (ISO3)
+    and ``exporter_label`` (its group or ISO3), NULL for unmapped codes; filtered."""
+    iso3, label = _code_tables(job)
     return (
-        f"SELECT r.*, ci.label AS importer, ce.iso3 AS exporter FROM ({source}) AS r "
-        "LEFT JOIN countries AS ci ON r.j = ci.code "
-        "LEFT JOIN countries AS ce ON r.i = ce.code "
+        f"SELECT * FROM (SELECT r.*, {_code_lookup('r.j', label)} AS importer, "
+        f"{_code_lookup('r.i', iso3)} AS exporter, "
+        f"{_code_lookup('r.i', label)} AS exporter_label FROM ({source}) AS r) "
         f"WHERE {_filters_sql(job)}"
     )
 
@@ -569,7 +591,6 @@ def _shares_sql(job: _Job) -> str:
 
 def _copy_to_parquet(con: duckdb.DuckDBPyConnection, job: _Job, path: Path) -> BaciSummary:
     """Stream the shares into ``path`` and summarise them; check for unknown codes."""
-    _load_countries(con, job)
     try:
         con.execute(
             f"COPY ({_shares_sql(job)}) TO {_sql_text(path)} (FORMAT parquet, COMPRESSION zstd)"

@@ -1,0 +1,483 @@
+"""Compile: a scenario's events become exogenous inputs per day and draw.
+
+All randomness lives here. Draw ``i`` uses generators seeded by
+``SeedSequence(seed, spawn_key=(i, event))`` (what ``SeedSequence(seed).spawn`` would give),
+so a draw's numbers do not depend on how the draws are chunked. Inputs are compact: dense
+``[day, row, draw]`` arrays only for the rows (producers, links, slots) an event touches.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from chokepoint.distributions import Number, sample, sample_many
+from chokepoint.errors import ScenarioError
+from chokepoint.metrics import region_codes
+from chokepoint.model import Model
+from chokepoint.network import SupplyNetwork
+from chokepoint.scenario import (
+    DemandCut,
+    DemandShift,
+    Event,
+    ExportBan,
+    ExportLicensing,
+    ExportQuota,
+    FlowSelector,
+    NewCapacity,
+    Outage,
+    Recycling,
+    Scenario,
+    Stockpile,
+    Substitution,
+    SupplierSwitch,
+)
+from chokepoint.structure import total_requirements
+
+
+@dataclass
+class Rows:
+    """Per-row daily inputs for a few rows: ``values[day, row, draw]``."""
+
+    rows: np.ndarray
+    values: np.ndarray
+
+    @classmethod
+    def empty(cls, horizon: int, draws: int) -> Rows:
+        return cls(np.zeros(0, int), np.zeros((horizon, 0, draws), np.float64))
+
+
+@dataclass
+class Exogenous:
+    """Everything outside the engine's control, for one chunk of draws."""
+
+    horizon: int
+    draws: np.ndarray
+    capacity: Rows
+    gate: Rows
+    quota: Rows
+    demand: Rows
+    coef: Rows
+    scrap: Rows
+    reserve: Rows
+    reserve_immediate: np.ndarray
+    link_ready: np.ndarray
+    licences: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def draw_generator(seed: int, draw: int, event: int, part: int = 0) -> np.random.Generator:
+    """The generator of one draw, event and parameter: independent of chunking, of other
+    events and of the event's other parameters."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(draw, event, part)))
+
+
+class _Accumulator:
+    """Collects per-row ``[day, draw]`` arrays, combining repeated rows."""
+
+    def __init__(self, horizon: int, draws: int, neutral: float, combine: str) -> None:
+        self.horizon, self.draws, self.neutral, self.combine = horizon, draws, neutral, combine
+        self.rows: dict[int, np.ndarray] = {}
+
+    def get(self, row: int) -> np.ndarray:
+        if row not in self.rows:
+            self.rows[row] = np.full((self.horizon, self.draws), self.neutral)
+        return self.rows[row]
+
+    def apply(self, row: int, values: np.ndarray) -> None:
+        current = self.get(row)
+        if self.combine == "multiply":
+            current *= values
+        elif self.combine == "add":
+            current += values
+        elif self.combine == "min":
+            np.minimum(current, values, out=current)
+        else:
+            np.maximum(current, values, out=current)
+
+    def result(self) -> Rows:
+        if not self.rows:
+            return Rows.empty(self.horizon, self.draws)
+        keys = np.array(sorted(self.rows))
+        return Rows(keys, np.stack([self.rows[k] for k in keys], axis=1))
+
+
+def _window(scenario: Scenario, event: Event, horizon: int) -> tuple[int, int]:
+    start = scenario.day(event.start)
+    end = scenario.day(event.end, default=horizon)
+    return start, end
+
+
+def _mask(horizon: int, start: int, end: int) -> np.ndarray:
+    days = np.arange(horizon)
+    return (days >= start) & (days < end)
+
+
+def _ramp(horizon: int, start: float, ramp_days: np.ndarray) -> np.ndarray:
+    """``[day, draw]``: 0 before start, rising linearly to 1 over ``ramp_days``."""
+    days = np.arange(horizon)[:, None] - start
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ramp = np.where(ramp_days > 0, (days + 1) / np.maximum(ramp_days, 1e-12), 1.0)
+    return np.clip(np.where(days >= 0, ramp, 0.0), 0.0, 1.0)
+
+
+def _per_draw(
+    value: Number, seed: int, draws: np.ndarray, event: int, part: int
+) -> np.ndarray:
+    """One value per draw, from the draw's own stream for this event and parameter."""
+    return np.array([sample(value, draw_generator(seed, int(d), event, part)) for d in draws])
+
+
+# --------------------------------------------------------------------------- selection
+
+
+def select_links(model: Model, event: FlowSelector) -> np.ndarray:
+    """Links an export measure applies to: cross-border flows out of the exporter."""
+    exporters = set().union(*(region_codes(c) for c in event.exporter))
+    supplier_country = model.producer_country[model.link_supplier].astype(str)
+    customer_location = model.slot_location[model.link_slot].astype(str)
+    mask = np.isin(supplier_country, list(exporters)) & ~np.isin(
+        customer_location, list(exporters)
+    )
+    mask &= supplier_country != customer_location
+    if event.commodity:
+        mask &= np.isin(model.producer_commodity[model.link_supplier].astype(str),
+                        event.commodity)
+    if event.destinations:
+        places = set().union(*(region_codes(c) for c in event.destinations))
+        mask &= np.isin(customer_location, list(places))
+    if event.producer:
+        mask &= np.isin(model.producer_ids[model.link_supplier].astype(str), event.producer)
+    if event.customers:
+        mask &= np.isin(model.slot_holder[model.link_slot].astype(str), event.customers)
+    return np.flatnonzero(mask)
+
+
+def value_content_links(
+    net: SupplyNetwork, model: Model, event: ExportLicensing
+) -> np.ndarray:
+    """Foreign links whose goods hold at least the threshold of exporter-origin controlled value.
+
+    The value share of a supplier's good is ``Σ_k T[c, k] · share_exporter(k) · value_k /
+    value_c`` over the controlled commodities ``k``, with the exporter's share of each
+    ``k`` from origin attribution.
+    """
+    from chokepoint.origins import origin_shares
+
+    rule = event.value_content
+    assert rule is not None
+    exporters = set().union(*(region_codes(c) for c in event.exporter))
+    total = total_requirements(net)
+    value = pd.Series(model.commodity_value, dtype=float)
+    origins = origin_shares(net, list(rule.controlled))
+    from_exporter = (
+        origins[origins["country"].isin(exporters)]
+        .groupby(["node", "traced"])["share"]
+        .sum()
+        .rename("share")
+        .reset_index()
+    )
+    from_exporter["commodity"] = pd.Series(model.producer_commodity, index=model.producer_ids
+                                           ).reindex(from_exporter["node"]).to_numpy()
+    from_exporter = from_exporter.dropna(subset=["commodity"])
+    per_unit = [total.at[c, k] for c, k in zip(from_exporter["commodity"],
+                                                from_exporter["traced"], strict=True)]
+    from_exporter["value_share"] = (
+        np.asarray(per_unit) * from_exporter["share"].to_numpy()
+        * value.reindex(from_exporter["traced"]).to_numpy()
+        / value.reindex(from_exporter["commodity"]).to_numpy()
+    )
+    by_node = from_exporter.groupby("node")["value_share"].sum()
+    caught = set(by_node[by_node >= median_value(rule.threshold)].index)
+    supplier_country = model.producer_country[model.link_supplier].astype(str)
+    customer_location = model.slot_location[model.link_slot].astype(str)
+    mask = (
+        np.isin(model.producer_ids[model.link_supplier].astype(str), list(caught))
+        & ~np.isin(supplier_country, list(exporters))
+        & (supplier_country != customer_location)
+    )
+    if event.destinations:
+        places = set().union(*(region_codes(c) for c in event.destinations))
+        mask &= np.isin(customer_location, list(places))
+    return np.flatnonzero(mask)
+
+
+def median_value(value: Number) -> float:
+    from chokepoint.distributions import median
+
+    return median(value)
+
+
+# ---------------------------------------------------------------------------- licensing
+
+
+def licence_gate(
+    rng: np.random.Generator,
+    event: ExportLicensing,
+    start: int,
+    end: int,
+    horizon: int,
+    approval: float,
+    validity: float,
+    renewal_lead: float,
+) -> tuple[np.ndarray, float]:
+    """Share of a flow's contracts holding a valid licence on each day, and gated days per
+    contract within the regime's window.
+
+    Each contract applies on ``start``; a decision comes after a processing delay (drawn per
+    application, rounded to whole days); approved with probability ``approval`` the licence
+    is valid from the decision day for ``validity`` days and its renewal is applied for
+    ``renewal_lead`` days before expiry; refused, the contract re-applies after
+    ``reapply_days``. Outside ``[start, end)`` the gate is open.
+    """
+    n = event.contracts
+    first, last = max(start, 0), min(end, horizon)
+    span = max(last - first, 0)
+    valid = np.zeros(span + 1)
+    apply_day = np.full(n, float(start))
+    covered_until = np.full(n, -np.inf)
+    active = apply_day < last
+    while active.any():
+        idx = np.flatnonzero(active)
+        delay = np.rint(np.maximum(sample_many(event.processing_days, rng, len(idx)), 0.0))
+        decision = apply_day[idx] + delay
+        approved = rng.random(len(idx)) < approval
+        ok = idx[approved]
+        begin = np.maximum(decision[approved], covered_until[ok])
+        finish = decision[approved] + validity
+        covered_until[ok] = np.maximum(covered_until[ok], finish)
+        # add the valid interval, clipped to the window, to the day counts
+        lo = np.clip(np.ceil(begin) - first, 0, span).astype(int)
+        hi = np.clip(np.ceil(finish) - first, 0, span).astype(int)
+        np.add.at(valid, lo, 1.0)
+        np.add.at(valid, hi, -1.0)
+        renew = np.maximum(decision[approved] + validity - renewal_lead, decision[approved] + 1)
+        apply_day[ok] = renew
+        refused = idx[~approved]
+        wait = np.maximum(sample_many(event.reapply_days, rng, len(refused)), 1.0)
+        apply_day[refused] = decision[~approved] + np.rint(wait)
+        active = apply_day < last
+    share = np.clip(np.cumsum(valid[:span]) / n, 0.0, 1.0)
+    gate = np.ones(horizon)
+    gate[first:last] = share
+    gated_days = float(np.sum(1.0 - share)) if span else 0.0
+    return gate, gated_days
+
+
+# ------------------------------------------------------------------------------ compile
+
+
+def compile_exogenous(
+    net: SupplyNetwork, model: Model, scenario: Scenario, draws: np.ndarray
+) -> Exogenous:
+    """Exogenous inputs of the draws ``draws`` (absolute draw indices)."""
+    horizon = scenario.horizon_days
+    n = len(draws)
+    seed = scenario.seed
+    capacity = _Accumulator(horizon, n, 1.0, "multiply")
+    gate = _Accumulator(horizon, n, 1.0, "multiply")
+    quota = _Accumulator(horizon, n, np.inf, "min")
+    demand = _Accumulator(horizon, n, 1.0, "multiply")
+    coef = _Accumulator(horizon, n, 1.0, "multiply")
+    scrap = _Accumulator(horizon, n, 0.0, "max")
+    reserve = _Accumulator(horizon, n, 0.0, "add")
+    immediate: dict[int, bool] = {}
+    ready = np.repeat(model.link_ready[:, None], n, axis=1)
+    # data alternatives: triggered by the first shortage (ready = inf until then)
+    licence_rows: list[dict] = []
+
+    for position, event in enumerate(scenario.events):
+        start, end = _window(scenario, event, horizon)
+        where = f"events[{position}]"
+        if isinstance(event, ExportBan | ExportQuota | ExportLicensing):
+            links = select_links(model, event)
+            if isinstance(event, ExportLicensing) and event.value_content is not None:
+                links = np.union1d(links, value_content_links(net, model, event))
+            if len(links) == 0:
+                raise ScenarioError("the event matches no link in the network", field=where)
+            active = _mask(horizon, start, end)[:, None]
+            if isinstance(event, ExportBan):
+                closed = np.where(active, 0.0, 1.0) * np.ones((1, n))
+                for link in links:
+                    gate.apply(link, _exempt(closed, event.exemptions, model, link, scenario,
+                                             seed, draws, position, horizon))
+            elif isinstance(event, ExportQuota):
+                fraction = _per_draw(event.fraction, seed, draws, position, 1)
+                for link in links:
+                    cap = np.where(active, fraction[None, :] * model.link_flow[link], np.inf)
+                    quota.apply(link, cap)
+            else:
+                _licensing(event, links, model, scenario, seed, draws, position, start, end,
+                           horizon, gate, licence_rows)
+        elif isinstance(event, Outage):
+            rows = _producers(model, event.producer, where)
+            loss = _per_draw(event.capacity_loss, seed, draws, position, 2)
+            recovery = _per_draw(event.recovery_days, seed, draws, position, 3)
+            days = np.arange(horizon)[:, None]
+            after = np.clip((days - end + 1) / np.maximum(recovery, 1e-12), 0.0, 1.0)
+            lost = np.where(days < start, 0.0, np.where(days < end, 1.0, 1.0 - after))
+            for row in rows:
+                capacity.apply(row, 1.0 - loss[None, :] * lost)
+        elif isinstance(event, DemandShift | DemandCut):
+            slots = np.concatenate([
+                _demand_slots(model, c, event.regions) for c in event.commodity
+            ])
+            if len(slots) == 0:
+                raise ScenarioError("the event matches no demand in the network", field=where)
+            value = event.factor if isinstance(event, DemandShift) else event.cut
+            draw_value = _per_draw(value, seed, draws, position, 4)
+            factor = draw_value if isinstance(event, DemandShift) else 1.0 - draw_value
+            multiplier = np.where(_mask(horizon, start, end)[:, None], factor[None, :], 1.0)
+            for slot in slots:
+                demand.apply(slot, multiplier)
+        elif isinstance(event, Stockpile):
+            slots = _stockpile_slots(model, event, where)
+            use = model.slot_use[slots]
+            weights = use / use.sum() if use.sum() > 0 else np.full(len(slots), 1 / len(slots))
+            if event.quantity is not None:
+                amounts = _per_draw(event.quantity, seed, draws, position, 5)[None, :] * weights[
+                    :, None]
+            else:
+                days_cover = _per_draw(event.days_of_cover, seed, draws, position, 6)
+                amounts = use[:, None] * days_cover[None, :]
+            for slot, amount in zip(slots, amounts, strict=True):
+                injection = np.zeros((horizon, n))
+                if 0 <= start < horizon:
+                    injection[start] = amount
+                reserve.apply(slot, injection)
+                immediate[int(slot)] = event.release == "immediately"
+        elif isinstance(event, NewCapacity):
+            row = int(np.flatnonzero(model.producer_ids == _new_capacity_id(position, event))[0])
+            size = _per_draw(event.capacity, seed, draws, position, 7) / 365.0
+            ramp = _ramp(horizon, start, _per_draw(event.ramp_days, seed, draws, position, 8))
+            # the virtual producer's base capacity is 0; the multiplier carries the capacity
+            capacity.apply(row, np.where(np.arange(horizon)[:, None] < end, ramp, 0.0)
+                           * size[None, :])
+        elif isinstance(event, Recycling):
+            slots = model.slots_of(event.commodity, event.regions)
+            if len(slots) == 0:
+                raise ScenarioError("no holder of the commodity in the regions", field=where)
+            share = _per_draw(event.share, seed, draws, position, 9)
+            ramp = _ramp(horizon, start, _per_draw(event.ramp_days, seed, draws, position, 10))
+            values = np.where(np.arange(horizon)[:, None] < end, ramp, 0.0) * share[None, :]
+            for slot in slots:
+                scrap.apply(slot, values)
+        elif isinstance(event, Substitution):
+            producers = np.flatnonzero(model.producer_commodity == event.output)
+            codes = set().union(*(region_codes(r) for r in event.regions))
+            producers = [p for p in producers if model.producer_country[p] in codes]
+            slots = np.flatnonzero(np.isin(model.slot_producer, producers)
+                                   & (model.slot_commodity == event.input))
+            if len(slots) == 0:
+                raise ScenarioError(
+                    f"no producer of '{event.output}' in {', '.join(event.regions)} uses "
+                    f"'{event.input}'", field=where)
+            share = _per_draw(event.share, seed, draws, position, 11)
+            factor = _per_draw(event.factor, seed, draws, position, 12)
+            lead = _per_draw(event.lead_days, seed, draws, position, 13)
+            days = np.arange(horizon)[:, None]
+            switched = (days >= start + np.rint(lead)[None, :]) & (days < end)
+            multiplier = np.where(switched, 1.0 - share * (1.0 - factor), 1.0)
+            for slot in slots:
+                coef.apply(slot, multiplier)
+        elif isinstance(event, SupplierSwitch):
+            qualification = _per_draw(event.qualification_days, seed, draws, position, 14)
+            rows = np.flatnonzero(model.link_event == position)
+            ready[rows] = start + np.rint(qualification)[None, :]
+
+    return Exogenous(
+        horizon=horizon,
+        draws=np.asarray(draws),
+        capacity=capacity.result(),
+        gate=gate.result(),
+        quota=quota.result(),
+        demand=demand.result(),
+        coef=coef.result(),
+        scrap=scrap.result(),
+        reserve=reserve.result(),
+        reserve_immediate=np.array([immediate.get(int(r), False)
+                                    for r in sorted(reserve.rows)], dtype=bool),
+        link_ready=ready,
+        licences=pd.DataFrame(licence_rows),
+    )
+
+
+def _new_capacity_id(position: int, event: NewCapacity) -> str:
+    return f"new_capacity[{position}]:{event.commodity}@{event.country}"
+
+
+def _producers(model: Model, ids: list[str], where: str) -> np.ndarray:
+    index = pd.Index(model.producer_ids)
+    rows = index.get_indexer(ids)
+    if (rows < 0).any():
+        missing = ids[int(np.flatnonzero(rows < 0)[0])]
+        raise ScenarioError(f"unknown producer '{missing}'", field=f"{where}.producer")
+    return rows
+
+
+def _demand_slots(model: Model, commodity: str, regions: list[str] | None) -> np.ndarray:
+    mask = (model.slot_demand >= 0) & (model.slot_commodity == commodity)
+    if regions:
+        codes = set().union(*(region_codes(r) for r in regions))
+        mask &= np.isin(model.slot_location.astype(str), list(codes))
+    return np.flatnonzero(mask)
+
+
+def _stockpile_slots(model: Model, event: Stockpile, where: str) -> np.ndarray:
+    if event.holders:
+        holder = model.slot_holder.astype(str)
+        slots = np.flatnonzero(np.isin(holder, event.holders)
+                               & (model.slot_commodity == event.commodity))
+    else:
+        slots = model.slots_of(event.commodity, event.regions or ["EU27"])
+    if len(slots) == 0:
+        raise ScenarioError(f"no holder uses '{event.commodity}' where the stockpile is placed",
+                            field=where)
+    return slots
+
+
+def _exempt(closed: np.ndarray, exemptions, model: Model, link: int, scenario: Scenario,
+            seed: int, draws: np.ndarray, position: int, horizon: int) -> np.ndarray:
+    """Open the exempt share of a restricted link from each exemption's start."""
+    result = closed
+    holder = str(model.slot_holder[model.link_slot[link]])
+    for number, exemption in enumerate(exemptions):
+        if exemption.customers and holder not in exemption.customers:
+            continue
+        share = _per_draw(exemption.share, seed, draws, position, 100 + number)
+        begin = scenario.day(exemption.start)
+        floor = np.where((np.arange(horizon) >= begin)[:, None], share[None, :], 0.0)
+        result = np.maximum(result, floor)
+    return result
+
+
+def _licensing(event: ExportLicensing, links: np.ndarray, model: Model, scenario: Scenario,
+               seed: int, draws: np.ndarray, position: int, start: int, end: int, horizon: int,
+               gate: _Accumulator, report: list[dict]) -> None:
+    gated = defaultdict(list)
+    for column, draw in enumerate(draws):
+        rng = draw_generator(seed, int(draw), position)
+        approval = sample(event.approval_probability, rng)
+        validity = max(sample(event.validity, rng), 1.0)
+        lead = sample(event.renewal_lead_days, rng)
+        for link in links:
+            daily, days = licence_gate(rng, event, start, end, horizon, approval, validity, lead)
+            gate.get(int(link))[:, column] *= daily
+            gated[int(link)].append(days)
+    closed = np.ones((horizon, len(draws)))
+    for link in links:
+        if event.exemptions:
+            opened = _exempt(np.zeros_like(closed), event.exemptions, model, int(link), scenario,
+                             seed, draws, position, horizon)
+            current = gate.get(int(link))
+            np.maximum(current, opened, out=current)
+        report.append({
+            "event": position,
+            "link": model.link_ids[link],
+            "contracts": event.contracts,
+            "window_days": max(min(end, horizon) - max(start, 0), 0),
+            "gated_days_per_contract": float(np.mean(gated[int(link)])) if gated[int(link)]
+            else 0.0,
+        })
