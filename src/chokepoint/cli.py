@@ -192,12 +192,118 @@ def data_schema() -> None:
     typer.echo(schema_markdown(), nl=False)
 
 
+class RunFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class Keep(str, Enum):
+    summary = "summary"
+    daily = "daily"
+
+
+def _console(stderr: bool = False) -> Console:
+    import shutil
+
+    width = shutil.get_terminal_size((120, 40)).columns
+    return Console(stderr=stderr, width=max(width, 100))
+
+
+@app.command("run")
+def run_command(
+    scenario: Annotated[str, typer.Argument(help="Scenario file (YAML) or preset name.")],
+    network: NetworkOption = None,
+    draws: Annotated[int | None, typer.Option("--draws", "-d", min=1,
+                                              help="Monte Carlo draws (default: the scenario's).")
+                     ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", "-s", min=0,
+                                             help="Random seed (default: the scenario's).")
+                    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o",
+                                             help="Write Parquet tables and result.json here "
+                                                  "(a new or empty folder).")] = None,
+    output: Annotated[RunFormat, typer.Option("--format", "-f",
+                                              help="table for people, json for machines.")
+                      ] = RunFormat.table,
+    keep: Annotated[Keep, typer.Option("--keep", help="summary, or daily trajectories too "
+                                                      "(Python API / --out).")] = Keep.summary,
+) -> None:
+    """Simulate a scenario day by day: days to stoppage, lost output and value per product."""
+    from chokepoint.scenario import load_scenario
+    from chokepoint.simulate import simulate
+
+    loaded = load_scenario(scenario)
+    if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ChokepointError(f"--out: {out} exists and is not an empty folder")
+    results = _simulate_with_progress(simulate, loaded, network, draws, seed, keep.value)
+    if out is not None:
+        results.write(out)
+    if output is RunFormat.json:
+        import json
+
+        typer.echo(json.dumps(results.to_dict(), indent=2, ensure_ascii=False))
+        return
+    _print_results(results, _console())
+    if out is not None:
+        _console().print(f"wrote {out}/", highlight=False)
+
+
+def _simulate_with_progress(simulate, scenario, network, draws, seed, keep):
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    console = _console(stderr=True)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total} draws"), TimeRemainingColumn(),
+                  console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task(scenario.name, total=draws or scenario.draws)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return simulate(scenario, network, draws=draws, seed=seed, keep=keep, progress=advance)
+
+
+def _print_results(results, console: Console) -> None:
+    from chokepoint.report import licence_rich_table, results_rich_table
+
+    meta = results.metadata
+    console.rule(f"[bold]{meta['scenario']}")
+    if meta["description"]:
+        console.print(meta["description"], highlight=False)
+    console.print(
+        f"{meta['draws']} draws, seed {meta['seed']}, {meta['horizon_days']} days from "
+        f"{meta['start']} (first shock on day {meta['first_shock_day']}); network "
+        f"{meta['network']} (data {meta['data_version']}), chokepoint {meta['package_version']}.",
+        highlight=False,
+    )
+    console.print(results_rich_table(results.stats, title="Per final product and region"))
+    console.print("* measured as deliveries to the region's final demand (the region makes "
+                  "too little of it itself); otherwise its own production.", highlight=False)
+    licences = results.licence_summary()
+    if not licences.empty:
+        labels = {i: e.label or e.type for i, e in enumerate(results.scenario.events)}
+        console.print(licence_rich_table(licences, labels, title="Licensing"))
+
+
 @app.command()
-def demo() -> None:
-    """Run the main job on the default data: the EU dependency report."""
+def presets() -> None:
+    """List the scenario presets shipped with chokepoint, one line each."""
+    from chokepoint.scenario import load_scenario, preset_names
+
+    for name in preset_names():
+        description = " ".join(load_scenario(name).description.split())
+        first = description.split(". ")[0].rstrip(".")
+        typer.echo(f"{name:<24} {first}.")
+
+
+@app.command()
+def demo(
+    draws: Annotated[int, typer.Option("--draws", "-d", min=1, help="Draws per regime.")] = 100,
+) -> None:
+    """Run the main job on the default data: 3-month vs 12-month licences for rare earths."""
     from chokepoint.demo import run_demo
 
-    run_demo(Console())
+    run_demo(_console(), draws=draws)
 
 
 def _mount_importers() -> None:

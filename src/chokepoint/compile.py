@@ -463,7 +463,11 @@ def _licensing(event: ExportLicensing, links: np.ndarray, model: Model, scenario
         validity = max(sample(event.validity, rng), 1.0)
         lead = sample(event.renewal_lead_days, rng)
         for link in links:
-            daily, days = licence_gate(rng, event, start, end, horizon, approval, validity, lead)
+            # each flow has its own stream: two scenarios that differ only in validity see
+            # the same first applications (common random numbers, paired comparisons)
+            flow_rng = draw_generator(seed, int(draw), position, 1000 + int(link))
+            daily, days = licence_gate(flow_rng, event, start, end, horizon, approval,
+                                       validity, lead)
             gate.get(int(link))[:, column] *= daily
             gated[int(link)].append(days)
     closed = np.ones((horizon, len(draws)))

@@ -103,3 +103,89 @@ def origins_rich_table(frame: pd.DataFrame, *, title: str, top: int = 4) -> Tabl
         )
         table.add_row(str(traced), f"{part['content'].sum():,.4g}", origins)
     return table
+
+
+def _days(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.0f}"
+
+
+def _money(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    for size, suffix in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"€{value / size:,.1f} {suffix}"
+    return f"€{value:,.0f}"
+
+
+def _amount(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
+
+
+def results_rich_table(stats: pd.DataFrame, *, title: str) -> Table:
+    """Risk figures per final product and region for a terminal."""
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column("product")
+    table.add_column("region")
+    table.add_column("P(stop)", justify="right")
+    table.add_column("days to stoppage\np50 [p5–p95]", justify="right")
+    table.add_column("lost output\nmean", justify="right")
+    table.add_column("lost\nshare", justify="right")
+    table.add_column("lost value\nmean", justify="right")
+    for row in stats.itertuples(index=False):
+        survive = (
+            f"{_days(row.time_to_survive_days_p50)} [{_days(row.time_to_survive_days_p5)}–"
+            f"{_days(row.time_to_survive_days_p95)}]"
+            if row.stoppage_probability > 0 else "no stop"
+        )
+        table.add_row(
+            row.product,
+            row.region + ("" if row.measured_as == "production" else "*"),
+            percent(row.stoppage_probability),
+            survive,
+            _amount(row.lost_output_mean),
+            percent(row.lost_output_share_mean, 1),
+            _money(row.lost_value_mean),
+        )
+    return table
+
+
+def licence_rich_table(summary: pd.DataFrame, labels: dict[int, str], *, title: str) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column("licensing event")
+    table.add_column("flows", justify="right")
+    table.add_column("contracts/flow", justify="right")
+    table.add_column("window days", justify="right")
+    table.add_column("gated days per contract", justify="right")
+    for row in summary.itertuples(index=False):
+        table.add_row(labels.get(int(row.event), f"event {row.event}"), str(row.links),
+                      str(row.contracts), str(row.window_days),
+                      f"{row.gated_days_per_contract:.1f}")
+    return table
+
+
+def comparison_rich_table(left: pd.DataFrame, right: pd.DataFrame, names: tuple[str, str],
+                          *, title: str) -> Table:
+    """Two runs side by side per product (EU-27 rows): stoppage odds, days, losses."""
+    a, b = names
+    merged = left.merge(right, on=["product", "region"], suffixes=("_a", "_b"))
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column("product (EU-27)")
+    for label in ("P(stop)", "median days\nto stoppage", "lost output", "lost value"):
+        table.add_column(f"{label}\n{a}", justify="right")
+        table.add_column(f"{label}\n{b}", justify="right")
+    for row in merged.itertuples(index=False):
+        if row.lost_output_mean_a == 0 and row.lost_output_mean_b == 0:
+            continue
+        table.add_row(
+            row.product + ("" if row.measured_as_a == "production" else "*"),
+            percent(row.stoppage_probability_a), percent(row.stoppage_probability_b),
+            _days(row.time_to_survive_days_p50_a), _days(row.time_to_survive_days_p50_b),
+            _amount(row.lost_output_mean_a), _amount(row.lost_output_mean_b),
+            _money(row.lost_value_mean_a), _money(row.lost_value_mean_b),
+        )
+    return table

@@ -31,6 +31,7 @@ from chokepoint.importers.countries import EU27, PSEUDO_COUNTRIES, REGIONS, iso3
 from chokepoint.metrics import region_codes
 from chokepoint.model import Model, build_model
 from chokepoint.network import SupplyNetwork, load_default
+from chokepoint.structure import link_flows
 from chokepoint.scenario import Scenario
 
 BALANCE_TOLERANCE = 1e-6
@@ -170,28 +171,39 @@ class _Groups:
 
 
 def _groups(model: Model, net: SupplyNetwork, regions: list[str] | None) -> _Groups:
+    """Final products (commodities with final demand) by region.
+
+    A region's row measures the output of its own producers of the product when they meet
+    at least half of the region's final demand for it (EU car plants), and otherwise the
+    deliveries to the region's final demand (magnets the EU buys abroad). Member states get
+    a production row where they make the product.
+    """
     products = list(dict.fromkeys(net.demand["commodity"]))
+    baseline = link_flows(net)
     rows, producer_rows, demand_rows = [], [], []
     for product in products:
-        makers = np.flatnonzero((model.producer_commodity == product) & ~model.virtual)
-        wanted = regions or ["EU27"] + sorted(
-            {c for c in model.producer_country[makers] if c in EU27}
-        )
+        makers = np.flatnonzero((model.producer_commodity == product) & ~model.virtual
+                                & (model.output > 0))
+        countries = sorted({c for c in model.producer_country[makers] if c in EU27})
+        wanted = regions or ["EU27", *countries]
         for region in wanted:
             codes = region_codes(region)
-            in_region = np.isin(model.producer_country[makers].astype(str), list(codes))
+            buyers = (model.demand_commodity == product) & np.isin(
+                model.demand_region.astype(str), list(codes))
+            own = makers[np.isin(model.producer_country[makers].astype(str), list(codes))]
+            into = baseline[baseline["customer"].isin(model.demand_ids[buyers])]
+            needed = into["flow"].sum()
+            domestic = into[into["supplier"].isin(model.producer_ids[own])]["flow"].sum()
             producer_row = np.zeros(model.n_producers)
             demand_row = np.zeros(len(model.demand_ids))
-            if in_region.any():
-                producer_row[makers[in_region]] = 1.0
+            if len(own) and (not buyers.any() or domestic >= 0.5 * needed):
+                producer_row[own] = 1.0
                 source = "production"
-            else:
-                buyers = (model.demand_commodity == product) & np.isin(
-                    model.demand_region.astype(str), list(codes))
-                if not buyers.any():
-                    continue
+            elif buyers.any():
                 demand_row[buyers] = 1.0
                 source = "delivery"
+            else:
+                continue
             rows.append({"product": product, "region": region, "measured_as": source,
                          "value": model.commodity_value.get(product, math.nan)})
             producer_rows.append(producer_row)
@@ -311,7 +323,7 @@ def simulate(
         result = _outcomes(output, reference, first_shock, settings.survive_threshold)
         for g, group in enumerate(groups.table.itertuples(index=False)):
             frame = pd.DataFrame({
-                "product": group.product, "region": group.region,
+                "_group": g, "product": group.product, "region": group.region,
                 "measured_as": group.measured_as, "draw": chunk,
                 **{name: values[g] for name, values in result.items()},
             })
@@ -326,7 +338,13 @@ def simulate(
     if worst_balance > BALANCE_TOLERANCE:
         raise RuntimeError(f"mass balance violated: residual {worst_balance:.3g}")
 
-    summary = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    summary = (
+        pd.concat(frames, ignore_index=True)
+        .sort_values(["_group", "draw"], kind="stable")
+        .drop(columns="_group")
+        .reset_index(drop=True)
+        if frames else pd.DataFrame()
+    )
     licence_table = _merge_licences(licences)
     from chokepoint import __version__
 
