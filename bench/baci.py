@@ -41,8 +41,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2, help="DuckDB threads")
     parser.add_argument("--keep", type=Path, help="generate into this folder and keep it")
     parser.add_argument("--generate", nargs=2, metavar=("FOLDER", "ROWS"), help=argparse.SUPPRESS)
-    parser.add_argument("--aggregate", nargs=3, metavar=("TRADE", "CODES", "OUT"),
-                        help=argparse.SUPPRESS)  # fmt: skip
+    parser.add_argument(
+        "--aggregate", nargs=3, metavar=("TRADE", "CODES", "OUT"), help=argparse.SUPPRESS
+    )
     return parser.parse_args(argv)
 
 

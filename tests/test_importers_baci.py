@@ -249,6 +249,8 @@ def test_importer_filter_with_regions(baci: tuple[Path, Path]) -> None:
     assert set(members.importer) == {"DEU", "FRA"}
     grouped = baci_supplier_shares(*baci, importers=["EU"], group_importers={"EU27": EU27})
     assert set(grouped.importer) == {"EU27"}
+    by_name = baci_supplier_shares(*baci, importers=["eu27"], group_importers={"EU27": EU27})
+    pd.testing.assert_frame_equal(by_name, grouped)
 
 
 @pytest.mark.parametrize(

@@ -301,16 +301,24 @@ def compile_exogenous(
             if isinstance(event, ExportBan):
                 closed = np.where(active, 0.0, 1.0) * np.ones((1, n))
                 for link in links:
-                    gate.apply(link, _exempt(closed, event.exemptions, model, link, scenario,
-                                             seed, draws, position, horizon))
+                    opened = _exempt(closed, event.exemptions, model, link, scenario, seed,
+                                     draws, position, horizon)
+                    gate.apply(link, opened)
+                    quota.apply(link, _volume_cap(opened, active, model.link_flow[link], 0.0))
             elif isinstance(event, ExportQuota):
                 fraction = _per_draw(event.fraction, seed, draws, position, 1)
                 for link in links:
                     cap = np.where(active, fraction[None, :] * model.link_flow[link], np.inf)
                     quota.apply(link, cap)
             else:
+                licensed = _Accumulator(horizon, n, 1.0, "multiply")
                 _licensing(event, links, model, scenario, seed, draws, position, start, end,
-                           horizon, gate, licence_rows)
+                           horizon, licensed, licence_rows)
+                for link in links:
+                    share = licensed.get(int(link))
+                    gate.apply(link, share)
+                    quota.apply(link, _volume_cap(share, active, model.link_flow[link],
+                                                  event.volume_headroom))
         elif isinstance(event, Outage):
             rows = _producers(model, event.producer, where)
             loss = _per_draw(event.capacity_loss, seed, draws, position, 2)
@@ -402,6 +410,12 @@ def compile_exogenous(
         link_ready=ready,
         licences=pd.DataFrame(licence_rows),
     )
+
+
+def _volume_cap(share: np.ndarray, active: np.ndarray, baseline: float,
+                headroom: float) -> np.ndarray:
+    """Within the window, the open share of contracts ships at most its baseline volume."""
+    return np.where(active, share * baseline * (1.0 + headroom), np.inf)
 
 
 def _new_capacity_id(position: int, event: NewCapacity) -> str:

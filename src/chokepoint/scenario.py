@@ -90,7 +90,8 @@ class Event(_Model):
 
 
 class Exemption(_Model):
-    """Part of a restricted flow let through: a share of it, from a date, for some customers."""
+    """Part of a restricted flow let through from a date (for some customers, or all): up to
+    ``share`` of its baseline volume."""
 
     start: When = 0
     share: Fraction = 1.0
@@ -152,7 +153,8 @@ class ExportLicensing(Event, FlowSelector):
     A contract applies at the start of the regime, waits ``processing_days``, is approved
     with ``approval_probability`` (else re-applies after ``reapply_days``), holds a licence
     valid ``validity_days`` from approval and applies for renewal ``renewal_lead_days``
-    before it expires. The share of contracts holding a valid licence gates the flow.
+    before it expires. The share of contracts holding a valid licence gates the flow: that
+    share of the contracts ships, each at most its baseline volume.
     """
 
     type: Literal["export_licensing"]
@@ -164,6 +166,10 @@ class ExportLicensing(Event, FlowSelector):
     validity_days: Positive | None = None
     renewal_lead_days: Days = 30.0
     value_content: ValueContentRule | None = None
+    volume_headroom: Annotated[float, Field(ge=0)] = 0.0
+    """Licensed contracts ship at most (1 + headroom) × their baseline volume: 0 means a
+    licence covers the contracted quantity, so buyers cannot stock up through it (CLEPA,
+    2025: "stockpiling virtually impossible")."""
     exemptions: list[Exemption] = []
 
     VALIDITY_DEFAULTS: ClassVar[dict[str, float]] = {"individual": 180.0, "general": 365.0}

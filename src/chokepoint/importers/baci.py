@@ -389,11 +389,12 @@ def _importer_filter(
 ) -> tuple[str, ...]:
     """The importer labels to keep (ISO3 codes and group names)."""
     member_of = {iso: label for label, members in groups.items() for iso in members}
+    group_names = {label.upper(): label for label in groups}
     labels: list[str] = []
     for raw in importers:
         code = raw.strip()
-        if code in groups:
-            labels.append(code)
+        if code.upper() in group_names:
+            labels.append(group_names[code.upper()])
         elif code.upper() in REGIONS:
             labels.extend(_region_labels(code.upper(), groups))
         elif code.upper() in member_of:
@@ -464,7 +465,11 @@ def _connect(memory_limit: str, threads: int) -> Iterator[duckdb.DuckDBPyConnect
     if threads < 1:
         raise ValueError("threads must be at least 1")
     with tempfile.TemporaryDirectory(prefix="chokepoint-duckdb-") as spill:
-        config = {"memory_limit": memory_limit, "threads": threads, "temp_directory": spill}
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": memory_limit,
+            "threads": threads,
+            "temp_directory": spill,
+        }
         try:
             con = duckdb.connect(":memory:", config=config)
         except duckdb.Error as exc:
