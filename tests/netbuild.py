@@ -27,61 +27,133 @@ def network(
     stocks: (holder, commodity, quantity, days_of_cover, target_days, unit)
     commodities: (id, unit, stage, value)
     """
-    commodities = commodities or [("ore", "t", "mining", 100.0), ("good", "unit", "product", 1000.0)]
+    commodities = commodities or [
+        ("ore", "t", "mining", 100.0),
+        ("good", "unit", "product", 1000.0),
+    ]
     recipes = recipes if recipes is not None else [("good", "ore", 1.0, "t/unit")]
     demand = demand or []
     stocks = stocks or []
     tables = {
         "sources": pd.DataFrame(columns=["id", "title", "publisher", "url", "year", "kind"]),
         "commodities": pd.DataFrame(
-            [{"id": c, "name": c, "unit": u, "stage": s, "material": "test", "value": str(v),
-              "assumption": A} for c, u, s, v in commodities]),
+            [
+                {
+                    "id": c,
+                    "name": c,
+                    "unit": u,
+                    "stage": s,
+                    "material": "test",
+                    "value": str(v),
+                    "assumption": A,
+                }
+                for c, u, s, v in commodities
+            ]
+        ),
         "producers": pd.DataFrame(
-            [{"id": i, "name": i, "country": c, "commodity": k, "capacity": str(cap),
-              "output": str(out), "assumption": A} for i, c, k, cap, out in producers]),
+            [
+                {
+                    "id": i,
+                    "name": i,
+                    "country": c,
+                    "commodity": k,
+                    "capacity": str(cap),
+                    "output": str(out),
+                    "assumption": A,
+                }
+                for i, c, k, cap, out in producers
+            ]
+        ),
         "links": pd.DataFrame(
-            [{"supplier": l[0], "customer": l[1], "share": str(l[2]),
-              "alternative": str(l[3] if len(l) > 3 else False).lower(),
-              "qualification_days": str(l[4] if len(l) > 4 else 0),
-              "partial": str(l[5] if len(l) > 5 else False).lower(), "assumption": A}
-             for l in links],
-            columns=["supplier", "customer", "share", "alternative", "qualification_days",
-                     "partial", "assumption"]),
+            [
+                {
+                    "supplier": link[0],
+                    "customer": link[1],
+                    "share": str(link[2]),
+                    "alternative": str(link[3] if len(link) > 3 else False).lower(),
+                    "qualification_days": str(link[4] if len(link) > 4 else 0),
+                    "partial": str(link[5] if len(link) > 5 else False).lower(),
+                    "assumption": A,
+                }
+                for link in links
+            ],
+            columns=[
+                "supplier",
+                "customer",
+                "share",
+                "alternative",
+                "qualification_days",
+                "partial",
+                "assumption",
+            ],
+        ),
         "recipes": pd.DataFrame(
-            [{"output": o, "input": i, "quantity": str(q), "unit": u, "assumption": A}
-             for o, i, q, u in recipes],
-            columns=["output", "input", "quantity", "unit", "assumption"]),
+            [
+                {"output": o, "input": i, "quantity": str(q), "unit": u, "assumption": A}
+                for o, i, q, u in recipes
+            ],
+            columns=["output", "input", "quantity", "unit", "assumption"],
+        ),
         "demand": pd.DataFrame(
-            [{"id": i, "region": r, "commodity": c, "quantity": str(q), "unit": u,
-              "assumption": A} for i, r, c, q, u in demand],
-            columns=["id", "region", "commodity", "quantity", "unit", "assumption"]),
+            [
+                {
+                    "id": i,
+                    "region": r,
+                    "commodity": c,
+                    "quantity": str(q),
+                    "unit": u,
+                    "assumption": A,
+                }
+                for i, r, c, q, u in demand
+            ],
+            columns=["id", "region", "commodity", "quantity", "unit", "assumption"],
+        ),
         "stocks": pd.DataFrame(
-            [{"holder": h, "commodity": c, "quantity": "" if q is None else str(q),
-              "days_of_cover": "" if d is None else str(d),
-              "target_days": "" if t is None else str(t), "unit": un, "assumption": A}
-             for h, c, q, d, t, un in stocks],
-            columns=["holder", "commodity", "quantity", "days_of_cover", "target_days", "unit",
-                     "assumption"]),
+            [
+                {
+                    "holder": h,
+                    "commodity": c,
+                    "quantity": "" if q is None else str(q),
+                    "days_of_cover": "" if d is None else str(d),
+                    "target_days": "" if t is None else str(t),
+                    "unit": un,
+                    "assumption": A,
+                }
+                for h, c, q, d, t, un in stocks
+            ],
+            columns=[
+                "holder",
+                "commodity",
+                "quantity",
+                "days_of_cover",
+                "target_days",
+                "unit",
+                "assumption",
+            ],
+        ),
     }
     return SupplyNetwork.from_tables(tables, name="test")
 
 
-def chain(stock: float, *, alternative: tuple | None = None,
-          plant_capacity: float = 365 * 1.5) -> SupplyNetwork:
+def chain(
+    stock: float, *, alternative: tuple | None = None, plant_capacity: float = 365 * 1.5
+) -> SupplyNetwork:
     """mine (CHN) → plant (DEU, holds ``stock`` t of ore, uses 1 t/day) → EU demand 1/day.
 
     ``alternative``: (country, capacity per year, qualification days) of a standby mine.
     """
-    producers = [("mine", "CHN", "ore", 730.0, 365.0),
-                 ("plant", "DEU", "good", plant_capacity, 365.0)]
+    producers = [
+        ("mine", "CHN", "ore", 730.0, 365.0),
+        ("plant", "DEU", "good", plant_capacity, 365.0),
+    ]
     links = [("mine", "plant", 1.0), ("plant", "eu", 1.0)]
     if alternative is not None:
         country, capacity, qualification = alternative
         producers.append(("alt", country, "ore", capacity, 0.0))
         links.append(("alt", "plant", 0.0, True, qualification))
     return network(
-        producers, links,
+        producers,
+        links,
         demand=[("eu", "EU27", "good", 365.0, "unit")],
-        stocks=[("plant", "ore", stock, None, stock, "t"),
-                ("eu", "good", 0.0, None, 0.0, "unit")],
+        stocks=[("plant", "ore", stock, None, stock, "t"), ("eu", "good", 0.0, None, 0.0, "unit")],
     )

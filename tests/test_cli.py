@@ -26,8 +26,17 @@ def test_metrics_json_fields_on_toy() -> None:
     assert result.exit_code == 0, result.output
     rows = {r["commodity"]: r for r in json.loads(result.output)}
     magnet = rows["magnet"]
-    for field in ("commodity", "stage", "region", "supplier_shares", "hhi", "import_reliance",
-                  "top_supplier", "top_supplier_share", "crma_65_breach"):
+    for field in (
+        "commodity",
+        "stage",
+        "region",
+        "supplier_shares",
+        "hhi",
+        "import_reliance",
+        "top_supplier",
+        "top_supplier_share",
+        "crma_65_breach",
+    ):
         assert field in magnet
     assert magnet["supplier_shares"] == {"CHN": 0.8, "DEU": 0.2}
     assert magnet["hhi"] == pytest.approx(6800)
@@ -71,7 +80,10 @@ def test_help_everywhere() -> None:
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", "from chokepoint.cli import main; main()", *args],
-        capture_output=True, text=True, cwd=cwd, check=False,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
     )
 
 

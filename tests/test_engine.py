@@ -33,8 +33,9 @@ def plant_output(results) -> np.ndarray:
 @pytest.mark.parametrize(("stock", "use_days"), [(10.0, 10), (30.0, 30), (1.0, 1)])
 def test_full_ban_stops_after_stock_over_use(stock: float, use_days: int) -> None:
     # stock S, use u = 1 t/day: full output for S/u days after the ban, then none
-    results = simulate(scenario(BAN.format(start=5, end=200), horizon=80), chain(stock),
-                       keep="daily")
+    results = simulate(
+        scenario(BAN.format(start=5, end=200), horizon=80), chain(stock), keep="daily"
+    )
     output = plant_output(results)[0]
     assert np.allclose(output[: 5 + use_days], 1.0)
     assert np.allclose(output[5 + use_days :], 0.0)
@@ -78,8 +79,13 @@ def licensing(**params) -> ExportLicensing:
 
 @pytest.mark.parametrize(("delay", "validity", "lead"), [(45, 90, 45), (30, 365, 60), (10, 50, 49)])
 def test_licence_renewed_in_time_is_never_gated_again(delay, validity, lead) -> None:
-    event = licensing(contracts=1, processing_days=delay, approval_probability=1.0,
-                      validity_days=validity, renewal_lead_days=lead)
+    event = licensing(
+        contracts=1,
+        processing_days=delay,
+        approval_probability=1.0,
+        validity_days=validity,
+        renewal_lead_days=lead,
+    )
     gate, gated = licence_gate(np.random.default_rng(0), event, 0, 730, 730, 1.0, validity, lead)
     assert np.all(gate[:delay] == 0.0)
     assert np.all(gate[delay:] == 1.0)
@@ -88,11 +94,17 @@ def test_licence_renewed_in_time_is_never_gated_again(delay, validity, lead) -> 
 
 @pytest.mark.parametrize(("delay", "validity", "lead"), [(45, 90, 15), (63, 180, 30), (20, 100, 0)])
 def test_late_renewal_gates_delay_minus_lead_per_cycle(delay, validity, lead) -> None:
-    event = licensing(contracts=1, processing_days=delay, approval_probability=1.0,
-                      validity_days=validity, renewal_lead_days=lead)
+    event = licensing(
+        contracts=1,
+        processing_days=delay,
+        approval_probability=1.0,
+        validity_days=validity,
+        renewal_lead_days=lead,
+    )
     horizon = 2000
-    gate, _ = licence_gate(np.random.default_rng(0), event, 0, horizon, horizon, 1.0, validity,
-                           lead)
+    gate, _ = licence_gate(
+        np.random.default_rng(0), event, 0, horizon, horizon, 1.0, validity, lead
+    )
     closed = np.flatnonzero(gate == 0.0)
     # the first licence after `delay` days, then a gap of delay - lead days every cycle
     assert np.all(gate[:delay] == 0.0)
@@ -170,30 +182,38 @@ def test_outage_with_recovery() -> None:
 
 
 def test_stockpile_released_on_shortage_extends_survival() -> None:
-    events = BAN.format(start=0, end=200) + """
+    events = (
+        BAN.format(start=0, end=200)
+        + """
   - type: stockpile
     commodity: ore
     holders: [plant]
     quantity: 7
 """
+    )
     results = simulate(scenario(events, horizon=60), chain(10.0), keep="daily")
     row = results.summary.query("region == 'EU27'").iloc[0]
     assert row["time_to_survive_days"] == 17
 
 
 def test_recycling_covers_its_share() -> None:
-    events = BAN.format(start=0, end=200) + """
+    events = (
+        BAN.format(start=0, end=200)
+        + """
   - type: recycling
     commodity: ore
     regions: [EU27]
     share: 0.3
 """
+    )
     results = simulate(scenario(events, horizon=40), chain(0.0), keep="daily")
     assert np.allclose(plant_output(results)[0], 0.3)
 
 
 def test_substitution_removes_the_input_need() -> None:
-    events = BAN.format(start=0, end=200) + """
+    events = (
+        BAN.format(start=0, end=200)
+        + """
   - type: substitution
     output: good
     input: ore
@@ -201,6 +221,7 @@ def test_substitution_removes_the_input_need() -> None:
     share: 1.0
     lead_days: 5
 """
+    )
     results = simulate(scenario(events, horizon=40), chain(0.0), keep="daily")
     output = plant_output(results)[0]
     assert np.allclose(output[:5], 0.0)
@@ -227,21 +248,27 @@ def test_partial_substitution_stretches_a_quota() -> None:
 
 def test_supplier_switch_and_new_capacity() -> None:
     net = chain(0.0, alternative=("AUS", 365.0, 500))
-    switch = BAN.format(start=0, end=200) + """
+    switch = (
+        BAN.format(start=0, end=200)
+        + """
   - type: supplier_switch
     commodity: ore
     suppliers: [alt]
     qualification_days: 9
 """
+    )
     output = plant_output(simulate(scenario(switch, horizon=30), net, keep="daily"))[0]
     assert np.allclose(output[:9], 0.0) and np.allclose(output[9:], 1.0)
-    build = BAN.format(start=0, end=200) + """
+    build = (
+        BAN.format(start=0, end=200)
+        + """
   - type: new_capacity
     commodity: ore
     country: FRA
     capacity: 182.5
     start: 10
 """
+    )
     output = plant_output(simulate(scenario(build, horizon=30), chain(0.0), keep="daily"))[0]
     assert np.allclose(output[:10], 0.0) and np.allclose(output[10:], 0.5)
 

@@ -101,7 +101,9 @@ def test_hhi_bounds(values: list[float]) -> None:
     assert 10_000 / len(values) - 1e-6 <= index <= 10_000 + 1e-6
 
 
-@given(st.lists(st.floats(min_value=0.001, max_value=1000), min_size=1, max_size=30),
-       st.floats(min_value=0.01, max_value=100))
+@given(
+    st.lists(st.floats(min_value=0.001, max_value=1000), min_size=1, max_size=30),
+    st.floats(min_value=0.01, max_value=100),
+)
 def test_hhi_scale_invariant(values: list[float], factor: float) -> None:
     assert hhi([v * factor for v in values]) == pytest.approx(hhi(values), rel=1e-9)

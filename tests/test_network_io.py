@@ -21,9 +21,7 @@ def assert_same_network(a: SupplyNetwork, b: SupplyNetwork) -> None:
 @pytest.mark.parametrize("file_format", ["csv", "parquet"])
 def test_toy_round_trip(toy: SupplyNetwork, tmp_path: Path, file_format: str) -> None:
     written = toy.to_folder(tmp_path / "copy", format=file_format)
-    assert sorted(p.name for p in written.iterdir()) == sorted(
-        f"{t}.{file_format}" for t in TABLES
-    )
+    assert sorted(p.name for p in written.iterdir()) == sorted(f"{t}.{file_format}" for t in TABLES)
     assert_same_network(toy, SupplyNetwork.from_folder(written))
 
 

@@ -30,24 +30,35 @@ BAD = [
     # (text replacing part of the event, field, words)
     ("type: export_licensing", "type: export_embargo", "events[0]", "unknown event type"),
     ("exporter: CHN", "exporter: XXX", "events[0].exporter", "unknown country"),
-    ("commodity: [dy_metal]", "commodity: [dysprosium]", "events[0].commodity",
-     "unknown commodity"),
-    ("start: 2025-04-04", "start: 2025-04-04\n    end: 2025-03-01", "events[0]",
-     "before start"),
-    ("processing_days: 45", "processing_days: -45", "events[0].processing_days",
-     "at least 0"),
-    ("approval_probability: 0.5", "approval_probability: 1.5",
-     "events[0].approval_probability", "at most 1"),
-    ("approval_probability: 0.5", "approval_probability: {dist: uniform, low: -0.1, high: 1}",
-     "events[0].approval_probability", "at least 0"),
+    (
+        "commodity: [dy_metal]",
+        "commodity: [dysprosium]",
+        "events[0].commodity",
+        "unknown commodity",
+    ),
+    ("start: 2025-04-04", "start: 2025-04-04\n    end: 2025-03-01", "events[0]", "before start"),
+    ("processing_days: 45", "processing_days: -45", "events[0].processing_days", "at least 0"),
+    (
+        "approval_probability: 0.5",
+        "approval_probability: 1.5",
+        "events[0].approval_probability",
+        "at most 1",
+    ),
+    (
+        "approval_probability: 0.5",
+        "approval_probability: {dist: uniform, low: -0.1, high: 1}",
+        "events[0].approval_probability",
+        "at least 0",
+    ),
     ("processing_days: 45", "processing_dayz: 45", "events[0].processing_dayz", "unknown key"),
 ]
 
 
 def write_scenario(tmp_path: Path, event: str, name: str = "bad.yaml") -> Path:
     path = tmp_path / name
-    path.write_text(f"name: test\nstart: 2025-04-01\nhorizon_days: 60\nevents:{event}",
-                    encoding="utf-8")
+    path.write_text(
+        f"name: test\nstart: 2025-04-01\nhorizon_days: 60\nevents:{event}", encoding="utf-8"
+    )
     return path
 
 
@@ -87,15 +98,29 @@ def test_error_line_points_at_the_key(tmp_path: Path) -> None:
 
 def test_registry_covers_every_event_type() -> None:
     assert set(EVENT_TYPES) == {
-        "export_ban", "export_quota", "export_licensing", "outage", "demand_shift",
-        "stockpile", "new_capacity", "recycling", "substitution", "supplier_switch",
+        "export_ban",
+        "export_quota",
+        "export_licensing",
+        "outage",
+        "demand_shift",
+        "stockpile",
+        "new_capacity",
+        "recycling",
+        "substitution",
+        "supplier_switch",
         "demand_cut",
     }
 
 
 def test_presets_are_listed() -> None:
-    assert set(preset_names()) >= {"ree-2025-04", "ree-2025-10", "nexperia-2025-10",
-                                   "gallium-germanium-2023", "licences-3m", "licences-12m"}
+    assert set(preset_names()) >= {
+        "ree-2025-04",
+        "ree-2025-10",
+        "nexperia-2025-10",
+        "gallium-germanium-2023",
+        "licences-3m",
+        "licences-12m",
+    }
 
 
 @pytest.mark.parametrize("name", preset_names())
@@ -135,11 +160,16 @@ def test_nexperia_preset_stops_european_electronics() -> None:
 def test_run_writes_results_atomically(tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "result"
-    result = runner.invoke(app, ["run", "licences-12m", "--draws", "2", "--out", str(out),
-                                 "--format", "json"])
+    result = runner.invoke(
+        app, ["run", "licences-12m", "--draws", "2", "--out", str(out), "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "draws.parquet", "licences.parquet", "result.json", "stats.parquet"]
+        "draws.parquet",
+        "licences.parquet",
+        "result.json",
+        "stats.parquet",
+    ]
     meta = json.loads((out / "result.json").read_text())["metadata"]
     assert meta["seed"] == 20250404 and meta["draws"] == 2
     assert meta["data_version"] == load_default().data_version
@@ -148,8 +178,12 @@ def test_run_writes_results_atomically(tmp_path: Path) -> None:
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", "from chokepoint.cli import main; main()",
-                           *args], capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", "from chokepoint.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 @pytest.mark.slow
@@ -159,11 +193,17 @@ def test_three_month_licences_lose_more_than_twelve_month() -> None:
         result = cli("run", name, "--format", "json", "--draws", "40")
         assert result.returncode == 0, result.stderr
         runs[name] = json.loads(result.stdout)
+
     def lost(name: str) -> float:
-        return sum(p["lost_output_mean"] for p in runs[name]["products"]
-                   if p["region"] == "EU27" and p["product"].startswith("car_"))
+        return sum(
+            p["lost_output_mean"]
+            for p in runs[name]["products"]
+            if p["region"] == "EU27" and p["product"].startswith("car_")
+        )
+
     def gated(name: str) -> float:
         return runs[name]["licensing"][0]["gated_days_per_contract"]
+
     assert lost("licences-3m") > 1.5 * lost("licences-12m") > 0
     assert gated("licences-3m") > gated("licences-12m") + 30
 

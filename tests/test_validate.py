@@ -38,8 +38,13 @@ CASES = [
     ("demand", set_cell("cars_eu", "region", "EUR"), 1, "region", "unknown country"),
     ("links", set_cell("mag_deu", "supplier", "mag_xxx"), 4, "supplier", "unknown producer"),
     ("links", set_cell("car_deu", "customer", "nobody"), 1, "customer", "unknown producer or"),
-    ("producers", set_cell("sep_mys", "commodity", "unobtainium"), 5, "commodity",
-     "unknown commodity"),
+    (
+        "producers",
+        set_cell("sep_mys", "commodity", "unobtainium"),
+        5,
+        "commodity",
+        "unknown commodity",
+    ),
     ("recipes", set_cell("motor", "input", "magnets"), 5, "input", "unknown commodity"),
     ("producers", set_cell("mag_deu", "capacity", "-10"), 8, "capacity", "negative"),
     ("producers", set_cell("mag_deu", "capacity", "ten"), 8, "capacity", "not a number"),
@@ -54,8 +59,13 @@ CASES = [
     ("producers", set_cell("mine_mmr", "id", "mine_aus"), 3, "id", "duplicate id"),
     ("links", set_cell("car_deu", "partial", "maybe"), 1, "partial", "not true or false"),
     ("producers", set_cell("mag_rec_deu", "route", "scrap"), 9, "route", "not one of"),
-    ("links", set_cell("sep_mys", "supplier", "mine_aus"), 9, "customer",
-     "does not use the supplier's commodity"),
+    (
+        "links",
+        set_cell("sep_mys", "supplier", "mine_aus"),
+        9,
+        "customer",
+        "does not use the supplier's commodity",
+    ),
     ("stocks", set_cell("motor_deu", "quantity", "3"), 1, "days_of_cover", "not both"),
 ]
 
@@ -121,5 +131,6 @@ def test_missing_required_table(toy_folder: Path) -> None:
 def test_missing_input_is_a_warning(edit_table, toy_folder: Path) -> None:
     edit_table("links", lambda f: f[f["customer"] != "sep_mys"])
     net = SupplyNetwork.from_folder(toy_folder)
-    assert net.warnings == ("producer 'sep_mys' has no supplier for its input 'ore' "
-                            "(origin unknown)",)
+    assert net.warnings == (
+        "producer 'sep_mys' has no supplier for its input 'ore' (origin unknown)",
+    )

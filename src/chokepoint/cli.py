@@ -7,13 +7,14 @@ User errors (bad data, bad options) print one line on stderr and exit with statu
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from chokepoint.cli_import import import_app
 from chokepoint.errors import ChokepointError
 
 app = typer.Typer(
@@ -28,7 +29,7 @@ data_app = typer.Typer(help="The default dataset and the table schema.", no_args
 app.add_typer(data_app, name="data")
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
@@ -45,9 +46,7 @@ NetworkOption = Annotated[
 ]
 RegionOption = Annotated[
     str,
-    typer.Option(
-        "--region", "-r", help="Importing region: EU (= EU27), an ISO3 code, or WORLD."
-    ),
+    typer.Option("--region", "-r", help="Importing region: EU (= EU27), an ISO3 code, or WORLD."),
 ]
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", "-f", help="table for people, json/csv for machines.")
@@ -111,15 +110,18 @@ def metrics(
         shown = table[table["consumption"] > 0] if commodity is None else table
         Console().print(
             dependency_rich_table(
-                shown, title=f"Dependency of {table['region'].iloc[0] if len(table) else code} "
-                f"on its suppliers ({net.name}, data {net.data_version})"
+                shown,
+                title=f"Dependency of {table['region'].iloc[0] if len(table) else code} "
+                f"on its suppliers ({net.name}, data {net.data_version})",
             )
         )
 
 
 @app.command()
 def origins(
-    product: Annotated[str, typer.Argument(help="Commodity id of the product, e.g. ev_traction_motor.")],
+    product: Annotated[
+        str, typer.Argument(help="Commodity id of the product, e.g. ev_traction_motor.")
+    ],
     network: NetworkOption = None,
     region: RegionOption = "EU",
     traced: Annotated[
@@ -144,8 +146,9 @@ def origins(
     elif output is OutputFormat.csv:
         typer.echo(to_csv(table), nl=False)
     else:
-        Console().print(origins_rich_table(table, title=f"Origins of the inputs of {product} "
-                                                         f"made in {code}"))
+        Console().print(
+            origins_rich_table(table, title=f"Origins of the inputs of {product} made in {code}")
+        )
 
 
 @app.command()
@@ -160,19 +163,18 @@ def validate(
     for warning in net.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     counts = ", ".join(
-        f"{len(getattr(net, t))} {t}" for t in ("commodities", "producers", "links", "recipes",
-                                               "stocks", "demand", "sources")
+        f"{len(getattr(net, t))} {t}"
+        for t in ("commodities", "producers", "links", "recipes", "stocks", "demand", "sources")
     )
-    console.print(f"[green]ok[/green] {path}: {counts} (data version {net.data_version})",
-                  highlight=False)
+    console.print(
+        f"[green]ok[/green] {path}: {counts} (data version {net.data_version})", highlight=False
+    )
 
 
 @data_app.command("export")
 def data_export(
     folder: Annotated[Path, typer.Argument(help="Folder to create with the tables.")],
-    file_format: Annotated[
-        str, typer.Option("--format", help="csv or parquet.")
-    ] = "csv",
+    file_format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
     force: Annotated[bool, typer.Option("--force", help="Replace tables already there.")] = False,
 ) -> None:
     """Write the default network as a folder of tables, to start your own."""
@@ -192,12 +194,12 @@ def data_schema() -> None:
     typer.echo(schema_markdown(), nl=False)
 
 
-class RunFormat(str, Enum):
+class RunFormat(StrEnum):
     table = "table"
     json = "json"
 
 
-class Keep(str, Enum):
+class Keep(StrEnum):
     summary = "summary"
     daily = "daily"
 
@@ -213,20 +215,27 @@ def _console(stderr: bool = False) -> Console:
 def run_command(
     scenario: Annotated[str, typer.Argument(help="Scenario file (YAML) or preset name.")],
     network: NetworkOption = None,
-    draws: Annotated[int | None, typer.Option("--draws", "-d", min=1,
-                                              help="Monte Carlo draws (default: the scenario's).")
-                     ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", "-s", min=0,
-                                             help="Random seed (default: the scenario's).")
-                    ] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o",
-                                             help="Write Parquet tables and result.json here "
-                                                  "(a new or empty folder).")] = None,
-    output: Annotated[RunFormat, typer.Option("--format", "-f",
-                                              help="table for people, json for machines.")
-                      ] = RunFormat.table,
-    keep: Annotated[Keep, typer.Option("--keep", help="summary, or daily trajectories too "
-                                                      "(Python API / --out).")] = Keep.summary,
+    draws: Annotated[
+        int | None,
+        typer.Option("--draws", "-d", min=1, help="Monte Carlo draws (default: the scenario's)."),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", "-s", min=0, help="Random seed (default: the scenario's)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Write Parquet tables and result.json here (a new or empty folder)."
+        ),
+    ] = None,
+    output: Annotated[
+        RunFormat, typer.Option("--format", "-f", help="table for people, json for machines.")
+    ] = RunFormat.table,
+    keep: Annotated[
+        Keep,
+        typer.Option("--keep", help="summary, or daily trajectories too (Python API / --out)."),
+    ] = Keep.summary,
 ) -> None:
     """Simulate a scenario day by day: days to stoppage, lost output and value per product."""
     from chokepoint.scenario import load_scenario
@@ -252,9 +261,15 @@ def _simulate_with_progress(simulate, scenario, network, draws, seed, keep):
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     console = _console(stderr=True)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total} draws"), TimeRemainingColumn(),
-                  console=console, transient=True, disable=not console.is_terminal) as bar:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} draws"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
         task = bar.add_task(scenario.name, total=draws or scenario.draws)
 
         def advance(done: int, total: int) -> None:
@@ -277,8 +292,11 @@ def _print_results(results, console: Console) -> None:
         highlight=False,
     )
     console.print(results_rich_table(results.stats, title="Per final product and region"))
-    console.print("* measured as deliveries to the region's final demand (the region makes "
-                  "too little of it itself); otherwise its own production.", highlight=False)
+    console.print(
+        "* measured as deliveries to the region's final demand (the region makes "
+        "too little of it itself); otherwise its own production.",
+        highlight=False,
+    )
     licences = results.licence_summary()
     if not licences.empty:
         labels = {i: e.label or e.type for i, e in enumerate(results.scenario.events)}
@@ -306,15 +324,7 @@ def demo(
     run_demo(_console(), draws=draws)
 
 
-def _mount_importers() -> None:
-    try:
-        from chokepoint.cli_import import import_app
-    except ImportError:  # pragma: no cover - importer module is part of the package
-        return
-    app.add_typer(import_app, name="import", help="Import users' own data (trade flows).")
-
-
-_mount_importers()
+app.add_typer(import_app, name="import", help="Import users' own data (trade flows).")
 
 
 def main() -> None:

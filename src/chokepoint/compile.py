@@ -123,9 +123,7 @@ def _ramp(horizon: int, start: float, ramp_days: np.ndarray) -> np.ndarray:
     return np.clip(np.where(days >= 0, ramp, 0.0), 0.0, 1.0)
 
 
-def _per_draw(
-    value: Number, seed: int, draws: np.ndarray, event: int, part: int
-) -> np.ndarray:
+def _per_draw(value: Number, seed: int, draws: np.ndarray, event: int, part: int) -> np.ndarray:
     """One value per draw, from the draw's own stream for this event and parameter."""
     return np.array([sample(value, draw_generator(seed, int(d), event, part)) for d in draws])
 
@@ -138,13 +136,10 @@ def select_links(model: Model, event: FlowSelector) -> np.ndarray:
     exporters = set().union(*(region_codes(c) for c in event.exporter))
     supplier_country = model.producer_country[model.link_supplier].astype(str)
     customer_location = model.slot_location[model.link_slot].astype(str)
-    mask = np.isin(supplier_country, list(exporters)) & ~np.isin(
-        customer_location, list(exporters)
-    )
+    mask = np.isin(supplier_country, list(exporters)) & ~np.isin(customer_location, list(exporters))
     mask &= supplier_country != customer_location
     if event.commodity:
-        mask &= np.isin(model.producer_commodity[model.link_supplier].astype(str),
-                        event.commodity)
+        mask &= np.isin(model.producer_commodity[model.link_supplier].astype(str), event.commodity)
     if event.destinations:
         places = set().union(*(region_codes(c) for c in event.destinations))
         mask &= np.isin(customer_location, list(places))
@@ -155,9 +150,7 @@ def select_links(model: Model, event: FlowSelector) -> np.ndarray:
     return np.flatnonzero(mask)
 
 
-def value_content_links(
-    net: SupplyNetwork, model: Model, event: ExportLicensing
-) -> np.ndarray:
+def value_content_links(net: SupplyNetwork, model: Model, event: ExportLicensing) -> np.ndarray:
     """Foreign links whose goods hold at least the threshold of exporter-origin controlled value.
 
     The value share of a supplier's good is ``Σ_k T[c, k] · share_exporter(k) · value_k /
@@ -179,13 +172,19 @@ def value_content_links(
         .rename("share")
         .reset_index()
     )
-    from_exporter["commodity"] = pd.Series(model.producer_commodity, index=model.producer_ids
-                                           ).reindex(from_exporter["node"]).to_numpy()
+    from_exporter["commodity"] = (
+        pd.Series(model.producer_commodity, index=model.producer_ids)
+        .reindex(from_exporter["node"])
+        .to_numpy()
+    )
     from_exporter = from_exporter.dropna(subset=["commodity"])
-    per_unit = [total.at[c, k] for c, k in zip(from_exporter["commodity"],
-                                                from_exporter["traced"], strict=True)]
+    per_unit = [
+        total.at[c, k]
+        for c, k in zip(from_exporter["commodity"], from_exporter["traced"], strict=True)
+    ]
     from_exporter["value_share"] = (
-        np.asarray(per_unit) * from_exporter["share"].to_numpy()
+        np.asarray(per_unit)
+        * from_exporter["share"].to_numpy()
         * value.reindex(from_exporter["traced"]).to_numpy()
         / value.reindex(from_exporter["commodity"]).to_numpy()
     )
@@ -301,8 +300,17 @@ def compile_exogenous(
             if isinstance(event, ExportBan):
                 closed = np.where(active, 0.0, 1.0) * np.ones((1, n))
                 for link in links:
-                    opened = _exempt(closed, event.exemptions, model, link, scenario, seed,
-                                     draws, position, horizon)
+                    opened = _exempt(
+                        closed,
+                        event.exemptions,
+                        model,
+                        link,
+                        scenario,
+                        seed,
+                        draws,
+                        position,
+                        horizon,
+                    )
                     gate.apply(link, opened)
                     quota.apply(link, _volume_cap(opened, active, model.link_flow[link], 0.0))
             elif isinstance(event, ExportQuota):
@@ -312,13 +320,27 @@ def compile_exogenous(
                     quota.apply(link, cap)
             else:
                 licensed = _Accumulator(horizon, n, 1.0, "multiply")
-                _licensing(event, links, model, scenario, seed, draws, position, start, end,
-                           horizon, licensed, licence_rows)
+                _licensing(
+                    event,
+                    links,
+                    model,
+                    scenario,
+                    seed,
+                    draws,
+                    position,
+                    start,
+                    end,
+                    horizon,
+                    licensed,
+                    licence_rows,
+                )
                 for link in links:
                     share = licensed.get(int(link))
                     gate.apply(link, share)
-                    quota.apply(link, _volume_cap(share, active, model.link_flow[link],
-                                                  event.volume_headroom))
+                    quota.apply(
+                        link,
+                        _volume_cap(share, active, model.link_flow[link], event.volume_headroom),
+                    )
         elif isinstance(event, Outage):
             rows = _producers(model, event.producer, where)
             loss = _per_draw(event.capacity_loss, seed, draws, position, 2)
@@ -329,9 +351,9 @@ def compile_exogenous(
             for row in rows:
                 capacity.apply(row, 1.0 - loss[None, :] * lost)
         elif isinstance(event, DemandShift | DemandCut):
-            slots = np.concatenate([
-                _demand_slots(model, c, event.regions) for c in event.commodity
-            ])
+            slots = np.concatenate(
+                [_demand_slots(model, c, event.regions) for c in event.commodity]
+            )
             if len(slots) == 0:
                 raise ScenarioError("the event matches no demand in the network", field=where)
             value = event.factor if isinstance(event, DemandShift) else event.cut
@@ -345,8 +367,9 @@ def compile_exogenous(
             use = model.slot_use[slots]
             weights = use / use.sum() if use.sum() > 0 else np.full(len(slots), 1 / len(slots))
             if event.quantity is not None:
-                amounts = _per_draw(event.quantity, seed, draws, position, 5)[None, :] * weights[
-                    :, None]
+                amounts = (
+                    _per_draw(event.quantity, seed, draws, position, 5)[None, :] * weights[:, None]
+                )
             else:
                 days_cover = _per_draw(event.days_of_cover, seed, draws, position, 6)
                 amounts = use[:, None] * days_cover[None, :]
@@ -361,8 +384,9 @@ def compile_exogenous(
             size = _per_draw(event.capacity, seed, draws, position, 7) / 365.0
             ramp = _ramp(horizon, start, _per_draw(event.ramp_days, seed, draws, position, 8))
             # the virtual producer's base capacity is 0; the multiplier carries the capacity
-            capacity.apply(row, np.where(np.arange(horizon)[:, None] < end, ramp, 0.0)
-                           * size[None, :])
+            capacity.apply(
+                row, np.where(np.arange(horizon)[:, None] < end, ramp, 0.0) * size[None, :]
+            )
         elif isinstance(event, Recycling):
             slots = model.slots_of(event.commodity, event.regions)
             if len(slots) == 0:
@@ -376,12 +400,15 @@ def compile_exogenous(
             producers = np.flatnonzero(model.producer_commodity == event.output)
             codes = set().union(*(region_codes(r) for r in event.regions))
             producers = [p for p in producers if model.producer_country[p] in codes]
-            slots = np.flatnonzero(np.isin(model.slot_producer, producers)
-                                   & (model.slot_commodity == event.input))
+            slots = np.flatnonzero(
+                np.isin(model.slot_producer, producers) & (model.slot_commodity == event.input)
+            )
             if len(slots) == 0:
                 raise ScenarioError(
                     f"no producer of '{event.output}' in {', '.join(event.regions)} uses "
-                    f"'{event.input}'", field=where)
+                    f"'{event.input}'",
+                    field=where,
+                )
             share = _per_draw(event.share, seed, draws, position, 11)
             factor = _per_draw(event.factor, seed, draws, position, 12)
             lead = _per_draw(event.lead_days, seed, draws, position, 13)
@@ -405,15 +432,17 @@ def compile_exogenous(
         coef=coef.result(),
         scrap=scrap.result(),
         reserve=reserve.result(),
-        reserve_immediate=np.array([immediate.get(int(r), False)
-                                    for r in sorted(reserve.rows)], dtype=bool),
+        reserve_immediate=np.array(
+            [immediate.get(int(r), False) for r in sorted(reserve.rows)], dtype=bool
+        ),
         link_ready=ready,
         licences=pd.DataFrame(licence_rows),
     )
 
 
-def _volume_cap(share: np.ndarray, active: np.ndarray, baseline: float,
-                headroom: float) -> np.ndarray:
+def _volume_cap(
+    share: np.ndarray, active: np.ndarray, baseline: float, headroom: float
+) -> np.ndarray:
     """Within the window, the open share of contracts ships at most its baseline volume."""
     return np.where(active, share * baseline * (1.0 + headroom), np.inf)
 
@@ -442,18 +471,29 @@ def _demand_slots(model: Model, commodity: str, regions: list[str] | None) -> np
 def _stockpile_slots(model: Model, event: Stockpile, where: str) -> np.ndarray:
     if event.holders:
         holder = model.slot_holder.astype(str)
-        slots = np.flatnonzero(np.isin(holder, event.holders)
-                               & (model.slot_commodity == event.commodity))
+        slots = np.flatnonzero(
+            np.isin(holder, event.holders) & (model.slot_commodity == event.commodity)
+        )
     else:
         slots = model.slots_of(event.commodity, event.regions or ["EU27"])
     if len(slots) == 0:
-        raise ScenarioError(f"no holder uses '{event.commodity}' where the stockpile is placed",
-                            field=where)
+        raise ScenarioError(
+            f"no holder uses '{event.commodity}' where the stockpile is placed", field=where
+        )
     return slots
 
 
-def _exempt(closed: np.ndarray, exemptions, model: Model, link: int, scenario: Scenario,
-            seed: int, draws: np.ndarray, position: int, horizon: int) -> np.ndarray:
+def _exempt(
+    closed: np.ndarray,
+    exemptions,
+    model: Model,
+    link: int,
+    scenario: Scenario,
+    seed: int,
+    draws: np.ndarray,
+    position: int,
+    horizon: int,
+) -> np.ndarray:
     """Open the exempt share of a restricted link from each exemption's start."""
     result = closed
     holder = str(model.slot_holder[model.link_slot[link]])
@@ -467,9 +507,20 @@ def _exempt(closed: np.ndarray, exemptions, model: Model, link: int, scenario: S
     return result
 
 
-def _licensing(event: ExportLicensing, links: np.ndarray, model: Model, scenario: Scenario,
-               seed: int, draws: np.ndarray, position: int, start: int, end: int, horizon: int,
-               gate: _Accumulator, report: list[dict]) -> None:
+def _licensing(
+    event: ExportLicensing,
+    links: np.ndarray,
+    model: Model,
+    scenario: Scenario,
+    seed: int,
+    draws: np.ndarray,
+    position: int,
+    start: int,
+    end: int,
+    horizon: int,
+    gate: _Accumulator,
+    report: list[dict],
+) -> None:
     gated = defaultdict(list)
     for column, draw in enumerate(draws):
         rng = draw_generator(seed, int(draw), position)
@@ -480,22 +531,35 @@ def _licensing(event: ExportLicensing, links: np.ndarray, model: Model, scenario
             # each flow has its own stream: two scenarios that differ only in validity see
             # the same first applications (common random numbers, paired comparisons)
             flow_rng = draw_generator(seed, int(draw), position, 1000 + int(link))
-            daily, days = licence_gate(flow_rng, event, start, end, horizon, approval,
-                                       validity, lead)
+            daily, days = licence_gate(
+                flow_rng, event, start, end, horizon, approval, validity, lead
+            )
             gate.get(int(link))[:, column] *= daily
             gated[int(link)].append(days)
     closed = np.ones((horizon, len(draws)))
     for link in links:
         if event.exemptions:
-            opened = _exempt(np.zeros_like(closed), event.exemptions, model, int(link), scenario,
-                             seed, draws, position, horizon)
+            opened = _exempt(
+                np.zeros_like(closed),
+                event.exemptions,
+                model,
+                int(link),
+                scenario,
+                seed,
+                draws,
+                position,
+                horizon,
+            )
             current = gate.get(int(link))
             np.maximum(current, opened, out=current)
-        report.append({
-            "event": position,
-            "link": model.link_ids[link],
-            "contracts": event.contracts,
-            "window_days": max(min(end, horizon) - max(start, 0), 0),
-            "gated_days_per_contract": float(np.mean(gated[int(link)])) if gated[int(link)]
-            else 0.0,
-        })
+        report.append(
+            {
+                "event": position,
+                "link": model.link_ids[link],
+                "contracts": event.contracts,
+                "window_days": max(min(end, horizon) - max(start, 0), 0),
+                "gated_days_per_contract": float(np.mean(gated[int(link)]))
+                if gated[int(link)]
+                else 0.0,
+            }
+        )

@@ -36,17 +36,30 @@ def run_demo(console: Console, draws: int = 100) -> None:
         "days before expiry.",
         highlight=False,
     )
-    results = {name: simulate(s, net, draws=draws) for name, s in zip(PAIR, (short, long),
-                                                                        strict=True)}
+    results = {
+        name: simulate(s, net, draws=draws) for name, s in zip(PAIR, (short, long), strict=True)
+    }
     eu = {name: r.stats[r.stats["region"] == "EU27"] for name, r in results.items()}
-    console.print(comparison_rich_table(eu[PAIR[0]], eu[PAIR[1]], ("3m", "12m"),
-                                        title="EU-27 products hit, 3-month vs 12-month licences"))
-    console.print("* deliveries to EU final demand (mostly imported); otherwise EU production. "
-                  "Products with no loss in either regime are left out.", highlight=False)
-    gated = {name: r.licence_summary()["gated_days_per_contract"].mean()
-             for name, r in results.items()}
-    lost = {name: r.stats.query("region == 'EU27'")["lost_value_mean"].sum()
-            for name, r in results.items()}
+    console.print(
+        comparison_rich_table(
+            eu[PAIR[0]],
+            eu[PAIR[1]],
+            ("3m", "12m"),
+            title="EU-27 products hit, 3-month vs 12-month licences",
+        )
+    )
+    console.print(
+        "* deliveries to EU final demand (mostly imported); otherwise EU production. "
+        "Products with no loss in either regime are left out.",
+        highlight=False,
+    )
+    gated = {
+        name: r.licence_summary()["gated_days_per_contract"].mean() for name, r in results.items()
+    }
+    lost = {
+        name: r.stats.query("region == 'EU27'")["lost_value_mean"].sum()
+        for name, r in results.items()
+    }
     console.print(
         f"\nWhy: a contract spends on average [bold]{gated[PAIR[0]]:.0f}[/bold] of 365 days "
         f"without a valid licence under 3-month licences and [bold]{gated[PAIR[1]]:.0f}"
@@ -63,18 +76,21 @@ def run_demo(console: Console, draws: int = 100) -> None:
     console.print(
         f"\nBehind it: {len(breaches)} of the {len(used)} commodities the EU uses come more "
         "than 65% from one third country (the CRMA benchmark), e.g. "
-        + ", ".join(f"{r.commodity} ({r.top_third_country} "
-                    f"{percent(r.top_third_country_share)})"
-                    for r in breaches.sort_values("top_third_country_share",
-                                                  ascending=False).head(5).itertuples()),
+        + ", ".join(
+            f"{r.commodity} ({r.top_third_country} {percent(r.top_third_country_share)})"
+            for r in breaches.sort_values("top_third_country_share", ascending=False)
+            .head(5)
+            .itertuples()
+        ),
         highlight=False,
     )
     stages = material_origins_by_stage(net, "ev_traction_motor", "rare_earths", "EU")
     china = stages[stages["country"] == "CHN"].set_index("stage")["share"]
     console.print(
         "China's share of the rare-earth content of EU-made EV traction motors, by stage: "
-        + ", ".join(f"{stage} {percent(china.get(stage, 0.0))}"
-                    for stage in stages["stage"].unique()),
+        + ", ".join(
+            f"{stage} {percent(china.get(stage, 0.0))}" for stage in stages["stage"].unique()
+        ),
         highlight=False,
     )
     console.print(

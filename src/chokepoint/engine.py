@@ -104,6 +104,91 @@ def _input_limit(
     return np.maximum(limit[producers], 0.0)
 
 
+@dataclass
+class _Day:
+    """The arrays of one day that the alternative-supplier step reads and updates."""
+
+    t: int
+    capacity: np.ndarray
+    gate: np.ndarray
+    quota: np.ndarray
+    coef: np.ndarray
+    order: np.ndarray
+    link_order: np.ndarray
+    shipped: np.ndarray
+    made: np.ndarray
+    used: np.ndarray
+    stock: np.ndarray
+    alt_requests: np.ndarray
+    alt_made: np.ndarray
+    short_since: np.ndarray
+
+
+def _serve_alternatives(
+    st: _Structure,
+    model: Model,
+    exo: Exogenous,
+    day: _Day,
+    slots: np.ndarray,
+    primary_in: np.ndarray,
+    alt_in: np.ndarray,
+    trigger_share: float,
+) -> None:
+    """Move the holders' unmet orders to qualified alternatives with spare capacity.
+
+    A holder is short when its usual suppliers leave more than ``trigger_share`` of its
+    order unmet; a standby supplier from the data qualifies ``qualification_days`` after the
+    holder first ran short, one from a scenario measure on its scheduled day. The shortfall
+    is split over the qualified suppliers by capacity; each ships what its spare capacity
+    and input stocks allow.
+    """
+    if len(slots) == 0:
+        return
+    S, R = day.stock.shape
+    P = st.P
+    gap = np.zeros((S, R))
+    np.add.at(
+        gap, model.link_slot[primary_in], day.link_order[primary_in] - day.shipped[primary_in]
+    )
+    short = gap[slots] > trigger_share * np.maximum(day.order[slots], _TINY)
+    newly = short & np.isinf(day.short_since[slots])
+    day.short_since[slots] = np.where(newly, day.t, day.short_since[slots])
+    if len(alt_in) == 0:
+        return
+    slot_of = model.link_slot[alt_in]
+    from_data = (model.link_from_data & model.link_alternative)[alt_in]
+    trigger = np.where(
+        from_data[:, None],
+        day.short_since[slot_of] + model.link_qualification[alt_in][:, None],
+        np.inf,
+    )
+    ready = np.minimum(exo.link_ready[alt_in], trigger)
+    qualified = day.t >= ready
+    supplier = model.link_supplier[alt_in]
+    weight = day.capacity[supplier] * qualified
+    total_weight = np.zeros((S, R))
+    np.add.at(total_weight, slot_of, weight)
+    request = gap[slot_of] * weight / np.maximum(total_weight[slot_of], _TINY)
+    request = np.minimum(day.gate[alt_in] * request, day.quota[alt_in])
+    limit = _input_limit(st, model, day.stock, day.coef, np.arange(P))
+    spare = np.maximum(np.minimum(day.capacity - day.made, limit), 0.0)
+    asked = np.zeros((P, R))
+    np.add.at(asked, supplier, request)
+    scale = np.minimum(1.0, spare / np.maximum(asked, _TINY))
+    delivered = request * scale[supplier]
+    extra = np.zeros((P, R))
+    np.add.at(extra, supplier, delivered)
+    day.alt_requests += asked
+    day.alt_made += extra
+    day.made += extra
+    day.shipped[alt_in] += delivered
+    np.add.at(day.stock, slot_of, delivered)
+    owners = st.producer_slots
+    take = day.coef[owners] * extra[model.slot_producer[owners]]
+    day.stock[owners] -= take
+    day.used[owners] += take
+
+
 def run(
     model: Model,
     exo: Exogenous,
@@ -121,7 +206,6 @@ def run(
     reserve = np.zeros((len(exo.reserve.rows), R))
     orders_prev = np.repeat((model.output)[:, None], R, axis=1)
     short_since = np.full((S, R), np.inf)
-    data_alt = model.link_from_data & model.link_alternative
     share = model.link_share[:, None]
     unknown = model.slot_unknown[:, None]
     external = model.external_orders[:, None]
@@ -180,9 +264,7 @@ def run(
             released[rows] += give
             stock += released
         scrap_in = scrap_share * use_plan
-        order = np.maximum(
-            use_plan - scrap_in + (target - stock) / restoration_days, 0.0
-        )
+        order = np.maximum(use_plan - scrap_in + (target - stock) / restoration_days, 0.0)
         outside_in = unknown * order
         link_order = share * order[model.link_slot]
         effective = np.minimum(gate * link_order, quota)
@@ -194,55 +276,30 @@ def run(
         used = np.zeros((S, R))
         alt_requests = np.zeros((P, R))
         alt_made = np.zeros((P, R))
-
-        def alternatives(slots: np.ndarray, primary_in: np.ndarray, alt_in: np.ndarray) -> None:
-            if len(slots) == 0:
-                return
-            gap = np.zeros((S, R))
-            np.add.at(gap, model.link_slot[primary_in],
-                      link_order[primary_in] - shipped[primary_in])
-            short = gap[slots] > qualification_trigger * np.maximum(order[slots], _TINY)
-            newly = short & np.isinf(short_since[slots])
-            short_since[slots] = np.where(newly, t, short_since[slots])
-            if len(alt_in) == 0:
-                return
-            slot_of = model.link_slot[alt_in]
-            trigger = np.where(
-                data_alt[alt_in][:, None],
-                short_since[slot_of] + model.link_qualification[alt_in][:, None],
-                np.inf,
-            )
-            ready = np.minimum(exo.link_ready[alt_in], trigger)
-            qualified = t >= ready
-            supplier = model.link_supplier[alt_in]
-            weight = capacity[supplier] * qualified
-            total_weight = np.zeros((S, R))
-            np.add.at(total_weight, slot_of, weight)
-            request = gap[slot_of] * weight / np.maximum(total_weight[slot_of], _TINY)
-            request = np.minimum(gate[alt_in] * request, quota[alt_in])
-            limit = _input_limit(st, model, stock, coef, np.arange(P))
-            spare = np.maximum(np.minimum(capacity - made, limit), 0.0)
-            asked = np.zeros((P, R))
-            np.add.at(asked, supplier, request)
-            scale = np.minimum(1.0, spare / np.maximum(asked, _TINY))
-            delivered = request * scale[supplier]
-            extra = np.zeros((P, R))
-            np.add.at(extra, supplier, delivered)
-            alt_requests[:] += asked
-            alt_made[:] += extra
-            made[:] += extra
-            shipped[alt_in] += delivered
-            np.add.at(stock, slot_of, delivered)
-            take = coef[owners] * extra[model.slot_producer[owners]]
-            stock[owners] -= take
-            used[owners] += take
+        day = _Day(
+            t,
+            capacity,
+            gate,
+            quota,
+            coef,
+            order,
+            link_order,
+            shipped,
+            made,
+            used,
+            stock,
+            alt_requests,
+            alt_made,
+            short_since,
+        )
 
         # 3. production, level by level
         for producers, slots, out_links, primary_in, alt_in in st.levels:
-            alternatives(slots, primary_in, alt_in)
+            _serve_alternatives(
+                st, model, exo, day, slots, primary_in, alt_in, qualification_trigger
+            )
             limit = _input_limit(st, model, stock, coef, producers)
-            made[producers] = np.minimum(np.minimum(capacity[producers], orders[producers]),
-                                         limit)
+            made[producers] = np.minimum(np.minimum(capacity[producers], orders[producers]), limit)
             if len(out_links):
                 supplier = model.link_supplier[out_links]
                 fraction = made[supplier] / np.maximum(orders[supplier], _TINY)
@@ -254,7 +311,9 @@ def run(
 
         # 4. final demand
         demand_slots, primary_in, alt_in = st.final
-        alternatives(demand_slots, primary_in, alt_in)
+        _serve_alternatives(
+            st, model, exo, day, demand_slots, primary_in, alt_in, qualification_trigger
+        )
         delivered = np.minimum(np.maximum(stock[demand_slots], 0.0), demand)
         stock[demand_slots] -= delivered
         used[demand_slots] += delivered
@@ -264,10 +323,17 @@ def run(
         slot_residual = np.abs(stock - start_stock - received + used)
         sold_outside = (made - alt_made) * external / np.maximum(orders, _TINY)
         producer_residual = np.abs(made - (st.by_supplier @ shipped) - sold_outside)
-        scale = max(float(np.max(model.slot_use, initial=0.0)),
-                    float(np.max(model.output, initial=0.0)), 1.0)
-        balance[t] = np.maximum(slot_residual.max(axis=0, initial=0.0),
-                                producer_residual.max(axis=0, initial=0.0)) / scale
+        scale = max(
+            float(np.max(model.slot_use, initial=0.0)),
+            float(np.max(model.output, initial=0.0)),
+            1.0,
+        )
+        balance[t] = (
+            np.maximum(
+                slot_residual.max(axis=0, initial=0.0), producer_residual.max(axis=0, initial=0.0)
+            )
+            / scale
+        )
 
         production[t] = made
         delivered_out[t] = delivered

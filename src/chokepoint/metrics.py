@@ -127,8 +127,10 @@ def dependency_table(
     world = region_label == WORLD
     shares = supplier_shares(net, region)
     used = consumption(net, region) if not world else regional_output(net, WORLD)
-    produced = net.producers.groupby("commodity")["output"].sum() if world else (
-        regional_output(net, region)
+    produced = (
+        net.producers.groupby("commodity")["output"].sum()
+        if world
+        else (regional_output(net, region))
     )
     recycled = regional_output(net, region, route="recycling")
     commodities = net.commodities
@@ -165,20 +167,25 @@ def dependency_table(
                 "supplier_shares": share_map,
                 "unknown_share": share_map.get(UNKNOWN, 0.0) if share_map else None,
                 "hhi": hhi(known) if known else None,
-                "import_reliance": None if world or total <= 0 else max(0.0, (total - output) / total),
+                "import_reliance": None
+                if world or total <= 0
+                else max(0.0, (total - output) / total),
                 "top_supplier": top[0],
                 "top_supplier_share": top[1],
                 "top_third_country": top_third[0],
                 "top_third_country_share": top_third[1],
-                "crma_65_breach": bool(top_third[1] is not None
-                                       and top_third[1] > CRMA_SINGLE_COUNTRY_LIMIT),
+                "crma_65_breach": bool(
+                    top_third[1] is not None and top_third[1] > CRMA_SINGLE_COUNTRY_LIMIT
+                ),
                 "crma_stage": stage,
                 "domestic_share": domestic,
                 "crma_domestic_benchmark": benchmark,
-                "crma_domestic_met": None if benchmark is None or domestic is None
+                "crma_domestic_met": None
+                if benchmark is None or domestic is None
                 else domestic >= benchmark,
                 "recycling_share": recycling,
-                "crma_recycling_met": None if recycling is None
+                "crma_recycling_met": None
+                if recycling is None
                 else recycling >= CRMA_RECYCLING_BENCHMARK,
             }
         )

@@ -125,8 +125,9 @@ def build_model(net: SupplyNetwork, scenario: Scenario) -> Model:
             net.demand["quantity"].to_numpy(float) / DAYS_PER_YEAR,
         ]
     )
-    holders = np.concatenate([ids[slot_producer[: len(slot_rows)]],
-                              net.demand["id"].to_numpy(object)])
+    holders = np.concatenate(
+        [ids[slot_producer[: len(slot_rows)]], net.demand["id"].to_numpy(object)]
+    )
     slot_key = pd.Index(list(zip(holders, slot_commodity, strict=True)))
 
     # stocks
@@ -150,9 +151,7 @@ def build_model(net: SupplyNetwork, scenario: Scenario) -> Model:
     # links
     made = pd.Series(commodity, index=ids)
     link_commodity = made.reindex(net.links["supplier"]).to_numpy(object)
-    link_slot = slot_key.get_indexer(
-        list(zip(net.links["customer"], link_commodity, strict=True))
-    )
+    link_slot = slot_key.get_indexer(list(zip(net.links["customer"], link_commodity, strict=True)))
     link_supplier = index.get_indexer(net.links["supplier"])
     alternative = net.links["alternative"].to_numpy(bool)
     share = np.where(alternative, 0.0, net.links["share"].to_numpy(float))
@@ -182,11 +181,21 @@ def build_model(net: SupplyNetwork, scenario: Scenario) -> Model:
             producers_extra["country"].append(event.country)
             producers_extra["commodity"].append(event.commodity)
             producers_extra["capacity"].append(0.0)  # set per draw via capacity multipliers
-            customers = _model_slots(slot_commodity, holders_location(
-                slot_producer, slot_demand, producers, net), event.commodity, event.serves)
+            customers = _model_slots(
+                slot_commodity,
+                holders_location(slot_producer, slot_demand, producers, net),
+                event.commodity,
+                event.serves,
+            )
             for slot in customers:
-                _add_link(links, f"{new_id}->{holders[slot]}", producer_index, slot,
-                          ready=float(scenario.day(event.start)), event=position)
+                _add_link(
+                    links,
+                    f"{new_id}->{holders[slot]}",
+                    producer_index,
+                    slot,
+                    ready=float(scenario.day(event.start)),
+                    event=position,
+                )
         elif isinstance(event, SupplierSwitch):
             location = holders_location(slot_producer, slot_demand, producers, net)
             customers = _model_slots(slot_commodity, location, event.commodity, event.regions)
@@ -194,26 +203,41 @@ def build_model(net: SupplyNetwork, scenario: Scenario) -> Model:
                 supplier_index = index.get_indexer([supplier])[0]
                 if made[supplier] != event.commodity:
                     raise ScenarioError(
-                        f"supplier '{supplier}' makes '{made[supplier]}', not "
-                        f"'{event.commodity}'", field=f"events[{position}].suppliers")
+                        f"supplier '{supplier}' makes '{made[supplier]}', not '{event.commodity}'",
+                        field=f"events[{position}].suppliers",
+                    )
                 for slot in customers:
-                    existing = [i for i, (s, t) in enumerate(zip(links["supplier"], links["slot"],
-                                                                  strict=True))
-                                if s == supplier_index and t == slot]
+                    existing = [
+                        i
+                        for i, (s, t) in enumerate(
+                            zip(links["supplier"], links["slot"], strict=True)
+                        )
+                        if s == supplier_index and t == slot
+                    ]
                     if existing:
                         # already a supplier: a standby one becomes ready on schedule
                         i = existing[0]
                         if links["alternative"][i]:
                             links["event"][i] = position  # ready day drawn in compile
                         continue
-                    _add_link(links, f"{supplier}->{holders[slot]}", supplier_index, slot,
-                              ready=np.inf, event=position)
+                    _add_link(
+                        links,
+                        f"{supplier}->{holders[slot]}",
+                        supplier_index,
+                        slot,
+                        ready=np.inf,
+                        event=position,
+                    )
 
     all_ids = np.concatenate([ids, np.array(producers_extra["ids"], dtype=object)])
     n_extra = len(producers_extra["ids"])
     model_links = {k: np.asarray(v) for k, v in links.items()}
-    level = _levels(len(all_ids), model_links["supplier"].astype(int),
-                    slot_producer, model_links["slot"].astype(int))
+    level = _levels(
+        len(all_ids),
+        model_links["supplier"].astype(int),
+        slot_producer,
+        model_links["slot"].astype(int),
+    )
     return Model(
         producer_ids=all_ids,
         producer_country=np.concatenate(
@@ -281,8 +305,9 @@ def _add_link(
     links["event"].append(event)
 
 
-def _levels(n_producers: int, supplier: np.ndarray, slot_producer: np.ndarray,
-            link_slot: np.ndarray) -> np.ndarray:
+def _levels(
+    n_producers: int, supplier: np.ndarray, slot_producer: np.ndarray, link_slot: np.ndarray
+) -> np.ndarray:
     """Longest path from a producer without suppliers: suppliers come before customers.
 
     Kahn's topological sort over the producer graph, O(producers + links).

@@ -3,12 +3,13 @@
 For a traced commodity ``k`` and a node ``n`` whose output embodies ``k``, ``O[n, k]`` is
 the share of that ``k`` content produced (at stage ``k``) in each country. A producer of
 ``k`` itself gives its own country, and so does a recycling producer for all its content
-(secondary material counts where it is recovered, as in the CRMA recycling benchmark). A producer of ``c`` mixes its suppliers' origin vectors,
-weighting each direct input ``j`` by the part of the ``k`` content that reaches ``c``
-through ``j`` (``R[c, j] · T[j, k] / T[c, k]``) and each supplier by its link share; the
-uncovered part of a partial input is of unknown origin (``UNK``). A demand mixes its
-suppliers. This is the footprint maths of input-output analysis on the link graph:
-``(I − W) O = B``, solved sparsely per traced commodity.
+(secondary material counts where it is recovered, as in the CRMA recycling benchmark).
+A producer of ``c`` mixes its suppliers' origin vectors, weighting each direct input ``j``
+by the part of the ``k`` content that reaches ``c`` through ``j``
+(``R[c, j] · T[j, k] / T[c, k]``) and each supplier by its link share; the uncovered part
+of a partial input is of unknown origin (``UNK``). A demand mixes its suppliers. This is
+the footprint maths of input-output analysis on the link graph: ``(I − W) O = B``, solved
+sparsely per traced commodity.
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ def _trace(net: SupplyNetwork, total: pd.DataFrame, k: str) -> pd.DataFrame:
     if table.empty:
         return pd.DataFrame()
     index = pd.Index(table["node"])
-    countries = pd.Index(sorted(set(table.loc[table["kind"] == "producer", "location"]))
-                         + [UNKNOWN]).unique()
+    countries = pd.Index(
+        sorted(set(table.loc[table["kind"] == "producer", "location"])) + [UNKNOWN]
+    ).unique()
     n = len(table)
     recycling = set(net.producers.loc[net.producers["route"] == "recycling", "id"])
     made = net.producers.set_index("id")["commodity"]
@@ -90,8 +92,7 @@ def _trace(net: SupplyNetwork, total: pd.DataFrame, k: str) -> pd.DataFrame:
 
     b = np.zeros((n, len(countries)))
     own = (
-        (table["kind"] == "producer")
-        & ((table["commodity"] == k) | table["node"].isin(recycling))
+        (table["kind"] == "producer") & ((table["commodity"] == k) | table["node"].isin(recycling))
     ).to_numpy()
     b[np.flatnonzero(own), countries.get_indexer(table.loc[own, "location"])] = 1.0
     # unknown origin: for every (node, input) the part of the weight no link covers
@@ -102,11 +103,11 @@ def _trace(net: SupplyNetwork, total: pd.DataFrame, k: str) -> pd.DataFrame:
         if node_kind == "demand":
             inputs = {c: 1.0}
         else:
-            inputs = {
-                j: input_weight(c, j)
-                for j in recipe.loc[c].index
-                if total.at[j, k] > _EPS
-            } if c in recipe.index.get_level_values(0) else {}
+            inputs = (
+                {j: input_weight(c, j) for j in recipe.loc[c].index if total.at[j, k] > _EPS}
+                if c in recipe.index.get_level_values(0)
+                else {}
+            )
         gap = sum(weight - covered.get((position, j), 0.0) for j, weight in inputs.items())
         b[position, -1] = max(gap, 0.0)
 

@@ -75,7 +75,9 @@ def dependency_rich_table(frame: pd.DataFrame, *, title: str) -> Table:
     table.add_column("CRMA\n≤65%", justify="center")
     for row in frame.itertuples(index=False):
         shares = row.supplier_shares or {}
-        top = ", ".join(f"{country} {percent(share)}" for country, share in list(shares.items())[:3])
+        top = ", ".join(
+            f"{country} {percent(share)}" for country, share in list(shares.items())[:3]
+        )
         flag = "[red]breach[/red]" if row.crma_65_breach else "[green]ok[/green]"
         table.add_row(
             row.commodity,
@@ -98,8 +100,8 @@ def origins_rich_table(frame: pd.DataFrame, *, title: str, top: int = 4) -> Tabl
     for traced, part in frame.groupby("traced", sort=False):
         part = part.sort_values("share", ascending=False)
         origins = ", ".join(
-            f"{c} {percent(s, 1)}" for c, s in zip(part["country"][:top], part["share"][:top],
-                                                     strict=False)
+            f"{c} {percent(s, 1)}"
+            for c, s in zip(part["country"][:top], part["share"][:top], strict=False)
         )
         table.add_row(str(traced), f"{part['content'].sum():,.4g}", origins)
     return table
@@ -140,7 +142,8 @@ def results_rich_table(stats: pd.DataFrame, *, title: str) -> Table:
         survive = (
             f"{_days(row.time_to_survive_days_p50)} [{_days(row.time_to_survive_days_p5)}–"
             f"{_days(row.time_to_survive_days_p95)}]"
-            if row.stoppage_probability > 0 else "no stop"
+            if row.stoppage_probability > 0
+            else "no stop"
         )
         table.add_row(
             row.product,
@@ -162,14 +165,19 @@ def licence_rich_table(summary: pd.DataFrame, labels: dict[int, str], *, title: 
     table.add_column("window days", justify="right")
     table.add_column("gated days per contract", justify="right")
     for row in summary.itertuples(index=False):
-        table.add_row(labels.get(int(row.event), f"event {row.event}"), str(row.links),
-                      str(row.contracts), str(row.window_days),
-                      f"{row.gated_days_per_contract:.1f}")
+        table.add_row(
+            labels.get(int(row.event), f"event {row.event}"),
+            str(row.links),
+            str(row.contracts),
+            str(row.window_days),
+            f"{row.gated_days_per_contract:.1f}",
+        )
     return table
 
 
-def comparison_rich_table(left: pd.DataFrame, right: pd.DataFrame, names: tuple[str, str],
-                          *, title: str) -> Table:
+def comparison_rich_table(
+    left: pd.DataFrame, right: pd.DataFrame, names: tuple[str, str], *, title: str
+) -> Table:
     """Two runs side by side per product (EU-27 rows): stoppage odds, days, losses."""
     a, b = names
     merged = left.merge(right, on=["product", "region"], suffixes=("_a", "_b"))
@@ -183,9 +191,13 @@ def comparison_rich_table(left: pd.DataFrame, right: pd.DataFrame, names: tuple[
             continue
         table.add_row(
             row.product + ("" if row.measured_as_a == "production" else "*"),
-            percent(row.stoppage_probability_a), percent(row.stoppage_probability_b),
-            _days(row.time_to_survive_days_p50_a), _days(row.time_to_survive_days_p50_b),
-            _amount(row.lost_output_mean_a), _amount(row.lost_output_mean_b),
-            _money(row.lost_value_mean_a), _money(row.lost_value_mean_b),
+            percent(row.stoppage_probability_a),
+            percent(row.stoppage_probability_b),
+            _days(row.time_to_survive_days_p50_a),
+            _days(row.time_to_survive_days_p50_b),
+            _amount(row.lost_output_mean_a),
+            _amount(row.lost_output_mean_b),
+            _money(row.lost_value_mean_a),
+            _money(row.lost_value_mean_b),
         )
     return table

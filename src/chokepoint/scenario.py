@@ -238,8 +238,11 @@ class Stockpile(Event):
         return self
 
     def references(self) -> dict[str, list[str]]:
-        return {"commodity": [self.commodity], "node": list(self.holders or []),
-                "country": list(self.regions or [])}
+        return {
+            "commodity": [self.commodity],
+            "node": list(self.holders or []),
+            "country": list(self.regions or []),
+        }
 
 
 class NewCapacity(Event):
@@ -310,8 +313,11 @@ class SupplierSwitch(Event):
     qualification_days: Days = 0.0
 
     def references(self) -> dict[str, list[str]]:
-        return {"commodity": [self.commodity], "producer": list(self.suppliers),
-                "country": list(self.regions)}
+        return {
+            "commodity": [self.commodity],
+            "producer": list(self.suppliers),
+            "country": list(self.regions),
+        }
 
 
 class DemandCut(Event):
@@ -330,8 +336,17 @@ class DemandCut(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.model_fields["type"].annotation.__args__[0]: cls  # type: ignore[union-attr]
     for cls in (
-        ExportBan, ExportQuota, ExportLicensing, Outage, DemandShift,
-        Stockpile, NewCapacity, Recycling, Substitution, SupplierSwitch, DemandCut,
+        ExportBan,
+        ExportQuota,
+        ExportLicensing,
+        Outage,
+        DemandShift,
+        Stockpile,
+        NewCapacity,
+        Recycling,
+        Substitution,
+        SupplierSwitch,
+        DemandCut,
     )
 }
 """The registry: YAML ``type:`` → event class."""
@@ -416,8 +431,9 @@ class Scenario(_Model):
             error = exc.errors()[0]
             loc = _location(error["loc"])
             message = _message(error)
-            raise ScenarioError(message, file=label, row=_line_of(text, error["loc"]),
-                                field=loc) from None
+            raise ScenarioError(
+                message, file=label, row=_line_of(text, error["loc"]), field=loc
+            ) from None
         scenario._path = label
         return scenario
 
@@ -429,8 +445,9 @@ class Scenario(_Model):
             scenario = Scenario.model_validate(data)
         except ValidationError as exc:
             error = exc.errors()[0]
-            raise ScenarioError(_message(error), file=self.path,
-                                field=_location(error["loc"])) from None
+            raise ScenarioError(
+                _message(error), file=self.path, field=_location(error["loc"])
+            ) from None
         scenario._path = self.path
         return scenario
 

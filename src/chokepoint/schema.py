@@ -142,7 +142,12 @@ def schema_markdown() -> str:
     ]
     for table in TABLES:
         schema = schemas()[table]
-        lines += ["", f"## `{table}`", "", "| column | type | unit | default | required | meaning |"]
+        lines += [
+            "",
+            f"## `{table}`",
+            "",
+            "| column | type | unit | default | required | meaning |",
+        ]
         lines.append("|---|---|---|---|---|---|")
         for c in schema.columns:
             lines.append(

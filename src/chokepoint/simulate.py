@@ -31,14 +31,19 @@ from chokepoint.importers.countries import EU27, PSEUDO_COUNTRIES, REGIONS, iso3
 from chokepoint.metrics import region_codes
 from chokepoint.model import Model, build_model
 from chokepoint.network import SupplyNetwork, load_default
-from chokepoint.structure import link_flows
 from chokepoint.scenario import Scenario
+from chokepoint.structure import link_flows
 
 BALANCE_TOLERANCE = 1e-6
 """Largest mass-balance residual allowed, relative to the largest daily flow."""
 
-METRICS = ("time_to_survive_days", "time_to_recover_days", "lost_output",
-           "lost_output_share", "lost_value")
+METRICS = (
+    "time_to_survive_days",
+    "time_to_recover_days",
+    "lost_output",
+    "lost_output_share",
+    "lost_value",
+)
 
 
 # ------------------------------------------------------------------------------ checks
@@ -56,13 +61,19 @@ def check_scenario(scenario: Scenario, net: SupplyNetwork) -> None:
             for value in values:
                 problem = _reference_problem(kind, value, known)
                 if problem:
-                    raise ScenarioError(problem, file=scenario.path,
-                                        field=f"events[{position}]{_field_of(event, value)}")
+                    raise ScenarioError(
+                        problem,
+                        file=scenario.path,
+                        field=f"events[{position}]{_field_of(event, value)}",
+                    )
         start = scenario.day(event.start)
         end = scenario.day(event.end, default=scenario.horizon_days)
         if end <= start:
-            raise ScenarioError(f"the event ends (day {end}) before it starts (day {start})",
-                                file=scenario.path, field=f"events[{position}].end")
+            raise ScenarioError(
+                f"the event ends (day {end}) before it starts (day {start})",
+                file=scenario.path,
+                field=f"events[{position}].end",
+            )
 
 
 def _reference_problem(kind: str, value: str, known: dict[str, set[str]]) -> str:
@@ -125,13 +136,14 @@ class Results:
     def licence_summary(self) -> pd.DataFrame:
         """Licensed flows by event: links, contracts and mean gated days per contract."""
         if self.licences.empty:
-            return pd.DataFrame(columns=["event", "links", "contracts", "window_days",
-                                         "gated_days_per_contract"])
-        return (
-            self.licences.groupby("event", as_index=False)
-            .agg(links=("link", "count"), contracts=("contracts", "first"),
-                 window_days=("window_days", "first"),
-                 gated_days_per_contract=("gated_days_per_contract", "mean"))
+            return pd.DataFrame(
+                columns=["event", "links", "contracts", "window_days", "gated_days_per_contract"]
+            )
+        return self.licences.groupby("event", as_index=False).agg(
+            links=("link", "count"),
+            contracts=("contracts", "first"),
+            window_days=("window_days", "first"),
+            gated_days_per_contract=("gated_days_per_contract", "mean"),
         )
 
     def write(self, out: str | Path) -> Path:
@@ -182,14 +194,16 @@ def _groups(model: Model, net: SupplyNetwork, regions: list[str] | None) -> _Gro
     baseline = link_flows(net)
     rows, producer_rows, demand_rows = [], [], []
     for product in products:
-        makers = np.flatnonzero((model.producer_commodity == product) & ~model.virtual
-                                & (model.output > 0))
+        makers = np.flatnonzero(
+            (model.producer_commodity == product) & ~model.virtual & (model.output > 0)
+        )
         countries = sorted({c for c in model.producer_country[makers] if c in EU27})
         wanted = regions or ["EU27", *countries]
         for region in wanted:
             codes = region_codes(region)
             buyers = (model.demand_commodity == product) & np.isin(
-                model.demand_region.astype(str), list(codes))
+                model.demand_region.astype(str), list(codes)
+            )
             own = makers[np.isin(model.producer_country[makers].astype(str), list(codes))]
             into = baseline[baseline["customer"].isin(model.demand_ids[buyers])]
             needed = into["flow"].sum()
@@ -204,8 +218,14 @@ def _groups(model: Model, net: SupplyNetwork, regions: list[str] | None) -> _Gro
                 source = "delivery"
             else:
                 continue
-            rows.append({"product": product, "region": region, "measured_as": source,
-                         "value": model.commodity_value.get(product, math.nan)})
+            rows.append(
+                {
+                    "product": product,
+                    "region": region,
+                    "measured_as": source,
+                    "value": model.commodity_value.get(product, math.nan),
+                }
+            )
             producer_rows.append(producer_row)
             demand_rows.append(demand_row)
     return _Groups(
@@ -222,8 +242,9 @@ def _group_output(groups: _Groups, traj: Trajectories) -> np.ndarray:
     return made + got
 
 
-def _outcomes(output: np.ndarray, reference: np.ndarray, first_shock: int,
-              threshold: float) -> dict[str, np.ndarray]:
+def _outcomes(
+    output: np.ndarray, reference: np.ndarray, first_shock: int, threshold: float
+) -> dict[str, np.ndarray]:
     """Per group and draw: time to survive and recover, lost output and its share."""
     ref = reference[:, :, None]
     below = (output < threshold * ref - 1e-9) & (ref > 0)
@@ -238,16 +259,24 @@ def _outcomes(output: np.ndarray, reference: np.ndarray, first_shock: int,
     lost = np.maximum(ref - output, 0.0).sum(axis=0)
     total = ref.sum(axis=0)
     share = np.where(total > 0, lost / np.maximum(total, 1e-300), np.nan)
-    return {"time_to_survive_days": survive, "time_to_recover_days": recover,
-            "lost_output": lost, "lost_output_share": share}
+    return {
+        "time_to_survive_days": survive,
+        "time_to_recover_days": recover,
+        "lost_output": lost,
+        "lost_output_share": share,
+    }
 
 
 def _stats(summary: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (product, region), part in summary.groupby(["product", "region"], sort=False):
-        row = {"product": product, "region": region,
-               "measured_as": part["measured_as"].iloc[0], "draws": len(part),
-               "stoppage_probability": float(part["time_to_survive_days"].notna().mean())}
+        row = {
+            "product": product,
+            "region": region,
+            "measured_as": part["measured_as"].iloc[0],
+            "draws": len(part),
+            "stoppage_probability": float(part["time_to_survive_days"].notna().mean()),
+        }
         for metric in METRICS:
             values = part[metric].to_numpy(float)
             finite = values[~np.isnan(values)]
@@ -266,8 +295,15 @@ def _empty_exogenous(model: Model, horizon: int) -> Exogenous:
     capacity = Rows(virtual, np.zeros((horizon, len(virtual), 1)))
     empty = Rows.empty(horizon, 1)
     return Exogenous(
-        horizon=horizon, draws=np.zeros(1, int), capacity=capacity, gate=empty, quota=empty,
-        demand=empty, coef=empty, scrap=empty, reserve=empty,
+        horizon=horizon,
+        draws=np.zeros(1, int),
+        capacity=capacity,
+        gate=empty,
+        quota=empty,
+        demand=empty,
+        coef=empty,
+        scrap=empty,
+        reserve=empty,
         reserve_immediate=np.zeros(0, bool),
         link_ready=np.full((model.n_links, 1), np.inf),
     )
@@ -301,8 +337,9 @@ def simulate(
     horizon = scenario.horizon_days
     groups = _groups(model, net, regions)
 
-    baseline = run(model, _empty_exogenous(model, horizon),
-                   restoration_days=settings.restoration_days)
+    baseline = run(
+        model, _empty_exogenous(model, horizon), restoration_days=settings.restoration_days
+    )
     reference = _group_output(groups, baseline)[:, :, 0]
     shocks = [scenario.day(e.start) for e in scenario.events if e.kind == "shock"]
     first_shock = max(min(shocks), 0) if shocks else 0
@@ -316,17 +353,23 @@ def simulate(
             exo = compile_exogenous(net, model, scenario, chunk)
         except ScenarioError as exc:
             raise ScenarioError(exc.reason, file=scenario.path, field=exc.field) from None
-        traj = run(model, exo, restoration_days=settings.restoration_days,
-                   keep_stock=keep == "daily")
+        traj = run(
+            model, exo, restoration_days=settings.restoration_days, keep_stock=keep == "daily"
+        )
         worst_balance = max(worst_balance, float(traj.balance.max(initial=0.0)))
         output = _group_output(groups, traj)
         result = _outcomes(output, reference, first_shock, settings.survive_threshold)
         for g, group in enumerate(groups.table.itertuples(index=False)):
-            frame = pd.DataFrame({
-                "_group": g, "product": group.product, "region": group.region,
-                "measured_as": group.measured_as, "draw": chunk,
-                **{name: values[g] for name, values in result.items()},
-            })
+            frame = pd.DataFrame(
+                {
+                    "_group": g,
+                    "product": group.product,
+                    "region": group.region,
+                    "measured_as": group.measured_as,
+                    "draw": chunk,
+                    **{name: values[g] for name, values in result.items()},
+                }
+            )
             frame["lost_value"] = frame["lost_output"] * group.value
             frames.append(frame)
         if not exo.licences.empty:
@@ -343,7 +386,8 @@ def simulate(
         .sort_values(["_group", "draw"], kind="stable")
         .drop(columns="_group")
         .reset_index(drop=True)
-        if frames else pd.DataFrame()
+        if frames
+        else pd.DataFrame()
     )
     licence_table = _merge_licences(licences)
     from chokepoint import __version__
@@ -353,7 +397,8 @@ def simulate(
         "description": scenario.description,
         "scenario_file": scenario.path,
         "scenario_hash": hashlib.sha256(
-            scenario.model_dump_json(by_alias=True, serialize_as_any=True).encode()).hexdigest()[:12],
+            scenario.model_dump_json(by_alias=True, serialize_as_any=True).encode()
+        ).hexdigest()[:12],
         "seed": scenario.seed,
         "draws": scenario.draws,
         "start": scenario.start.isoformat(),
@@ -367,28 +412,47 @@ def simulate(
         "default_days_of_cover": settings.default_days_of_cover,
     }
     trajectories = xr.concat(datasets, dim="draw") if datasets else None
-    return Results(scenario, summary, _stats(summary), licence_table, metadata, trajectories,
-                   outputs=pd.concat(outputs, ignore_index=True) if outputs else pd.DataFrame())
+    return Results(
+        scenario,
+        summary,
+        _stats(summary),
+        licence_table,
+        metadata,
+        trajectories,
+        outputs=pd.concat(outputs, ignore_index=True) if outputs else pd.DataFrame(),
+    )
 
 
 def _merge_licences(parts: list[pd.DataFrame]) -> pd.DataFrame:
     if not parts:
-        return pd.DataFrame(columns=["event", "link", "contracts", "window_days",
-                                     "gated_days_per_contract"])
+        return pd.DataFrame(
+            columns=["event", "link", "contracts", "window_days", "gated_days_per_contract"]
+        )
     frame = pd.concat(parts, ignore_index=True)
     frame["weighted"] = frame["gated_days_per_contract"] * frame["draws"]
     merged = frame.groupby(["event", "link"], as_index=False, sort=False).agg(
-        contracts=("contracts", "first"), window_days=("window_days", "first"),
-        weighted=("weighted", "sum"), draws=("draws", "sum"))
+        contracts=("contracts", "first"),
+        window_days=("window_days", "first"),
+        weighted=("weighted", "sum"),
+        draws=("draws", "sum"),
+    )
     merged["gated_days_per_contract"] = merged["weighted"] / merged["draws"]
     return merged.drop(columns=["weighted", "draws"])
 
 
-def _dataset(model: Model, exo: Exogenous, traj: Trajectories, output: np.ndarray,
-             groups: _Groups, scenario: Scenario, chunk: np.ndarray) -> xr.Dataset:
+def _dataset(
+    model: Model,
+    exo: Exogenous,
+    traj: Trajectories,
+    output: np.ndarray,
+    groups: _Groups,
+    scenario: Scenario,
+    chunk: np.ndarray,
+) -> xr.Dataset:
     days = pd.date_range(scenario.start, periods=scenario.horizon_days, freq="D")
-    labels = [f"{p}@{r}" for p, r in zip(groups.table["product"], groups.table["region"],
-                                         strict=True)]
+    labels = [
+        f"{p}@{r}" for p, r in zip(groups.table["product"], groups.table["region"], strict=True)
+    ]
     data = {
         "production": (("day", "producer", "draw"), traj.production),
         "delivered": (("day", "demand", "draw"), traj.delivered),
@@ -401,14 +465,18 @@ def _dataset(model: Model, exo: Exogenous, traj: Trajectories, output: np.ndarra
     if len(exo.gate.rows):
         data["gate"] = (("day", "gated_link", "draw"), traj.gate)
     coords = {
-        "day": days, "draw": chunk, "producer": model.producer_ids.astype(str),
-        "demand": model.demand_ids.astype(str), "product_region": labels,
-        "slot": [f"{h}:{c}" for h, c in zip(model.slot_holder, model.slot_commodity,
-                                            strict=True)],
+        "day": days,
+        "draw": chunk,
+        "producer": model.producer_ids.astype(str),
+        "demand": model.demand_ids.astype(str),
+        "product_region": labels,
+        "slot": [f"{h}:{c}" for h, c in zip(model.slot_holder, model.slot_commodity, strict=True)],
         "gated_link": model.link_ids[exo.gate.rows].astype(str),
     }
-    dataset = xr.Dataset(data, coords={k: v for k, v in coords.items()
-                                       if any(k in dims for dims, _ in data.values())})
+    dataset = xr.Dataset(
+        data,
+        coords={k: v for k, v in coords.items() if any(k in dims for dims, _ in data.values())},
+    )
     return dataset.transpose("draw", "day", ...)
 
 

@@ -129,8 +129,13 @@ def check_countries(t: SimpleNamespace, label: dict[str, str]) -> None:
     for table, column, regions in (("producers", "country", False), ("demand", "region", True)):
         frame = getattr(t, table)
         problems = frame[column].map(lambda code, r=regions: _country_problem(code, regions=r))
-        _fail("{row[_problem]}", label[table], frame.assign(_problem=problems), problems.ne(""),
-              column)
+        _fail(
+            "{row[_problem]}",
+            label[table],
+            frame.assign(_problem=problems),
+            problems.ne(""),
+            column,
+        )
 
 
 def check_references(t: SimpleNamespace, label: dict[str, str]) -> None:
@@ -173,21 +178,51 @@ def check_values(t: SimpleNamespace, label: dict[str, str]) -> None:
     )
     for table, column in non_negative:
         frame = getattr(t, table)
-        _fail(f"{column} must not be negative ({{row[{column}]}})", label[table], frame,
-              frame[column] < 0, column)
+        _fail(
+            f"{column} must not be negative ({{row[{column}]}})",
+            label[table],
+            frame,
+            frame[column] < 0,
+            column,
+        )
     p = t.producers
-    _fail("output {row[output]} exceeds capacity {row[capacity]}", label["producers"], p,
-          p["output"] > p["capacity"] * (1 + 1e-9), "output")
+    _fail(
+        "output {row[output]} exceeds capacity {row[capacity]}",
+        label["producers"],
+        p,
+        p["output"] > p["capacity"] * (1 + 1e-9),
+        "output",
+    )
     links = t.links
-    _fail("share must be between 0 and 1 (got {row[share]})", label["links"], links,
-          (links["share"] < 0) | (links["share"] > 1), "share")
-    _fail("a link cannot join a producer to itself", label["links"], links,
-          links["supplier"] == links["customer"], "customer")
+    _fail(
+        "share must be between 0 and 1 (got {row[share]})",
+        label["links"],
+        links,
+        (links["share"] < 0) | (links["share"] > 1),
+        "share",
+    )
+    _fail(
+        "a link cannot join a producer to itself",
+        label["links"],
+        links,
+        links["supplier"] == links["customer"],
+        "customer",
+    )
     recipes = t.recipes
-    _fail("quantity must be positive (got {row[quantity]})", label["recipes"], recipes,
-          ~(recipes["quantity"] > 0), "quantity")
-    _fail("recipe uses its own output as input", label["recipes"], recipes,
-          recipes["output"] == recipes["input"], "input")
+    _fail(
+        "quantity must be positive (got {row[quantity]})",
+        label["recipes"],
+        recipes,
+        ~(recipes["quantity"] > 0),
+        "quantity",
+    )
+    _fail(
+        "recipe uses its own output as input",
+        label["recipes"],
+        recipes,
+        recipes["output"] == recipes["input"],
+        "input",
+    )
 
 
 def check_units(t: SimpleNamespace, label: dict[str, str]) -> None:
@@ -195,18 +230,32 @@ def check_units(t: SimpleNamespace, label: dict[str, str]) -> None:
     unit = t.commodities.set_index("id")["unit"]
     r = t.recipes
     expected = unit.reindex(r["input"]).to_numpy() + "/" + unit.reindex(r["output"]).to_numpy()
-    _fail("unit '{row[unit]}' does not match the commodities' units, expected '{row[_expected]}'",
-          label["recipes"], r.assign(_expected=expected), r["unit"].to_numpy() != expected, "unit")
+    _fail(
+        "unit '{row[unit]}' does not match the commodities' units, expected '{row[_expected]}'",
+        label["recipes"],
+        r.assign(_expected=expected),
+        r["unit"].to_numpy() != expected,
+        "unit",
+    )
     d = t.demand
     expected = unit.reindex(d["commodity"]).to_numpy()
-    _fail("unit '{row[unit]}' does not match commodity '{row[commodity]}' unit "
-          "'{row[_expected]}'", label["demand"], d.assign(_expected=expected),
-          d["unit"].to_numpy() != expected, "unit")
+    _fail(
+        "unit '{row[unit]}' does not match commodity '{row[commodity]}' unit '{row[_expected]}'",
+        label["demand"],
+        d.assign(_expected=expected),
+        d["unit"].to_numpy() != expected,
+        "unit",
+    )
     s = t.stocks
     expected = unit.reindex(s["commodity"]).to_numpy()
     mismatch = s["quantity"].notna().to_numpy() & (s["unit"].to_numpy() != expected)
-    _fail("unit '{row[unit]}' does not match commodity '{row[commodity]}' unit "
-          "'{row[_expected]}'", label["stocks"], s.assign(_expected=expected), mismatch, "unit")
+    _fail(
+        "unit '{row[unit]}' does not match commodity '{row[commodity]}' unit '{row[_expected]}'",
+        label["stocks"],
+        s.assign(_expected=expected),
+        mismatch,
+        "unit",
+    )
 
 
 def check_recipe_cycles(t: SimpleNamespace, label: dict[str, str]) -> None:
@@ -231,8 +280,13 @@ def check_link_commodities(t: SimpleNamespace, label: dict[str, str]) -> None:
             bad.append((made[customer], commodity) not in used)
         else:
             bad.append(demanded[customer] != commodity)
-    _fail("customer '{row[customer]}' does not use the supplier's commodity '{row[_carried]}'",
-          label["links"], links.assign(_carried=carried), pd.Series(bad, dtype=bool), "customer")
+    _fail(
+        "customer '{row[customer]}' does not use the supplier's commodity '{row[_carried]}'",
+        label["links"],
+        links.assign(_carried=carried),
+        pd.Series(bad, dtype=bool),
+        "customer",
+    )
 
 
 def check_stocks(t: SimpleNamespace, label: dict[str, str]) -> None:
@@ -240,11 +294,17 @@ def check_stocks(t: SimpleNamespace, label: dict[str, str]) -> None:
     s = t.stocks
     both = s["quantity"].notna() & s["days_of_cover"].notna()
     neither = s["quantity"].isna() & s["days_of_cover"].isna()
-    _fail("give either quantity or days_of_cover, not both", label["stocks"], s, both,
-          "days_of_cover")
+    _fail(
+        "give either quantity or days_of_cover, not both", label["stocks"], s, both, "days_of_cover"
+    )
     _fail("give quantity or days_of_cover", label["stocks"], s, neither, "quantity")
-    _fail("quantity needs a unit", label["stocks"], s, s["quantity"].notna() & s["unit"].eq(""),
-          "unit")
+    _fail(
+        "quantity needs a unit",
+        label["stocks"],
+        s,
+        s["quantity"].notna() & s["unit"].eq(""),
+        "unit",
+    )
     made = t.producers.set_index("id")["commodity"]
     demanded = t.demand.set_index("id")["commodity"]
     used = set(zip(t.recipes["output"], t.recipes["input"], strict=True))
@@ -254,8 +314,13 @@ def check_stocks(t: SimpleNamespace, label: dict[str, str]) -> None:
             bad.append(commodity != made[holder] and (made[holder], commodity) not in used)
         else:
             bad.append(demanded[holder] != commodity)
-    _fail("holder '{row[holder]}' neither makes nor uses '{row[commodity]}'", label["stocks"], s,
-          pd.Series(bad, dtype=bool), "commodity")
+    _fail(
+        "holder '{row[holder]}' neither makes nor uses '{row[commodity]}'",
+        label["stocks"],
+        s,
+        pd.Series(bad, dtype=bool),
+        "commodity",
+    )
 
 
 def check_shares(t: SimpleNamespace, label: dict[str, str]) -> None:
@@ -283,7 +348,9 @@ def check_shares(t: SimpleNamespace, label: dict[str, str]) -> None:
             total = summary.loc[(customer, commodity), "total"]
             raise DataError(
                 f"shares of '{commodity}' supplied to '{customer}' sum to {total:.4g} ({hint})",
-                file=label["links"], row=int(row) + 1, field="share",
+                file=label["links"],
+                row=int(row) + 1,
+                field="share",
             )
 
 
@@ -301,7 +368,9 @@ def check_supplier_balance(t: SimpleNamespace, label: dict[str, str]) -> None:
         raise DataError(
             f"customers' links draw {over.iloc[0]:.6g} per year from '{supplier}' but its output"
             f" is {output[supplier]:.6g} ({ratio[supplier]:.1%})",
-            file=label["producers"], row=row, field="output",
+            file=label["producers"],
+            row=row,
+            field="output",
         )
 
 
