@@ -36,6 +36,7 @@ class Trajectories:
     delivered: np.ndarray  # [day, demand, draw]
     unmet: np.ndarray  # [day, demand, draw]
     stock: np.ndarray | None  # [day, slot, draw] when kept
+    grouped_stock: np.ndarray | None  # [day, group, draw]: stock summed by stock_groups
     gate: np.ndarray  # [day, gated link, draw]
     balance: np.ndarray  # [day, draw]: largest mass-balance residual (relative)
 
@@ -195,9 +196,14 @@ def run(
     *,
     restoration_days: float = 10.0,
     keep_stock: bool = False,
+    stock_groups: sp.spmatrix | None = None,
     qualification_trigger: float = 0.01,
 ) -> Trajectories:
-    """Simulate ``exo.horizon`` days for the draws of ``exo``; returns daily trajectories."""
+    """Simulate ``exo.horizon`` days for the draws of ``exo``; returns daily trajectories.
+
+    ``keep_stock`` keeps every slot's stock each day; ``stock_groups`` (group × slot) keeps
+    only sums of stocks, e.g. per commodity in a region.
+    """
     st = _Structure(model)
     T, R = exo.horizon, len(exo.draws)
     P, S, L = st.P, st.S, st.L
@@ -214,6 +220,7 @@ def run(
     delivered_out = np.zeros((T, len(st.demand_slots), R))
     unmet_out = np.zeros((T, len(st.demand_slots), R))
     stock_out = np.zeros((T, S, R)) if keep_stock else None
+    grouped_out = np.zeros((T, stock_groups.shape[0], R)) if stock_groups is not None else None
     gate_out = np.zeros((T, len(exo.gate.rows), R))
     balance = np.zeros((T, R))
 
@@ -340,6 +347,10 @@ def run(
         unmet_out[t] = demand - delivered
         if stock_out is not None:
             stock_out[t] = stock
+        if grouped_out is not None:
+            grouped_out[t] = stock_groups @ stock
         orders_prev = orders + alt_requests
 
-    return Trajectories(production, delivered_out, unmet_out, stock_out, gate_out, balance)
+    return Trajectories(
+        production, delivered_out, unmet_out, stock_out, grouped_out, gate_out, balance
+    )

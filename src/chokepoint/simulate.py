@@ -22,6 +22,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import xarray as xr
 
 from chokepoint.compile import Exogenous, Rows, compile_exogenous
@@ -121,7 +122,7 @@ class Results:
     licences: pd.DataFrame
     metadata: dict
     trajectories: xr.Dataset | None = None
-    outputs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    bands: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_dict(self) -> dict:
         """A JSON-ready summary: metadata, statistics and licensing diagnostics."""
@@ -129,9 +130,31 @@ class Results:
 
         return {
             "metadata": self.metadata,
+            "events": self.events(),
             "products": to_records(self.stats),
             "licensing": to_records(self.licence_summary()),
         }
+
+    def events(self) -> list[dict]:
+        """The scenario's events in words and days, for reports."""
+        scenario = self.scenario
+        listed = []
+        for index, event in enumerate(scenario.events):
+            start = scenario.day(event.start)
+            end = scenario.day(event.end, default=scenario.horizon_days)
+            listed.append(
+                {
+                    "index": index,
+                    "type": event.type,
+                    "kind": event.kind,
+                    "label": event.label or event.type.replace("_", " "),
+                    "start_day": start,
+                    "end_day": end,
+                    "start_date": as_date(scenario, start).isoformat(),
+                    "end_date": as_date(scenario, end).isoformat(),
+                }
+            )
+        return listed
 
     def licence_summary(self) -> pd.DataFrame:
         """Licensed flows by event: links, contracts and mean gated days per contract."""
@@ -157,8 +180,8 @@ class Results:
             self.stats.to_parquet(staging / "stats.parquet", index=False)
             self.summary.to_parquet(staging / "draws.parquet", index=False)
             self.licences.to_parquet(staging / "licences.parquet", index=False)
-            if not self.outputs.empty:
-                self.outputs.to_parquet(staging / "outputs.parquet", index=False)
+            if not self.bands.empty:
+                self.bands.to_parquet(staging / "bands.parquet", index=False)
             (staging / "result.json").write_text(
                 json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
             )
@@ -319,12 +342,14 @@ def simulate(
     keep: Literal["summary", "daily"] = "summary",
     regions: list[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    band_draws: int = 1000,
 ) -> Results:
     """Run a scenario and summarise it per final product and region.
 
     ``draws`` and ``seed`` override the scenario's. Draws run in chunks of ``chunk_size``;
     the numbers of a draw do not depend on the chunking. ``keep="daily"`` keeps the daily
     trajectories as an ``xarray.Dataset``. ``progress(done, total)`` is called per chunk.
+    Daily bands (p5/p50/p95 of output and EU stocks) use the first ``band_draws`` draws.
     """
     scenario = scenario.with_overrides(draws=draws, seed=seed)
     net = network_for(scenario, network)
@@ -337,14 +362,20 @@ def simulate(
     horizon = scenario.horizon_days
     groups = _groups(model, net, regions)
 
+    stock_labels, stock_groups = _stock_groups(model)
     baseline = run(
-        model, _empty_exogenous(model, horizon), restoration_days=settings.restoration_days
+        model,
+        _empty_exogenous(model, horizon),
+        restoration_days=settings.restoration_days,
+        stock_groups=stock_groups,
     )
     reference = _group_output(groups, baseline)[:, :, 0]
+    band_output: list[np.ndarray] = []
+    band_stock: list[np.ndarray] = []
     shocks = [scenario.day(e.start) for e in scenario.events if e.kind == "shock"]
     first_shock = max(min(shocks), 0) if shocks else 0
 
-    frames, licences, outputs, datasets = [], [], [], []
+    frames, licences, datasets = [], [], []
     worst_balance = float(baseline.balance.max(initial=0.0))
     total = scenario.draws
     for begin in range(0, total, chunk_size):
@@ -354,7 +385,11 @@ def simulate(
         except ScenarioError as exc:
             raise ScenarioError(exc.reason, file=scenario.path, field=exc.field) from None
         traj = run(
-            model, exo, restoration_days=settings.restoration_days, keep_stock=keep == "daily"
+            model,
+            exo,
+            restoration_days=settings.restoration_days,
+            keep_stock=keep == "daily",
+            stock_groups=stock_groups,
         )
         worst_balance = max(worst_balance, float(traj.balance.max(initial=0.0)))
         output = _group_output(groups, traj)
@@ -374,6 +409,10 @@ def simulate(
             frames.append(frame)
         if not exo.licences.empty:
             licences.append(exo.licences.assign(draws=len(chunk)))
+        in_band = chunk < band_draws
+        if in_band.any():
+            band_output.append(output[:, :, in_band].astype(np.float32))
+            band_stock.append(traj.grouped_stock[:, :, in_band].astype(np.float32))
         if keep == "daily":
             datasets.append(_dataset(model, exo, traj, output, groups, scenario, chunk))
         if progress is not None:
@@ -395,7 +434,7 @@ def simulate(
     metadata = {
         "scenario": scenario.name,
         "description": scenario.description,
-        "scenario_file": scenario.path,
+        "scenario_file": _scenario_label(scenario.path),
         "scenario_hash": hashlib.sha256(
             scenario.model_dump_json(by_alias=True, serialize_as_any=True).encode()
         ).hexdigest()[:12],
@@ -409,18 +448,95 @@ def simulate(
         "package_version": __version__,
         "max_balance_residual": worst_balance,
         "assumed_stock_slots": int(model.slot_stock_assumed.sum()),
+        "network_path": None
+        if net.name == "default" and network is None and scenario.network == "default"
+        else str(network or scenario.network),
+        "band_draws": min(band_draws, scenario.draws),
         "default_days_of_cover": settings.default_days_of_cover,
     }
-    trajectories = xr.concat(datasets, dim="draw") if datasets else None
-    return Results(
-        scenario,
-        summary,
-        _stats(summary),
-        licence_table,
-        metadata,
-        trajectories,
-        outputs=pd.concat(outputs, ignore_index=True) if outputs else pd.DataFrame(),
+    trajectories = None
+    if datasets:
+        trajectories = xr.concat(datasets, dim="draw")
+        trajectories["baseline_output"] = (("day", "product_region"), reference)
+    bands = pd.concat(
+        [
+            _bands(
+                "output",
+                groups.table["product"],
+                groups.table["region"],
+                reference,
+                band_output,
+                scenario,
+            ),
+            _bands(
+                "stock",
+                stock_labels["commodity"],
+                stock_labels["region"],
+                baseline.grouped_stock[:, :, 0],
+                band_stock,
+                scenario,
+            ),
+        ],
+        ignore_index=True,
     )
+    return Results(
+        scenario, summary, _stats(summary), licence_table, metadata, trajectories, bands=bands
+    )
+
+
+def _stock_groups(model: Model) -> tuple[pd.DataFrame, sp.csr_matrix]:
+    """Sum of the stocks of each commodity held in the EU (for charts of stocks running down)."""
+    inside = np.isin(model.slot_location.astype(str), list(region_codes("EU27")))
+    commodities = [
+        c
+        for c in dict.fromkeys(model.slot_commodity[inside])
+        if model.slot_stock[inside & (model.slot_commodity == c)].sum() > 0
+    ]
+    rows: list[int] = []
+    cols: list[int] = []
+    for g, commodity in enumerate(commodities):
+        slots = np.flatnonzero(inside & (model.slot_commodity == commodity))
+        rows += [g] * len(slots)
+        cols += list(slots)
+    matrix = sp.csr_matrix(
+        (np.ones(len(rows)), (rows, cols)), shape=(len(commodities), model.n_slots)
+    )
+    return pd.DataFrame({"commodity": commodities, "region": "EU27"}), matrix
+
+
+def _bands(
+    kind: str, items, regions, reference: np.ndarray, parts: list[np.ndarray], scenario: Scenario
+) -> pd.DataFrame:
+    """Daily mean and p5/p50/p95 over draws, beside the no-shock baseline, in long form."""
+    if not parts or reference.shape[1] == 0:
+        return pd.DataFrame()
+    values = np.concatenate(parts, axis=2)  # [day, group, draw]
+    horizon, groups = reference.shape
+    p5, p50, p95 = np.percentile(values, [5, 50, 95], axis=2)
+    dates = pd.date_range(scenario.start, periods=horizon, freq="D")
+    return pd.DataFrame(
+        {
+            "kind": kind,
+            "item": np.repeat(np.asarray(items, dtype=object), horizon),
+            "region": np.repeat(np.asarray(regions, dtype=object), horizon),
+            "day": np.tile(np.arange(horizon), groups),
+            "date": np.tile(dates, groups),
+            "baseline": reference.T.ravel(),
+            "mean": values.mean(axis=2).T.ravel(),
+            "p5": p5.T.ravel(),
+            "p50": p50.T.ravel(),
+            "p95": p95.T.ravel(),
+        }
+    )
+
+
+def _scenario_label(path: str | None) -> str | None:
+    """``preset:NAME`` for a shipped preset, else the path as given."""
+    from chokepoint.scenario import presets_folder
+
+    if path and Path(path).parent == presets_folder():
+        return f"preset:{Path(path).stem}"
+    return path
 
 
 def _merge_licences(parts: list[pd.DataFrame]) -> pd.DataFrame:
