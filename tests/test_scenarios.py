@@ -165,6 +165,7 @@ def test_run_writes_results_atomically(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
+        "bands.parquet",
         "draws.parquet",
         "licences.parquet",
         "result.json",
