@@ -98,15 +98,26 @@ def _field_of(event, value: str) -> str:
 
 def network_for(scenario: Scenario, network: SupplyNetwork | str | Path | None) -> SupplyNetwork:
     """The network a scenario runs on: the one given, else the scenario's reference."""
+    path = network_path(scenario, network)
     if isinstance(network, SupplyNetwork):
         return network
+    return load_default() if path is None else SupplyNetwork.from_folder(path)
+
+
+def network_path(scenario: Scenario, network: SupplyNetwork | str | Path | None) -> Path | None:
+    """Folder of the network a run uses, resolved (None: the shipped default or an object).
+
+    A relative ``network:`` in a scenario file is read relative to that file.
+    """
+    if isinstance(network, SupplyNetwork):
+        return None
     reference = str(network) if network is not None else scenario.network
     if reference == "default":
-        return load_default()
+        return None
     path = Path(reference)
     if not path.is_absolute() and scenario.path and network is None:
         path = Path(scenario.path).parent / path
-    return SupplyNetwork.from_folder(path)
+    return path.resolve()
 
 
 # ----------------------------------------------------------------------------- results
@@ -448,9 +459,7 @@ def simulate(
         "package_version": __version__,
         "max_balance_residual": worst_balance,
         "assumed_stock_slots": int(model.slot_stock_assumed.sum()),
-        "network_path": None
-        if net.name == "default" and network is None and scenario.network == "default"
-        else str(network or scenario.network),
+        "network_path": _optional_str(network_path(scenario, network)),
         "band_draws": min(band_draws, scenario.draws),
         "default_days_of_cover": settings.default_days_of_cover,
     }
@@ -528,6 +537,10 @@ def _bands(
             "p95": p95.T.ravel(),
         }
     )
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _scenario_label(path: str | None) -> str | None:
