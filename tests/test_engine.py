@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from netbuild import chain, network
 
-from chokepoint.compile import licence_gate
-from chokepoint.scenario import ExportLicensing, Scenario
+from chokepoint.licensing import licence_gates
+from chokepoint.rng import FIXED
+from chokepoint.scenario import Scenario
 from chokepoint.simulate import simulate
 
 
@@ -73,20 +74,20 @@ def test_alternative_in_the_banned_country_does_not_help() -> None:
     assert np.allclose(plant_output(results)[0], 0.0)
 
 
-def licensing(**params) -> ExportLicensing:
-    return ExportLicensing(type="export_licensing", exporter=["CHN"], **params)
+def licence_gate(delay, validity, lead, *, approval=1.0, start=0, end=730, horizon=730,
+                 contracts=1, wait=30.0):
+    """Gate and gated days per contract of one flow in one draw, fixed parameters."""
+    gates, gated = np.empty((horizon, 1, 1)), np.empty((1, 1))
+    fixed = lambda v: np.array([float(v), 0.0, 0.0, 0.0])  # noqa: E731
+    licence_gates(7, 0, np.array([0]), np.array([0]), contracts, start, end, horizon,
+                  np.array([approval]), np.array([float(validity)]), np.array([float(lead)]),
+                  FIXED, fixed(delay), FIXED, fixed(wait), gates, gated)
+    return gates[:, 0, 0], gated[0, 0]
 
 
 @pytest.mark.parametrize(("delay", "validity", "lead"), [(45, 90, 45), (30, 365, 60), (10, 50, 49)])
 def test_licence_renewed_in_time_is_never_gated_again(delay, validity, lead) -> None:
-    event = licensing(
-        contracts=1,
-        processing_days=delay,
-        approval_probability=1.0,
-        validity_days=validity,
-        renewal_lead_days=lead,
-    )
-    gate, gated = licence_gate(np.random.default_rng(0), event, 0, 730, 730, 1.0, validity, lead)
+    gate, gated = licence_gate(delay, validity, lead)
     assert np.all(gate[:delay] == 0.0)
     assert np.all(gate[delay:] == 1.0)
     assert gated == delay
@@ -94,22 +95,14 @@ def test_licence_renewed_in_time_is_never_gated_again(delay, validity, lead) -> 
 
 @pytest.mark.parametrize(("delay", "validity", "lead"), [(45, 90, 15), (63, 180, 30), (20, 100, 0)])
 def test_late_renewal_gates_delay_minus_lead_per_cycle(delay, validity, lead) -> None:
-    event = licensing(
-        contracts=1,
-        processing_days=delay,
-        approval_probability=1.0,
-        validity_days=validity,
-        renewal_lead_days=lead,
-    )
     horizon = 2000
-    gate, _ = licence_gate(
-        np.random.default_rng(0), event, 0, horizon, horizon, 1.0, validity, lead
-    )
+    gate, _ = licence_gate(delay, validity, lead, end=horizon, horizon=horizon)
     closed = np.flatnonzero(gate == 0.0)
     # the first licence after `delay` days, then a gap of delay - lead days every cycle
     assert np.all(gate[:delay] == 0.0)
     gaps = np.split(closed, np.flatnonzero(np.diff(closed) > 1) + 1)
     cycle = validity + delay - lead
+    assert len(gaps) > 5
     for number, gap in enumerate(gaps[1:], start=1):
         assert gap[0] == delay + validity + (number - 1) * cycle
         if gap[-1] < horizon - 1:
@@ -117,11 +110,20 @@ def test_late_renewal_gates_delay_minus_lead_per_cycle(delay, validity, lead) ->
 
 
 def test_approval_probability_zero_keeps_the_gate_shut() -> None:
-    event = licensing(contracts=5, processing_days=10, approval_probability=0.0)
-    gate, gated = licence_gate(np.random.default_rng(0), event, 20, 100, 120, 0.0, 90, 30)
+    gate, gated = licence_gate(10, 90, 30, approval=0.0, start=20, end=100, horizon=120,
+                               contracts=5)
     assert np.all(gate[:20] == 1.0) and np.all(gate[100:] == 1.0)
     assert np.all(gate[20:100] == 0.0)
     assert gated == 80
+
+
+def test_refused_applications_wait_and_apply_again() -> None:
+    # approval 0.5 over many contracts: the share holding a licence after the first decision
+    # is near one half, and rises after the second round of decisions
+    gate, _ = licence_gate(10, 1000, 30, approval=0.5, contracts=1000, wait=5, horizon=100,
+                           end=100)
+    assert 0.45 < gate[12] < 0.55
+    assert 0.70 < gate[30] < 0.80  # second decision on day 25: 1 - 0.5**2
 
 
 def test_licensing_in_the_engine_gates_the_flow() -> None:

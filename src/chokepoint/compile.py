@@ -1,24 +1,26 @@
 """Compile: a scenario's events become exogenous inputs per day and draw.
 
-All randomness lives here. Draw ``i`` uses generators seeded by
-``SeedSequence(seed, spawn_key=(i, event))`` (what ``SeedSequence(seed).spawn`` would give),
-so a draw's numbers do not depend on how the draws are chunked. Inputs are compact: dense
+All randomness lives here. Every random number is keyed by (seed, event, parameter, draw,
+index) through the counter-based generator of :mod:`chokepoint.rng`, so a draw's numbers do
+not depend on how the draws are chunked, threaded or distributed. Inputs are compact: dense
 ``[day, row, draw]`` arrays only for the rows (producers, links, slots) an event touches.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from chokepoint.distributions import Number, sample, sample_many
+from chokepoint.distributions import Number
+from chokepoint.distributions import code as distribution_code
 from chokepoint.errors import ScenarioError
+from chokepoint.licensing import licence_gates
 from chokepoint.metrics import region_codes
 from chokepoint.model import Model
 from chokepoint.network import SupplyNetwork
+from chokepoint.rng import sample_draws
 from chokepoint.scenario import (
     DemandCut,
     DemandShift,
@@ -66,12 +68,6 @@ class Exogenous:
     reserve_immediate: np.ndarray
     link_ready: np.ndarray
     licences: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-
-def draw_generator(seed: int, draw: int, event: int, part: int = 0) -> np.random.Generator:
-    """The generator of one draw, event and parameter: independent of chunking, of other
-    events and of the event's other parameters."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(draw, event, part)))
 
 
 class _Accumulator:
@@ -124,8 +120,9 @@ def _ramp(horizon: int, start: float, ramp_days: np.ndarray) -> np.ndarray:
 
 
 def _per_draw(value: Number, seed: int, draws: np.ndarray, event: int, part: int) -> np.ndarray:
-    """One value per draw, from the draw's own stream for this event and parameter."""
-    return np.array([sample(value, draw_generator(seed, int(d), event, part)) for d in draws])
+    """One value per draw, keyed by (seed, event, parameter, draw): chunking-independent."""
+    code, params = distribution_code(value)
+    return sample_draws(code, params, seed, event, part, np.asarray(draws, dtype=np.int64))
 
 
 # --------------------------------------------------------------------------- selection
@@ -210,59 +207,6 @@ def median_value(value: Number) -> float:
 
 
 # ---------------------------------------------------------------------------- licensing
-
-
-def licence_gate(
-    rng: np.random.Generator,
-    event: ExportLicensing,
-    start: int,
-    end: int,
-    horizon: int,
-    approval: float,
-    validity: float,
-    renewal_lead: float,
-) -> tuple[np.ndarray, float]:
-    """Share of a flow's contracts holding a valid licence on each day, and gated days per
-    contract within the regime's window.
-
-    Each contract applies on ``start``; a decision comes after a processing delay (drawn per
-    application, rounded to whole days); approved with probability ``approval`` the licence
-    is valid from the decision day for ``validity`` days and its renewal is applied for
-    ``renewal_lead`` days before expiry; refused, the contract re-applies after
-    ``reapply_days``. Outside ``[start, end)`` the gate is open.
-    """
-    n = event.contracts
-    first, last = max(start, 0), min(end, horizon)
-    span = max(last - first, 0)
-    valid = np.zeros(span + 1)
-    apply_day = np.full(n, float(start))
-    covered_until = np.full(n, -np.inf)
-    active = apply_day < last
-    while active.any():
-        idx = np.flatnonzero(active)
-        delay = np.rint(np.maximum(sample_many(event.processing_days, rng, len(idx)), 0.0))
-        decision = apply_day[idx] + delay
-        approved = rng.random(len(idx)) < approval
-        ok = idx[approved]
-        begin = np.maximum(decision[approved], covered_until[ok])
-        finish = decision[approved] + validity
-        covered_until[ok] = np.maximum(covered_until[ok], finish)
-        # add the valid interval, clipped to the window, to the day counts
-        lo = np.clip(np.ceil(begin) - first, 0, span).astype(int)
-        hi = np.clip(np.ceil(finish) - first, 0, span).astype(int)
-        np.add.at(valid, lo, 1.0)
-        np.add.at(valid, hi, -1.0)
-        renew = np.maximum(decision[approved] + validity - renewal_lead, decision[approved] + 1)
-        apply_day[ok] = renew
-        refused = idx[~approved]
-        wait = np.maximum(sample_many(event.reapply_days, rng, len(refused)), 1.0)
-        apply_day[refused] = decision[~approved] + np.rint(wait)
-        active = apply_day < last
-    share = np.clip(np.cumsum(valid[:span]) / n, 0.0, 1.0)
-    gate = np.ones(horizon)
-    gate[first:last] = share
-    gated_days = float(np.sum(1.0 - share)) if span else 0.0
-    return gate, gated_days
 
 
 # ------------------------------------------------------------------------------ compile
@@ -521,26 +465,38 @@ def _licensing(
     gate: _Accumulator,
     report: list[dict],
 ) -> None:
-    gated = defaultdict(list)
-    for column, draw in enumerate(draws):
-        rng = draw_generator(seed, int(draw), position)
-        approval = sample(event.approval_probability, rng)
-        validity = max(sample(event.validity, rng), 1.0)
-        lead = sample(event.renewal_lead_days, rng)
-        for link in links:
-            # each flow has its own stream: two scenarios that differ only in validity see
-            # the same first applications (common random numbers, paired comparisons)
-            flow_rng = draw_generator(seed, int(draw), position, 1000 + int(link))
-            daily, days = licence_gate(
-                flow_rng, event, start, end, horizon, approval, validity, lead
-            )
-            gate.get(int(link))[:, column] *= daily
-            gated[int(link)].append(days)
-    closed = np.ones((horizon, len(draws)))
-    for link in links:
+    draws = np.asarray(draws, dtype=np.int64)
+    approval = _per_draw(event.approval_probability, seed, draws, position, 1)
+    validity = np.maximum(_per_draw(event.validity, seed, draws, position, 2), 1.0)
+    lead = _per_draw(event.renewal_lead_days, seed, draws, position, 3)
+    delay_code, delay_params = distribution_code(event.processing_days)
+    wait_code, wait_params = distribution_code(event.reapply_days)
+    gates = np.empty((horizon, len(links), len(draws)))
+    gated = np.empty((len(links), len(draws)))
+    licence_gates(
+        seed,
+        position,
+        np.asarray(links, dtype=np.int64),
+        draws,
+        event.contracts,
+        start,
+        end,
+        horizon,
+        approval,
+        validity,
+        lead,
+        delay_code,
+        delay_params,
+        wait_code,
+        wait_params,
+        gates,
+        gated,
+    )
+    for column, link in enumerate(links):
+        gate.apply(int(link), gates[:, column, :])
         if event.exemptions:
             opened = _exempt(
-                np.zeros_like(closed),
+                np.zeros((horizon, len(draws))),
                 event.exemptions,
                 model,
                 int(link),
@@ -558,8 +514,6 @@ def _licensing(
                 "link": model.link_ids[link],
                 "contracts": event.contracts,
                 "window_days": max(min(end, horizon) - max(start, 0), 0),
-                "gated_days_per_contract": float(np.mean(gated[int(link)]))
-                if gated[int(link)]
-                else 0.0,
+                "gated_days_per_contract": float(gated[column].mean()),
             }
         )

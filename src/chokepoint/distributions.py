@@ -1,8 +1,9 @@
 """Uncertain parameters: a number or a distribution, sampled once per draw.
 
 In a scenario file any numeric parameter may be written as a plain number or as a mapping
-``{dist: lognormal, median: 63, sigma: 0.3}``. Sampling takes one value per draw from that
-draw's own generator, so a draw's numbers do not depend on how draws are chunked.
+``{dist: lognormal, median: 63, sigma: 0.3}``. The models here validate and describe the
+distributions; sampling happens in compiled code (:mod:`chokepoint.rng`) from counter-based
+uniforms, so a draw's numbers do not depend on how draws are chunked.
 """
 
 from __future__ import annotations
@@ -20,9 +21,6 @@ class _Dist(BaseModel):
         """Smallest and largest value the distribution can take (after clipping)."""
         raise NotImplementedError
 
-    def sample(self, rng: np.random.Generator) -> float:
-        raise NotImplementedError
-
     def median(self) -> float:
         raise NotImplementedError
 
@@ -33,9 +31,6 @@ class Fixed(_Dist):
 
     def support(self) -> tuple[float, float]:
         return (self.value, self.value)
-
-    def sample(self, rng: np.random.Generator) -> float:
-        return self.value
 
     def median(self) -> float:
         return self.value
@@ -53,9 +48,6 @@ class Normal(_Dist):
     def support(self) -> tuple[float, float]:
         return (self.low, self.high)
 
-    def sample(self, rng: np.random.Generator) -> float:
-        return float(np.clip(rng.normal(self.mean, self.sd), self.low, self.high))
-
     def median(self) -> float:
         return float(np.clip(self.mean, self.low, self.high))
 
@@ -69,9 +61,6 @@ class LogNormal(_Dist):
 
     def support(self) -> tuple[float, float]:
         return (0.0, np.inf)
-
-    def sample(self, rng: np.random.Generator) -> float:
-        return float(self.median_ * np.exp(self.sigma * rng.standard_normal()))
 
     def median(self) -> float:
         return self.median_
@@ -91,9 +80,6 @@ class Uniform(_Dist):
     def support(self) -> tuple[float, float]:
         return (self.low, self.high)
 
-    def sample(self, rng: np.random.Generator) -> float:
-        return float(rng.uniform(self.low, self.high))
-
     def median(self) -> float:
         return (self.low + self.high) / 2
 
@@ -112,11 +98,6 @@ class Triangular(_Dist):
 
     def support(self) -> tuple[float, float]:
         return (self.low, self.high)
-
-    def sample(self, rng: np.random.Generator) -> float:
-        if self.low == self.high:
-            return self.low
-        return float(rng.triangular(self.low, self.mode, self.high))
 
     def median(self) -> float:
         a, c, b = self.low, self.mode, self.high
@@ -140,13 +121,6 @@ def support(value: Number) -> tuple[float, float]:
     return value.support()
 
 
-def sample(value: Number, rng: np.random.Generator) -> float:
-    """One draw of ``value`` (a plain number is returned as it is, using no randomness)."""
-    if isinstance(value, int | float):
-        return float(value)
-    return value.sample(rng)
-
-
 def median(value: Number) -> float:
     return float(value) if isinstance(value, int | float) else value.median()
 
@@ -155,10 +129,40 @@ def is_uncertain(value: Number) -> bool:
     return not isinstance(value, int | float | Fixed)
 
 
-def sample_many(value: Number, rng: np.random.Generator, size: int) -> np.ndarray:
-    """``size`` independent values of ``value`` (a plain number is repeated)."""
+def code(value: Number) -> tuple[int, np.ndarray]:
+    """The distribution as a code and parameter array for compiled sampling (rng.py)."""
+    from chokepoint import rng
+
     if isinstance(value, int | float):
-        return np.full(size, float(value))
+        return rng.FIXED, np.array([float(value), 0.0, 0.0, 0.0])
     if isinstance(value, Fixed):
-        return np.full(size, value.value)
-    return np.array([value.sample(rng) for _ in range(size)])
+        return rng.FIXED, np.array([value.value, 0.0, 0.0, 0.0])
+    if isinstance(value, Uniform):
+        return rng.UNIFORM, np.array([value.low, value.high, 0.0, 0.0])
+    if isinstance(value, Normal):
+        return rng.NORMAL, np.array([value.mean, value.sd, value.low, value.high])
+    if isinstance(value, LogNormal):
+        return rng.LOGNORMAL, np.array([value.median_, value.sigma, 0.0, 0.0])
+    if isinstance(value, Triangular):
+        return rng.TRIANGULAR, np.array([value.low, value.mode, value.high, 0.0])
+    raise TypeError(f"not a distribution: {value!r}")
+
+
+def quantile(value: Number, q: float) -> float:
+    """The ``q`` quantile of a parameter (for one-at-a-time sensitivity)."""
+    from scipy import stats
+
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, Fixed):
+        return value.value
+    if isinstance(value, Uniform):
+        return value.low + q * (value.high - value.low)
+    if isinstance(value, Normal):
+        return float(np.clip(stats.norm.ppf(q, value.mean, value.sd), value.low, value.high))
+    if isinstance(value, LogNormal):
+        return float(value.median_ * np.exp(value.sigma * stats.norm.ppf(q)))
+    a, c, b = value.low, value.mode, value.high
+    if b <= a:
+        return a
+    return float(stats.triang.ppf(q, (c - a) / (b - a), loc=a, scale=b - a))

@@ -1,356 +1,254 @@
 """The shortage engine: a pure function of the compiled model and its exogenous inputs.
 
-State is arrays ``[row, draw]`` (draws innermost); the loop runs over days and, within a
-day, over producer levels (suppliers before customers), vectorised over draws. Each day:
-
-1. exogenous inputs for the day (capacity, gates, quotas, demand, recipes, scrap, reserves);
-2. every holder plans its use from yesterday's orders and orders enough to cover it and to
-   restore its target stock over ``restoration_days``; the part of an input no network
-   supplier covers (partial links, scrap) arrives from outside;
-3. level by level, producers make what capacity, orders and input stocks allow and ship
-   to their customers in proportion to the (gated, capped) orders; a holder's shortfall
-   then moves to qualified alternative suppliers with spare capacity;
-4. final demand takes what is in stock; the rest is unmet.
-
-Mass balance holds by construction and is measured every day and draw (``balance``).
+:func:`run` builds the kernel's index arrays from the model, splits the draws into two
+blocks and runs :func:`chokepoint.kernel.simulate_block` on both cores (the kernel releases
+the GIL). Outputs are recorded on the fly: the output of each product group and the stock
+of each stock group per day and draw, the largest mass-balance residual per day and draw,
+and — with ``keep=True`` — the full daily production, deliveries, stocks and gates.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
-from chokepoint.compile import Exogenous
+from chokepoint.compile import Exogenous, Rows
+from chokepoint.kernel import simulate_block
 from chokepoint.model import Model
-
-_TINY = 1e-12
 
 
 @dataclass
 class Trajectories:
     """Daily results of a chunk of draws: arrays ``[day, row, draw]``."""
 
-    production: np.ndarray  # [day, producer, draw]
-    delivered: np.ndarray  # [day, demand, draw]
-    unmet: np.ndarray  # [day, demand, draw]
-    stock: np.ndarray | None  # [day, slot, draw] when kept
-    grouped_stock: np.ndarray | None  # [day, group, draw]: stock summed by stock_groups
-    gate: np.ndarray  # [day, gated link, draw]
+    group_output: np.ndarray  # [day, product group, draw]
+    grouped_stock: np.ndarray  # [day, stock group, draw]
     balance: np.ndarray  # [day, draw]: largest mass-balance residual (relative)
+    production: np.ndarray | None = None  # [day, producer, draw] when kept
+    delivered: np.ndarray | None = None  # [day, demand, draw]
+    unmet: np.ndarray | None = None  # [day, demand, draw]
+    stock: np.ndarray | None = None  # [day, slot, draw]
+    gate: np.ndarray | None = None  # [day, gated link, draw]
 
 
-class _Structure:
-    """Index arrays derived once per model."""
+def _csr(groups: np.ndarray, members: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pointer and index arrays listing ``members`` by ``groups`` (stable order)."""
+    order = np.argsort(groups, kind="stable")
+    pointer = np.searchsorted(groups[order], np.arange(n_groups + 1)).astype(np.int64)
+    return pointer, members[order].astype(np.int64)
 
-    def __init__(self, model: Model) -> None:
-        self.P, self.S, self.L = model.n_producers, model.n_slots, model.n_links
-        self.producer_slots = model.slot_producer >= 0
-        self.demand_slots = np.flatnonzero(~self.producer_slots)
-        primary = ~model.link_alternative
-        self.primary = np.flatnonzero(primary)
-        self.alternative = np.flatnonzero(~primary)
-        supplier_level = model.level[model.link_supplier]
-        self.levels = []
-        customer_level = np.full(self.S, model.level.max() + 1 if self.P else 0)
-        customer_level[self.producer_slots] = model.level[model.slot_producer[self.producer_slots]]
-        for level in range(int(model.level.max()) + 1 if self.P else 0):
-            producers = np.flatnonzero(model.level == level)
-            slots = np.flatnonzero(self.producer_slots & (customer_level == level))
-            self.levels.append(
-                (
-                    producers,
-                    slots,
-                    self.primary[supplier_level[self.primary] == level],
-                    self.primary[customer_level[model.link_slot[self.primary]] == level],
-                    self.alternative[customer_level[model.link_slot[self.alternative]] == level],
-                )
-            )
-        last = customer_level.max() if self.S else 0
-        self.final = (
-            self.demand_slots,
-            self.primary[customer_level[model.link_slot[self.primary]] == last],
-            self.alternative[customer_level[model.link_slot[self.alternative]] == last],
+
+def _matrix_csr(matrix: np.ndarray | sp.spmatrix) -> tuple[np.ndarray, np.ndarray]:
+    csr = sp.csr_matrix(matrix)
+    return csr.indptr.astype(np.int64), csr.indices.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Structure:
+    """Index arrays of a model for the kernel, built once per model."""
+
+    arrays: dict
+
+    @classmethod
+    def of(cls, model: Model) -> Structure:
+        n_p, n_s = model.n_producers, model.n_slots
+        n_levels = int(model.level.max()) + 1 if n_p else 0
+        producer_slots = np.flatnonzero(model.slot_producer >= 0)
+        demand_slots = np.flatnonzero(model.slot_producer < 0).astype(np.int64)
+        primary = np.flatnonzero(~model.link_alternative)
+        alternative = np.flatnonzero(model.link_alternative)
+        level_ptr, level_producers = _csr(model.level, np.arange(n_p), n_levels)
+        prod_slot_ptr, prod_slot_idx = _csr(
+            model.slot_producer[producer_slots], producer_slots, n_p
         )
-        # sparse incidence: supplier × link, slot × link, producer × slot
-        ones_l = np.ones(self.L)
-        self.by_supplier = sp.csr_matrix(
-            (ones_l, (model.link_supplier, np.arange(self.L))), shape=(self.P, self.L)
+        prod_out_ptr, prod_out_idx = _csr(model.link_supplier[primary], primary, n_p)
+        slot_in_ptr, slot_in_idx = _csr(model.link_slot[primary], primary, n_s)
+        slot_alt_ptr, slot_alt_idx = _csr(model.link_slot[alternative], alternative, n_s)
+        # the holders of each level (producer slots by their owner's level; demand last)
+        slot_level = np.full(n_s, n_levels)
+        slot_level[producer_slots] = model.level[model.slot_producer[producer_slots]]
+        level_slot_ptr, level_slots = _csr(slot_level, np.arange(n_s), n_levels + 1)
+        alt_level = slot_level[model.link_slot[alternative]]
+        level_alt_ptr, level_alts = _csr(alt_level, alternative, n_levels + 1)
+        pairs = sorted(
+            {
+                (int(lv), int(model.link_supplier[a]))
+                for lv, a in zip(alt_level, alternative, strict=True)
+            }
         )
-        self.by_slot = sp.csr_matrix(
-            (ones_l, (model.link_slot, np.arange(self.L))), shape=(self.S, self.L)
-        )
-        slots = np.flatnonzero(self.producer_slots)
-        self.slot_owner = model.slot_producer
-        # producers' slots sorted for min-reduction
-        order = slots[np.argsort(model.slot_producer[slots], kind="stable")]
-        self.sorted_slots = order
-        owners = model.slot_producer[order]
-        self.owner_with_slots, self.owner_start = np.unique(owners, return_index=True)
+        sup_level = np.array([lv for lv, _ in pairs], dtype=np.int64)
+        sup_ids = np.array([p for _, p in pairs], dtype=np.int64)
+        level_sup_ptr, level_sups = _csr(sup_level, sup_ids, n_levels + 1)
+        arrays = {
+            "capacity": model.capacity.astype(float),
+            "external": model.external_orders.astype(float),
+            "output": model.output.astype(float),
+            "level_ptr": level_ptr,
+            "level_producers": level_producers,
+            "prod_slot_ptr": prod_slot_ptr,
+            "prod_slot_idx": prod_slot_idx,
+            "prod_out_ptr": prod_out_ptr,
+            "prod_out_idx": prod_out_idx,
+            "slot_producer": model.slot_producer.astype(np.int64),
+            "slot_coef": model.slot_coef.astype(float),
+            "slot_use": model.slot_use.astype(float),
+            "slot_target": model.slot_target.astype(float),
+            "slot_unknown": model.slot_unknown.astype(float),
+            "slot_stock": model.slot_stock.astype(float),
+            "slot_in_ptr": slot_in_ptr,
+            "slot_in_idx": slot_in_idx,
+            "slot_alt_ptr": slot_alt_ptr,
+            "slot_alt_idx": slot_alt_idx,
+            "demand_slots": demand_slots,
+            "level_slot_ptr": level_slot_ptr,
+            "level_slots": level_slots,
+            "level_alt_ptr": level_alt_ptr,
+            "level_alts": level_alts,
+            "level_sup_ptr": level_sup_ptr,
+            "level_sups": level_sups,
+            "link_supplier": model.link_supplier.astype(np.int64),
+            "link_slot": model.link_slot.astype(np.int64),
+            "link_share": model.link_share.astype(float),
+            "link_qual": model.link_qualification.astype(float),
+            "link_data_alt": (model.link_from_data & model.link_alternative).astype(np.bool_),
+        }
+        return cls(arrays)
 
 
-def _input_limit(
-    st: _Structure, model: Model, stock: np.ndarray, coef: np.ndarray, producers: np.ndarray
-) -> np.ndarray:
-    """How much each producer could make from its input stocks: ``min_s stock_s / coef_s``."""
-    limit = np.full((st.P, stock.shape[1]), np.inf)
-    if len(st.sorted_slots):
-        ratio = np.where(
-            coef[st.sorted_slots] > _TINY,
-            stock[st.sorted_slots] / np.maximum(coef[st.sorted_slots], _TINY),
-            np.inf,
-        )
-        limit[st.owner_with_slots] = np.minimum.reduceat(ratio, st.owner_start, axis=0)
-    return np.maximum(limit[producers], 0.0)
-
-
-@dataclass
-class _Day:
-    """The arrays of one day that the alternative-supplier step reads and updates."""
-
-    t: int
-    capacity: np.ndarray
-    gate: np.ndarray
-    quota: np.ndarray
-    coef: np.ndarray
-    order: np.ndarray
-    link_order: np.ndarray
-    shipped: np.ndarray
-    made: np.ndarray
-    used: np.ndarray
-    stock: np.ndarray
-    alt_requests: np.ndarray
-    alt_made: np.ndarray
-    short_since: np.ndarray
-
-
-def _serve_alternatives(
-    st: _Structure,
-    model: Model,
-    exo: Exogenous,
-    day: _Day,
-    slots: np.ndarray,
-    primary_in: np.ndarray,
-    alt_in: np.ndarray,
-    trigger_share: float,
-) -> None:
-    """Move the holders' unmet orders to qualified alternatives with spare capacity.
-
-    A holder is short when its usual suppliers leave more than ``trigger_share`` of its
-    order unmet; a standby supplier from the data qualifies ``qualification_days`` after the
-    holder first ran short, one from a scenario measure on its scheduled day. The shortfall
-    is split over the qualified suppliers by capacity; each ships what its spare capacity
-    and input stocks allow.
-    """
-    if len(slots) == 0:
-        return
-    S, R = day.stock.shape
-    P = st.P
-    gap = np.zeros((S, R))
-    np.add.at(
-        gap, model.link_slot[primary_in], day.link_order[primary_in] - day.shipped[primary_in]
-    )
-    short = gap[slots] > trigger_share * np.maximum(day.order[slots], _TINY)
-    newly = short & np.isinf(day.short_since[slots])
-    day.short_since[slots] = np.where(newly, day.t, day.short_since[slots])
-    if len(alt_in) == 0:
-        return
-    slot_of = model.link_slot[alt_in]
-    from_data = (model.link_from_data & model.link_alternative)[alt_in]
-    trigger = np.where(
-        from_data[:, None],
-        day.short_since[slot_of] + model.link_qualification[alt_in][:, None],
-        np.inf,
-    )
-    ready = np.minimum(exo.link_ready[alt_in], trigger)
-    qualified = day.t >= ready
-    supplier = model.link_supplier[alt_in]
-    weight = day.capacity[supplier] * qualified
-    total_weight = np.zeros((S, R))
-    np.add.at(total_weight, slot_of, weight)
-    request = gap[slot_of] * weight / np.maximum(total_weight[slot_of], _TINY)
-    request = np.minimum(day.gate[alt_in] * request, day.quota[alt_in])
-    limit = _input_limit(st, model, day.stock, day.coef, np.arange(P))
-    spare = np.maximum(np.minimum(day.capacity - day.made, limit), 0.0)
-    asked = np.zeros((P, R))
-    np.add.at(asked, supplier, request)
-    scale = np.minimum(1.0, spare / np.maximum(asked, _TINY))
-    delivered = request * scale[supplier]
-    extra = np.zeros((P, R))
-    np.add.at(extra, supplier, delivered)
-    day.alt_requests += asked
-    day.alt_made += extra
-    day.made += extra
-    day.shipped[alt_in] += delivered
-    np.add.at(day.stock, slot_of, delivered)
-    owners = st.producer_slots
-    take = day.coef[owners] * extra[model.slot_producer[owners]]
-    day.stock[owners] -= take
-    day.used[owners] += take
+def _rows(rows: Rows) -> tuple[np.ndarray, np.ndarray]:
+    return rows.rows.astype(np.int64), np.ascontiguousarray(rows.values, dtype=np.float64)
 
 
 def run(
     model: Model,
     exo: Exogenous,
     *,
+    product_groups: tuple[np.ndarray | sp.spmatrix, np.ndarray | sp.spmatrix] | None = None,
+    stock_groups: np.ndarray | sp.spmatrix | None = None,
     restoration_days: float = 10.0,
-    keep_stock: bool = False,
-    stock_groups: sp.spmatrix | None = None,
     qualification_trigger: float = 0.01,
+    keep: bool = False,
+    structure: Structure | None = None,
+    threads: int = 2,
 ) -> Trajectories:
-    """Simulate ``exo.horizon`` days for the draws of ``exo``; returns daily trajectories.
+    """Simulate ``exo.horizon`` days for the draws of ``exo``.
 
-    ``keep_stock`` keeps every slot's stock each day; ``stock_groups`` (group × slot) keeps
-    only sums of stocks, e.g. per commodity in a region.
+    ``product_groups`` is a pair of matrices (group × producer, group × demand): a group's
+    output is the production of its producers plus the deliveries to its demands.
+    ``stock_groups`` (group × slot) sums stocks. ``keep`` records every row every day.
     """
-    st = _Structure(model)
-    T, R = exo.horizon, len(exo.draws)
-    P, S, L = st.P, st.S, st.L
-    stock = np.repeat(model.slot_stock[:, None], R, axis=1).astype(float)
-    target = model.slot_target[:, None]
-    reserve = np.zeros((len(exo.reserve.rows), R))
-    orders_prev = np.repeat((model.output)[:, None], R, axis=1)
-    short_since = np.full((S, R), np.inf)
-    share = model.link_share[:, None]
-    unknown = model.slot_unknown[:, None]
-    external = model.external_orders[:, None]
+    structure = structure or Structure.of(model)
+    horizon, n_draws = exo.horizon, len(exo.draws)
+    n_p, n_s = model.n_producers, model.n_slots
+    n_d = len(model.demand_ids)
+    if product_groups is None:
+        product_groups = (np.zeros((0, n_p)), np.zeros((0, n_d)))
+    group_ptr, group_producers = _matrix_csr(product_groups[0])
+    group_dptr, group_demands = _matrix_csr(product_groups[1])
+    if stock_groups is None:
+        stock_groups = np.zeros((0, n_s))
+    sgroup_ptr, sgroup_slots = _matrix_csr(stock_groups)
+    group_out = np.zeros((horizon, len(group_ptr) - 1, n_draws))
+    sgroup_out = np.zeros((horizon, len(sgroup_ptr) - 1, n_draws))
+    balance = np.zeros((horizon, n_draws))
+    shape = (lambda rows: (horizon, rows, n_draws)) if keep else (lambda rows: (1, 1, 1))
+    production = np.zeros(shape(n_p))
+    delivered = np.zeros(shape(n_d))
+    unmet = np.zeros(shape(n_d))
+    stock = np.zeros(shape(n_s))
+    gate = np.zeros(shape(len(exo.gate.rows)))
+    cap_rows, cap_vals = _rows(exo.capacity)
+    gate_rows, gate_vals = _rows(exo.gate)
+    quota_rows, quota_vals = _rows(exo.quota)
+    demand_rows, demand_vals = _rows(exo.demand)
+    coef_rows, coef_vals = _rows(exo.coef)
+    scrap_rows, scrap_vals = _rows(exo.scrap)
+    reserve_rows, reserve_vals = _rows(exo.reserve)
+    a = structure.arrays
+    ready = np.ascontiguousarray(exo.link_ready, dtype=np.float64)
 
-    production = np.zeros((T, P, R))
-    delivered_out = np.zeros((T, len(st.demand_slots), R))
-    unmet_out = np.zeros((T, len(st.demand_slots), R))
-    stock_out = np.zeros((T, S, R)) if keep_stock else None
-    grouped_out = np.zeros((T, stock_groups.shape[0], R)) if stock_groups is not None else None
-    gate_out = np.zeros((T, len(exo.gate.rows), R))
-    balance = np.zeros((T, R))
-
-    for t in range(T):
-        # 1. exogenous inputs of the day
-        capacity = np.repeat(model.capacity[:, None], R, axis=1)
-        if len(exo.capacity.rows):
-            capacity[exo.capacity.rows] *= exo.capacity.values[t]
-        gate = np.ones((L, R))
-        if len(exo.gate.rows):
-            gate[exo.gate.rows] = exo.gate.values[t]
-            gate_out[t] = exo.gate.values[t]
-        quota = np.full((L, R), np.inf)
-        if len(exo.quota.rows):
-            quota[exo.quota.rows] = exo.quota.values[t]
-        coef = np.repeat(model.slot_coef[:, None], R, axis=1)
-        if len(exo.coef.rows):
-            coef[exo.coef.rows] *= exo.coef.values[t]
-        demand = np.repeat(model.slot_use[st.demand_slots][:, None], R, axis=1)
-        scrap_share = np.zeros((S, R))
-        if len(exo.scrap.rows):
-            scrap_share[exo.scrap.rows] = exo.scrap.values[t]
-        start_stock = stock.copy()
-        injected = np.zeros((S, R))
-        if len(exo.reserve.rows):
-            inflow = exo.reserve.values[t]
-            now = exo.reserve_immediate
-            injected[exo.reserve.rows[now]] += inflow[now]
-            reserve[~now] += inflow[~now]
-            stock += injected
-        if len(exo.demand.rows):
-            position = np.searchsorted(st.demand_slots, exo.demand.rows)
-            demand[position] *= exo.demand.values[t]
-
-        # 2. plans and orders
-        plan = np.minimum(capacity, orders_prev)
-        use_plan = np.zeros((S, R))
-        owners = st.producer_slots
-        use_plan[owners] = coef[owners] * plan[model.slot_producer[owners]]
-        use_plan[st.demand_slots] = demand
-        released = np.zeros((S, R))
-        if len(exo.reserve.rows):
-            rows = exo.reserve.rows
-            need = np.maximum(use_plan[rows] - stock[rows], 0.0)
-            give = np.minimum(reserve, need)
-            give[exo.reserve_immediate] = 0.0
-            reserve -= give
-            released[rows] += give
-            stock += released
-        scrap_in = scrap_share * use_plan
-        order = np.maximum(use_plan - scrap_in + (target - stock) / restoration_days, 0.0)
-        outside_in = unknown * order
-        link_order = share * order[model.link_slot]
-        effective = np.minimum(gate * link_order, quota)
-        orders = external + st.by_supplier @ effective
-        stock += outside_in + scrap_in
-
-        made = np.zeros((P, R))
-        shipped = np.zeros((L, R))
-        used = np.zeros((S, R))
-        alt_requests = np.zeros((P, R))
-        alt_made = np.zeros((P, R))
-        day = _Day(
-            t,
-            capacity,
-            gate,
-            quota,
-            coef,
-            order,
-            link_order,
-            shipped,
-            made,
-            used,
+    def block(bounds: tuple[int, int]) -> None:
+        simulate_block(
+            horizon,
+            bounds[0],
+            bounds[1],
+            float(restoration_days),
+            float(qualification_trigger),
+            a["capacity"],
+            a["external"],
+            a["output"],
+            a["level_ptr"],
+            a["level_producers"],
+            a["prod_slot_ptr"],
+            a["prod_slot_idx"],
+            a["prod_out_ptr"],
+            a["prod_out_idx"],
+            a["slot_producer"],
+            a["slot_coef"],
+            a["slot_use"],
+            a["slot_target"],
+            a["slot_unknown"],
+            a["slot_stock"],
+            a["slot_in_ptr"],
+            a["slot_in_idx"],
+            a["slot_alt_ptr"],
+            a["slot_alt_idx"],
+            a["demand_slots"],
+            a["level_slot_ptr"],
+            a["level_slots"],
+            a["level_alt_ptr"],
+            a["level_alts"],
+            a["level_sup_ptr"],
+            a["level_sups"],
+            a["link_supplier"],
+            a["link_slot"],
+            a["link_share"],
+            a["link_qual"],
+            a["link_data_alt"],
+            ready,
+            cap_rows,
+            cap_vals,
+            gate_rows,
+            gate_vals,
+            quota_rows,
+            quota_vals,
+            demand_rows,
+            demand_vals,
+            coef_rows,
+            coef_vals,
+            scrap_rows,
+            scrap_vals,
+            reserve_rows,
+            reserve_vals,
+            exo.reserve_immediate.astype(np.bool_),
+            group_ptr,
+            group_producers,
+            group_dptr,
+            group_demands,
+            group_out,
+            sgroup_ptr,
+            sgroup_slots,
+            sgroup_out,
+            balance,
+            keep,
+            production,
+            delivered,
+            unmet,
             stock,
-            alt_requests,
-            alt_made,
-            short_since,
+            gate,
         )
 
-        # 3. production, level by level
-        for producers, slots, out_links, primary_in, alt_in in st.levels:
-            _serve_alternatives(
-                st, model, exo, day, slots, primary_in, alt_in, qualification_trigger
-            )
-            limit = _input_limit(st, model, stock, coef, producers)
-            made[producers] = np.minimum(np.minimum(capacity[producers], orders[producers]), limit)
-            if len(out_links):
-                supplier = model.link_supplier[out_links]
-                fraction = made[supplier] / np.maximum(orders[supplier], _TINY)
-                shipped[out_links] = effective[out_links] * fraction
-                np.add.at(stock, model.link_slot[out_links], shipped[out_links])
-            take = coef[slots] * made[model.slot_producer[slots]]
-            stock[slots] -= take
-            used[slots] += take
-
-        # 4. final demand
-        demand_slots, primary_in, alt_in = st.final
-        _serve_alternatives(
-            st, model, exo, day, demand_slots, primary_in, alt_in, qualification_trigger
-        )
-        delivered = np.minimum(np.maximum(stock[demand_slots], 0.0), demand)
-        stock[demand_slots] -= delivered
-        used[demand_slots] += delivered
-
-        # mass balance: stock change = received - used; output = shipped + sold outside
-        received = st.by_slot @ shipped + outside_in + scrap_in + released + injected
-        slot_residual = np.abs(stock - start_stock - received + used)
-        sold_outside = (made - alt_made) * external / np.maximum(orders, _TINY)
-        producer_residual = np.abs(made - (st.by_supplier @ shipped) - sold_outside)
-        scale = max(
-            float(np.max(model.slot_use, initial=0.0)),
-            float(np.max(model.output, initial=0.0)),
-            1.0,
-        )
-        balance[t] = (
-            np.maximum(
-                slot_residual.max(axis=0, initial=0.0), producer_residual.max(axis=0, initial=0.0)
-            )
-            / scale
-        )
-
-        production[t] = made
-        delivered_out[t] = delivered
-        unmet_out[t] = demand - delivered
-        if stock_out is not None:
-            stock_out[t] = stock
-        if grouped_out is not None:
-            grouped_out[t] = stock_groups @ stock
-        orders_prev = orders + alt_requests
-
-    return Trajectories(
-        production, delivered_out, unmet_out, stock_out, grouped_out, gate_out, balance
-    )
+    cuts = np.linspace(0, n_draws, max(1, min(threads, n_draws)) + 1).astype(int)
+    blocks = [(int(lo), int(hi)) for lo, hi in zip(cuts[:-1], cuts[1:], strict=True) if hi > lo]
+    if len(blocks) <= 1:
+        for bounds in blocks:
+            block(bounds)
+    else:
+        with ThreadPoolExecutor(max_workers=len(blocks)) as pool:
+            list(pool.map(block, blocks))
+    if not keep:
+        return Trajectories(group_out, sgroup_out, balance)
+    return Trajectories(group_out, sgroup_out, balance, production, delivered, unmet, stock, gate)

@@ -26,7 +26,7 @@ import scipy.sparse as sp
 import xarray as xr
 
 from chokepoint.compile import Exogenous, Rows, compile_exogenous
-from chokepoint.engine import Trajectories, run
+from chokepoint.engine import Structure, Trajectories, run
 from chokepoint.errors import ScenarioError
 from chokepoint.importers.countries import EU27, PSEUDO_COUNTRIES, REGIONS, iso3_codes
 from chokepoint.metrics import region_codes
@@ -269,13 +269,6 @@ def _groups(model: Model, net: SupplyNetwork, regions: list[str] | None) -> _Gro
     )
 
 
-def _group_output(groups: _Groups, traj: Trajectories) -> np.ndarray:
-    """``[day, group, draw]``: output of each product and region."""
-    made = np.einsum("gp,tpr->tgr", groups.producer_matrix, traj.production)
-    got = np.einsum("gd,tdr->tgr", groups.demand_matrix, traj.delivered)
-    return made + got
-
-
 def _outcomes(
     output: np.ndarray, reference: np.ndarray, first_shock: int, threshold: float
 ) -> dict[str, np.ndarray]:
@@ -374,13 +367,17 @@ def simulate(
     groups = _groups(model, net, regions)
 
     stock_labels, stock_groups = _stock_groups(model)
+    structure = Structure.of(model)
+    product_groups = (groups.producer_matrix, groups.demand_matrix)
     baseline = run(
         model,
         _empty_exogenous(model, horizon),
         restoration_days=settings.restoration_days,
         stock_groups=stock_groups,
+        product_groups=product_groups,
+        structure=structure,
     )
-    reference = _group_output(groups, baseline)[:, :, 0]
+    reference = baseline.group_output[:, :, 0]
     band_output: list[np.ndarray] = []
     band_stock: list[np.ndarray] = []
     shocks = [scenario.day(e.start) for e in scenario.events if e.kind == "shock"]
@@ -399,11 +396,13 @@ def simulate(
             model,
             exo,
             restoration_days=settings.restoration_days,
-            keep_stock=keep == "daily",
+            keep=keep == "daily",
             stock_groups=stock_groups,
+            product_groups=product_groups,
+            structure=structure,
         )
         worst_balance = max(worst_balance, float(traj.balance.max(initial=0.0)))
-        output = _group_output(groups, traj)
+        output = traj.group_output
         result = _outcomes(output, reference, first_shock, settings.survive_threshold)
         for g, group in enumerate(groups.table.itertuples(index=False)):
             frame = pd.DataFrame(
