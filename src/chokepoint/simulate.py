@@ -342,7 +342,7 @@ def simulate(
     *,
     draws: int | None = None,
     seed: int | None = None,
-    chunk_size: int = 64,
+    chunk_size: int = 500,
     keep: Literal["summary", "daily"] = "summary",
     regions: list[str] | None = None,
     progress: Callable[[int, int], None] | None = None,

@@ -1,0 +1,73 @@
+"""Engine benchmark: the default network under ``licences-3m``, 10,000 draws × 365 days.
+
+Run: ``python bench/engine.py [--draws 10000]``. Prints a few lines and, last, one JSON
+object: ``wall_s`` (simulate, JIT already warm), ``peak_mib`` (peak resident memory of the
+process), ``updates_per_s`` (link·day·draw updates per second), ``floor_s`` (the time a
+plain numpy pass takes to write one float32 per link·day·draw) and ``x_floor``
+(``wall_s / floor_s``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+
+import numpy as np
+
+
+def floor_seconds(links: int, days: int, draws: int, block: int = 1000) -> float:
+    """Time to write one float32 per link·day·draw, in blocks of draws (a reused buffer)."""
+    buffer = np.empty((days, links, min(block, draws)), dtype=np.float32)
+    start = time.perf_counter()
+    done = 0
+    while done < draws:
+        size = min(block, draws - done)
+        buffer[:, :, :size] = 1.0
+        done += size
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--draws", type=int, default=10_000)
+    parser.add_argument("--scenario", default="licences-3m")
+    args = parser.parse_args()
+
+    from chokepoint.model import build_model
+    from chokepoint.network import load_default
+    from chokepoint.scenario import load_scenario
+    from chokepoint.simulate import simulate
+
+    net = load_default()
+    scenario = load_scenario(args.scenario)
+    start = time.perf_counter()
+    simulate(scenario, net, draws=8)  # compiles the kernels (cached on disk afterwards)
+    warmup = time.perf_counter() - start
+
+    start = time.perf_counter()
+    results = simulate(scenario, net, draws=args.draws)
+    wall = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    links = build_model(net, scenario).n_links
+    days = scenario.horizon_days
+    updates = links * days * args.draws
+    floor = floor_seconds(links, days, args.draws)
+    car = results.stats.query("product == 'car_bev' and region == 'EU27'").iloc[0]
+    print(f"{args.scenario}: {args.draws} draws x {days} days x {links} links "
+          f"(warm-up incl. JIT {warmup:.1f} s)", file=sys.stderr)
+    print(f"car_bev EU27: P(stop) {car['stoppage_probability']:.2f}, "
+          f"mean lost {car['lost_output_mean']:,.0f} cars", file=sys.stderr)
+    print(json.dumps({
+        "scenario": args.scenario, "draws": args.draws, "days": days, "links": links,
+        "wall_s": round(wall, 3), "peak_mib": round(peak, 1),
+        "updates_per_s": round(updates / wall), "floor_s": round(floor, 3),
+        "x_floor": round(wall / floor, 2), "warmup_s": round(warmup, 2),
+    }))
+
+
+if __name__ == "__main__":
+    main()
