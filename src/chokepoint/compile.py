@@ -229,7 +229,7 @@ def compile_exogenous(
     immediate: dict[int, bool] = {}
     ready = np.repeat(model.link_ready[:, None], n, axis=1)
     # data alternatives: triggered by the first shortage (ready = inf until then)
-    licence_rows: list[dict] = []
+    licence_rows: list[pd.DataFrame] = []
 
     for position, event in enumerate(scenario.events):
         start, end = _window(scenario, event, horizon)
@@ -380,7 +380,7 @@ def compile_exogenous(
             [immediate.get(int(r), False) for r in sorted(reserve.rows)], dtype=bool
         ),
         link_ready=ready,
-        licences=pd.DataFrame(licence_rows),
+        licences=pd.concat(licence_rows, ignore_index=True) if licence_rows else pd.DataFrame(),
     )
 
 
@@ -463,7 +463,7 @@ def _licensing(
     end: int,
     horizon: int,
     gate: _Accumulator,
-    report: list[dict],
+    report: list[pd.DataFrame],
 ) -> None:
     draws = np.asarray(draws, dtype=np.int64)
     approval = _per_draw(event.approval_probability, seed, draws, position, 1)
@@ -509,11 +509,15 @@ def _licensing(
             current = gate.get(int(link))
             np.maximum(current, opened, out=current)
         report.append(
-            {
-                "event": position,
-                "link": model.link_ids[link],
-                "contracts": event.contracts,
-                "window_days": max(min(end, horizon) - max(start, 0), 0),
-                "gated_days_per_contract": float(gated[column].mean()),
-            }
+            pd.DataFrame(
+                {
+                    "event": position,
+                    "order": int(link),
+                    "link": model.link_ids[link],
+                    "contracts": event.contracts,
+                    "window_days": max(min(end, horizon) - max(start, 0), 0),
+                    "draw": draws,
+                    "gated_days": gated[column],
+                }
+            )
         )

@@ -31,9 +31,9 @@ def run_demo(console: Console, draws: int = 100) -> None:
         f"{short.start:%d %B %Y}, {short.horizon_days} days, {draws} Monte Carlo draws, on the "
         f"default network ({len(net.producers)} producers, {len(net.links)} links, "
         f"{len(net.sources)} sources; data {net.data_version}). Each licensed flow is 10 "
-        "contracts: apply, wait ~63 days (45 working days, long tail), approved 90-99% of the time, "
-        "valid [bold]90 days[/bold] (3m) or [bold]365 days[/bold] (12m), renewal applied 30 "
-        "days before expiry.",
+        "contracts: apply, wait ~63 days (45 working days, long tail), approved 90-99% of "
+        "the time, valid [bold]90 days[/bold] (3m) or [bold]365 days[/bold] (12m), renewal "
+        "applied 30 days before expiry.",
         highlight=False,
     )
     results = {

@@ -1,22 +1,16 @@
-"""Run a scenario: check it against the network, compile, run the engine chunk by chunk,
-and summarise per final product and region.
+"""Run a scenario: check it against the network, compile, run the engine chunk by chunk
+(locally or on a Dask cluster), and summarise per final product and region.
 
-``simulate(scenario)`` is the public entry point; :class:`Results` holds the summary per
-draw, the statistics over draws, optional daily trajectories (an ``xarray.Dataset``), the
-licensing diagnostics and the metadata (scenario, seed, data version, package version).
+``simulate(scenario)`` is the public entry point. :func:`prepare` builds everything a chunk
+of draws needs once; :func:`run_chunk` is a pure function of that and the draw indices, so
+chunks can run in any order, in any process, and give the same numbers.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import json
-import math
-import os
-import shutil
-import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -28,23 +22,17 @@ import xarray as xr
 from chokepoint.compile import Exogenous, Rows, compile_exogenous
 from chokepoint.engine import Structure, Trajectories, run
 from chokepoint.errors import ScenarioError
-from chokepoint.importers.countries import EU27, PSEUDO_COUNTRIES, REGIONS, iso3_codes
-from chokepoint.metrics import region_codes
+from chokepoint.groups import ProductGroups, outcomes, product_groups, stock_groups
+from chokepoint.importers.countries import PSEUDO_COUNTRIES, REGIONS, iso3_codes
 from chokepoint.model import Model, build_model
 from chokepoint.network import SupplyNetwork, load_default
+from chokepoint.results import Results, bands_table, licence_table, risk_figures
 from chokepoint.scenario import Scenario
-from chokepoint.structure import link_flows
 
 BALANCE_TOLERANCE = 1e-6
 """Largest mass-balance residual allowed, relative to the largest daily flow."""
 
-METRICS = (
-    "time_to_survive_days",
-    "time_to_recover_days",
-    "lost_output",
-    "lost_output_share",
-    "lost_value",
-)
+__all__ = ["Results", "check_scenario", "prepare", "run_chunk", "simulate"]
 
 
 # ------------------------------------------------------------------------------ checks
@@ -123,198 +111,38 @@ def network_path(scenario: Scenario, network: SupplyNetwork | str | Path | None)
 # ----------------------------------------------------------------------------- results
 
 
+# ---------------------------------------------------------------------------- prepare
+
+
 @dataclass
-class Results:
-    """What a simulation produced. ``summary`` has one row per product, region and draw."""
+class Prepared:
+    """Everything a chunk of draws needs, built once per run (and shipped to workers)."""
 
+    net: SupplyNetwork
     scenario: Scenario
+    model: Model
+    structure: Structure
+    groups: ProductGroups
+    stock_labels: pd.DataFrame
+    stock_matrix: sp.csr_matrix
+    reference: np.ndarray  # [day, group] output without shocks
+    reference_stock: np.ndarray  # [day, stock group]
+    baseline_balance: float
+    first_shock: int
+    keep: bool
+    band_draws: int
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk of draws contributes to the results."""
+
     summary: pd.DataFrame
-    stats: pd.DataFrame
     licences: pd.DataFrame
-    metadata: dict
-    trajectories: xr.Dataset | None = None
-    bands: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-    def to_dict(self) -> dict:
-        """A JSON-ready summary: metadata, statistics and licensing diagnostics."""
-        from chokepoint.report import to_records
-
-        return {
-            "metadata": self.metadata,
-            "events": self.events(),
-            "products": to_records(self.stats),
-            "licensing": to_records(self.licence_summary()),
-        }
-
-    def events(self) -> list[dict]:
-        """The scenario's events in words and days, for reports."""
-        scenario = self.scenario
-        listed = []
-        for index, event in enumerate(scenario.events):
-            start = scenario.day(event.start)
-            end = scenario.day(event.end, default=scenario.horizon_days)
-            listed.append(
-                {
-                    "index": index,
-                    "type": event.type,
-                    "kind": event.kind,
-                    "label": event.label or event.type.replace("_", " "),
-                    "start_day": start,
-                    "end_day": end,
-                    "start_date": as_date(scenario, start).isoformat(),
-                    "end_date": as_date(scenario, end).isoformat(),
-                }
-            )
-        return listed
-
-    def licence_summary(self) -> pd.DataFrame:
-        """Licensed flows by event: links, contracts and mean gated days per contract."""
-        if self.licences.empty:
-            return pd.DataFrame(
-                columns=["event", "links", "contracts", "window_days", "gated_days_per_contract"]
-            )
-        return self.licences.groupby("event", as_index=False).agg(
-            links=("link", "count"),
-            contracts=("contracts", "first"),
-            window_days=("window_days", "first"),
-            gated_days_per_contract=("gated_days_per_contract", "mean"),
-        )
-
-    def write(self, out: str | Path) -> Path:
-        """Write Parquet tables and ``result.json`` into ``out``, atomically."""
-        folder = Path(out)
-        if folder.exists() and any(folder.iterdir()):
-            raise ScenarioError("output folder exists and is not empty", file=folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-        try:
-            self.stats.to_parquet(staging / "stats.parquet", index=False)
-            self.summary.to_parquet(staging / "draws.parquet", index=False)
-            self.licences.to_parquet(staging / "licences.parquet", index=False)
-            if not self.bands.empty:
-                self.bands.to_parquet(staging / "bands.parquet", index=False)
-            (staging / "result.json").write_text(
-                json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-            )
-            if folder.exists():
-                folder.rmdir()
-            os.replace(staging, folder)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        return folder
-
-
-# --------------------------------------------------------------------------- groups
-
-
-@dataclass(frozen=True)
-class _Groups:
-    """Final products × regions, and the producers or demands whose output they sum."""
-
-    table: pd.DataFrame  # product, region, source (production|delivery), value
-    producer_matrix: np.ndarray  # [group, producer]
-    demand_matrix: np.ndarray  # [group, demand]
-
-
-def _groups(model: Model, net: SupplyNetwork, regions: list[str] | None) -> _Groups:
-    """Final products (commodities with final demand) by region.
-
-    A region's row measures the output of its own producers of the product when they meet
-    at least half of the region's final demand for it (EU car plants), and otherwise the
-    deliveries to the region's final demand (magnets the EU buys abroad). Member states get
-    a production row where they make the product.
-    """
-    products = list(dict.fromkeys(net.demand["commodity"]))
-    baseline = link_flows(net)
-    rows, producer_rows, demand_rows = [], [], []
-    for product in products:
-        makers = np.flatnonzero(
-            (model.producer_commodity == product) & ~model.virtual & (model.output > 0)
-        )
-        countries = sorted({c for c in model.producer_country[makers] if c in EU27})
-        wanted = regions or ["EU27", *countries]
-        for region in wanted:
-            codes = region_codes(region)
-            buyers = (model.demand_commodity == product) & np.isin(
-                model.demand_region.astype(str), list(codes)
-            )
-            own = makers[np.isin(model.producer_country[makers].astype(str), list(codes))]
-            into = baseline[baseline["customer"].isin(model.demand_ids[buyers])]
-            needed = into["flow"].sum()
-            domestic = into[into["supplier"].isin(model.producer_ids[own])]["flow"].sum()
-            producer_row = np.zeros(model.n_producers)
-            demand_row = np.zeros(len(model.demand_ids))
-            if len(own) and (not buyers.any() or domestic >= 0.5 * needed):
-                producer_row[own] = 1.0
-                source = "production"
-            elif buyers.any():
-                demand_row[buyers] = 1.0
-                source = "delivery"
-            else:
-                continue
-            rows.append(
-                {
-                    "product": product,
-                    "region": region,
-                    "measured_as": source,
-                    "value": model.commodity_value.get(product, math.nan),
-                }
-            )
-            producer_rows.append(producer_row)
-            demand_rows.append(demand_row)
-    return _Groups(
-        pd.DataFrame(rows, columns=["product", "region", "measured_as", "value"]),
-        np.array(producer_rows).reshape(len(rows), model.n_producers),
-        np.array(demand_rows).reshape(len(rows), len(model.demand_ids)),
-    )
-
-
-def _outcomes(
-    output: np.ndarray, reference: np.ndarray, first_shock: int, threshold: float
-) -> dict[str, np.ndarray]:
-    """Per group and draw: time to survive and recover, lost output and its share."""
-    ref = reference[:, :, None]
-    below = (output < threshold * ref - 1e-9) & (ref > 0)
-    below[:first_shock] = False
-    horizon = output.shape[0]
-    stopped = below.any(axis=0)
-    first = np.argmax(below, axis=0)
-    last = horizon - 1 - np.argmax(below[::-1], axis=0)
-    survive = np.where(stopped, first - first_shock, np.nan)
-    recovered = stopped & (last < horizon - 1)
-    recover = np.where(recovered, last + 1 - first_shock, np.nan)
-    lost = np.maximum(ref - output, 0.0).sum(axis=0)
-    total = ref.sum(axis=0)
-    share = np.where(total > 0, lost / np.maximum(total, 1e-300), np.nan)
-    return {
-        "time_to_survive_days": survive,
-        "time_to_recover_days": recover,
-        "lost_output": lost,
-        "lost_output_share": share,
-    }
-
-
-def _stats(summary: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for (product, region), part in summary.groupby(["product", "region"], sort=False):
-        row = {
-            "product": product,
-            "region": region,
-            "measured_as": part["measured_as"].iloc[0],
-            "draws": len(part),
-            "stoppage_probability": float(part["time_to_survive_days"].notna().mean()),
-        }
-        for metric in METRICS:
-            values = part[metric].to_numpy(float)
-            finite = values[~np.isnan(values)]
-            row[f"{metric}_mean"] = float(finite.mean()) if len(finite) else None
-            for q in (5, 50, 95):
-                row[f"{metric}_p{q}"] = float(np.percentile(finite, q)) if len(finite) else None
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-# ---------------------------------------------------------------------------- simulate
+    band_output: np.ndarray | None
+    band_stock: np.ndarray | None
+    balance: float
+    dataset: xr.Dataset | None
 
 
 def _empty_exogenous(model: Model, horizon: int) -> Exogenous:
@@ -336,6 +164,114 @@ def _empty_exogenous(model: Model, horizon: int) -> Exogenous:
     )
 
 
+def prepare(
+    scenario: Scenario,
+    network: SupplyNetwork | str | Path | None = None,
+    *,
+    regions: list[str] | None = None,
+    keep: bool = False,
+    band_draws: int = 1000,
+) -> Prepared:
+    """Check the scenario, compile the network and run the no-shock baseline."""
+    net = network_for(scenario, network)
+    check_scenario(scenario, net)
+    try:
+        model = build_model(net, scenario)
+    except ScenarioError as exc:
+        raise ScenarioError(exc.reason, file=scenario.path, field=exc.field) from None
+    groups = product_groups(model, net, regions)
+    stock_labels, stock_matrix = stock_groups(model)
+    structure = Structure.of(model)
+    baseline = run(
+        model,
+        _empty_exogenous(model, scenario.horizon_days),
+        restoration_days=scenario.settings.restoration_days,
+        stock_groups=stock_matrix,
+        product_groups=(groups.producer_matrix, groups.demand_matrix),
+        structure=structure,
+    )
+    shocks = [scenario.day(e.start) for e in scenario.events if e.kind == "shock"]
+    return Prepared(
+        net=net,
+        scenario=scenario,
+        model=model,
+        structure=structure,
+        groups=groups,
+        stock_labels=stock_labels,
+        stock_matrix=stock_matrix,
+        reference=baseline.group_output[:, :, 0],
+        reference_stock=baseline.grouped_stock[:, :, 0],
+        baseline_balance=float(baseline.balance.max(initial=0.0)),
+        first_shock=max(min(shocks), 0) if shocks else 0,
+        keep=keep,
+        band_draws=band_draws,
+    )
+
+
+def run_chunk(prepared: Prepared, draws: np.ndarray, threads: int = 2) -> ChunkResult:
+    """Compile and run the draws ``draws`` (absolute indices) and summarise them."""
+    scenario, model, groups = prepared.scenario, prepared.model, prepared.groups
+    try:
+        exo = compile_exogenous(prepared.net, model, scenario, draws)
+    except ScenarioError as exc:
+        raise ScenarioError(exc.reason, file=scenario.path, field=exc.field) from None
+    traj = run(
+        model,
+        exo,
+        restoration_days=scenario.settings.restoration_days,
+        keep=prepared.keep,
+        stock_groups=prepared.stock_matrix,
+        product_groups=(groups.producer_matrix, groups.demand_matrix),
+        structure=prepared.structure,
+        threads=threads,
+    )
+    output = traj.group_output
+    result = outcomes(
+        output, prepared.reference, prepared.first_shock, scenario.settings.survive_threshold
+    )
+    frames = []
+    for g, group in enumerate(groups.table.itertuples(index=False)):
+        frame = pd.DataFrame(
+            {
+                "_group": g,
+                "product": group.product,
+                "region": group.region,
+                "measured_as": group.measured_as,
+                "draw": draws,
+                **{name: values[g] for name, values in result.items()},
+            }
+        )
+        frame["lost_value"] = frame["lost_output"] * group.value
+        frames.append(frame)
+    in_band = draws < prepared.band_draws
+    return ChunkResult(
+        summary=pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
+        licences=exo.licences,
+        band_output=output[:, :, in_band].astype(np.float32) if in_band.any() else None,
+        band_stock=traj.grouped_stock[:, :, in_band].astype(np.float32) if in_band.any() else None,
+        balance=float(traj.balance.max(initial=0.0)),
+        dataset=_dataset(model, exo, traj, output, groups, scenario, draws)
+        if prepared.keep
+        else None,
+    )
+
+
+def _band_part(values: np.ndarray, keep: np.ndarray) -> np.ndarray | None:
+    """The draws kept for daily bands, as a C-ordered float32 array (a fixed memory layout,
+    so statistics over draws sum in the same order wherever the chunk ran)."""
+    if not keep.any():
+        return None
+    return np.ascontiguousarray(values[:, :, keep], dtype=np.float32)
+
+
+def chunks_of(total: int, size: int) -> list[np.ndarray]:
+    """Draw indices ``0 .. total - 1`` in chunks of ``size``."""
+    return [np.arange(b, min(b + size, total)) for b in range(0, total, max(size, 1))]
+
+
+# ---------------------------------------------------------------------------- simulate
+
+
 def simulate(
     scenario: Scenario,
     network: SupplyNetwork | str | Path | None = None,
@@ -347,100 +283,89 @@ def simulate(
     regions: list[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
     band_draws: int = 1000,
+    scheduler: str | None = None,
 ) -> Results:
     """Run a scenario and summarise it per final product and region.
 
-    ``draws`` and ``seed`` override the scenario's. Draws run in chunks of ``chunk_size``;
-    the numbers of a draw do not depend on the chunking. ``keep="daily"`` keeps the daily
-    trajectories as an ``xarray.Dataset``. ``progress(done, total)`` is called per chunk.
-    Daily bands (p5/p50/p95 of output and EU stocks) use the first ``band_draws`` draws.
+    ``draws`` and ``seed`` override the scenario's. Draws run in chunks of ``chunk_size``,
+    here or — with ``scheduler`` (``"local"`` for a Dask ``LocalCluster``, or a scheduler
+    address) — on Dask workers; the numbers of a draw do not depend on either. ``keep=
+    "daily"`` keeps daily trajectories as an ``xarray.Dataset``. ``progress(done, total)``
+    is called as chunks finish. Daily bands use the first ``band_draws`` draws.
     """
     scenario = scenario.with_overrides(draws=draws, seed=seed)
-    net = network_for(scenario, network)
-    check_scenario(scenario, net)
-    try:
-        model = build_model(net, scenario)
-    except ScenarioError as exc:
-        raise ScenarioError(exc.reason, file=scenario.path, field=exc.field) from None
-    settings = scenario.settings
-    horizon = scenario.horizon_days
-    groups = _groups(model, net, regions)
-
-    stock_labels, stock_groups = _stock_groups(model)
-    structure = Structure.of(model)
-    product_groups = (groups.producer_matrix, groups.demand_matrix)
-    baseline = run(
-        model,
-        _empty_exogenous(model, horizon),
-        restoration_days=settings.restoration_days,
-        stock_groups=stock_groups,
-        product_groups=product_groups,
-        structure=structure,
+    prepared = prepare(
+        scenario, network, regions=regions, keep=keep == "daily", band_draws=band_draws
     )
-    reference = baseline.group_output[:, :, 0]
-    band_output: list[np.ndarray] = []
-    band_stock: list[np.ndarray] = []
-    shocks = [scenario.day(e.start) for e in scenario.events if e.kind == "shock"]
-    first_shock = max(min(shocks), 0) if shocks else 0
+    chunks = chunks_of(scenario.draws, chunk_size)
+    if scheduler is None:
+        parts = []
+        for chunk in chunks:
+            parts.append(run_chunk(prepared, chunk))
+            if progress is not None:
+                progress(int(chunk[-1]) + 1, scenario.draws)
+    else:
+        from chokepoint.distributed import map_chunks
 
-    frames, licences, datasets = [], [], []
-    worst_balance = float(baseline.balance.max(initial=0.0))
-    total = scenario.draws
-    for begin in range(0, total, chunk_size):
-        chunk = np.arange(begin, min(begin + chunk_size, total))
-        try:
-            exo = compile_exogenous(net, model, scenario, chunk)
-        except ScenarioError as exc:
-            raise ScenarioError(exc.reason, file=scenario.path, field=exc.field) from None
-        traj = run(
-            model,
-            exo,
-            restoration_days=settings.restoration_days,
-            keep=keep == "daily",
-            stock_groups=stock_groups,
-            product_groups=product_groups,
-            structure=structure,
-        )
-        worst_balance = max(worst_balance, float(traj.balance.max(initial=0.0)))
-        output = traj.group_output
-        result = _outcomes(output, reference, first_shock, settings.survive_threshold)
-        for g, group in enumerate(groups.table.itertuples(index=False)):
-            frame = pd.DataFrame(
-                {
-                    "_group": g,
-                    "product": group.product,
-                    "region": group.region,
-                    "measured_as": group.measured_as,
-                    "draw": chunk,
-                    **{name: values[g] for name, values in result.items()},
-                }
-            )
-            frame["lost_value"] = frame["lost_output"] * group.value
-            frames.append(frame)
-        if not exo.licences.empty:
-            licences.append(exo.licences.assign(draws=len(chunk)))
-        in_band = chunk < band_draws
-        if in_band.any():
-            band_output.append(output[:, :, in_band].astype(np.float32))
-            band_stock.append(traj.grouped_stock[:, :, in_band].astype(np.float32))
-        if keep == "daily":
-            datasets.append(_dataset(model, exo, traj, output, groups, scenario, chunk))
-        if progress is not None:
-            progress(int(chunk[-1]) + 1, total)
-    if worst_balance > BALANCE_TOLERANCE:
-        raise RuntimeError(f"mass balance violated: residual {worst_balance:.3g}")
+        parts = map_chunks(prepared, chunks, scheduler, progress)
+    return assemble(prepared, parts, network)
 
+
+def assemble(
+    prepared: Prepared,
+    parts: Sequence[ChunkResult],
+    network: SupplyNetwork | str | Path | None = None,
+) -> Results:
+    """Combine chunk results (in any order) into the results of the whole run."""
+    scenario, model, groups = prepared.scenario, prepared.model, prepared.groups
+    worst = max([prepared.baseline_balance, *(p.balance for p in parts)])
+    if worst > BALANCE_TOLERANCE:
+        raise RuntimeError(f"mass balance violated: residual {worst:.3g}")
+    order = np.argsort(
+        [int(p.summary["draw"].min()) if len(p.summary) else 0 for p in parts], kind="stable"
+    )
+    parts = [parts[i] for i in order]
     summary = (
-        pd.concat(frames, ignore_index=True)
+        pd.concat([p.summary for p in parts], ignore_index=True)
         .sort_values(["_group", "draw"], kind="stable")
         .drop(columns="_group")
         .reset_index(drop=True)
-        if frames
-        else pd.DataFrame()
     )
-    licence_table = _merge_licences(licences)
+    licence_parts = [p.licences for p in parts if not p.licences.empty]
+    licences = licence_table(
+        pd.concat(licence_parts, ignore_index=True) if licence_parts else pd.DataFrame()
+    )
+    band_output = [p.band_output for p in parts if p.band_output is not None]
+    band_stock = [p.band_stock for p in parts if p.band_stock is not None]
+    bands = pd.concat(
+        [
+            bands_table(
+                "output",
+                groups.table["product"],
+                groups.table["region"],
+                prepared.reference,
+                band_output,
+                scenario,
+            ),
+            bands_table(
+                "stock",
+                prepared.stock_labels["commodity"],
+                prepared.stock_labels["region"],
+                prepared.reference_stock,
+                band_stock,
+                scenario,
+            ),
+        ],
+        ignore_index=True,
+    )
+    trajectories = None
+    datasets = [p.dataset for p in parts if p.dataset is not None]
+    if datasets:
+        trajectories = xr.concat(datasets, dim="draw")
+        trajectories["baseline_output"] = (("day", "product_region"), prepared.reference)
     from chokepoint import __version__
 
+    net = prepared.net
     metadata = {
         "scenario": scenario.name,
         "description": scenario.description,
@@ -451,90 +376,19 @@ def simulate(
         "seed": scenario.seed,
         "draws": scenario.draws,
         "start": scenario.start.isoformat(),
-        "horizon_days": horizon,
-        "first_shock_day": first_shock,
+        "horizon_days": scenario.horizon_days,
+        "first_shock_day": prepared.first_shock,
         "network": net.name,
         "data_version": net.data_version,
         "package_version": __version__,
-        "max_balance_residual": worst_balance,
+        "max_balance_residual": worst,
         "assumed_stock_slots": int(model.slot_stock_assumed.sum()),
         "network_path": _optional_str(network_path(scenario, network)),
-        "band_draws": min(band_draws, scenario.draws),
-        "default_days_of_cover": settings.default_days_of_cover,
+        "band_draws": min(prepared.band_draws, scenario.draws),
+        "default_days_of_cover": scenario.settings.default_days_of_cover,
     }
-    trajectories = None
-    if datasets:
-        trajectories = xr.concat(datasets, dim="draw")
-        trajectories["baseline_output"] = (("day", "product_region"), reference)
-    bands = pd.concat(
-        [
-            _bands(
-                "output",
-                groups.table["product"],
-                groups.table["region"],
-                reference,
-                band_output,
-                scenario,
-            ),
-            _bands(
-                "stock",
-                stock_labels["commodity"],
-                stock_labels["region"],
-                baseline.grouped_stock[:, :, 0],
-                band_stock,
-                scenario,
-            ),
-        ],
-        ignore_index=True,
-    )
     return Results(
-        scenario, summary, _stats(summary), licence_table, metadata, trajectories, bands=bands
-    )
-
-
-def _stock_groups(model: Model) -> tuple[pd.DataFrame, sp.csr_matrix]:
-    """Sum of the stocks of each commodity held in the EU (for charts of stocks running down)."""
-    inside = np.isin(model.slot_location.astype(str), list(region_codes("EU27")))
-    commodities = [
-        c
-        for c in dict.fromkeys(model.slot_commodity[inside])
-        if model.slot_stock[inside & (model.slot_commodity == c)].sum() > 0
-    ]
-    rows: list[int] = []
-    cols: list[int] = []
-    for g, commodity in enumerate(commodities):
-        slots = np.flatnonzero(inside & (model.slot_commodity == commodity))
-        rows += [g] * len(slots)
-        cols += list(slots)
-    matrix = sp.csr_matrix(
-        (np.ones(len(rows)), (rows, cols)), shape=(len(commodities), model.n_slots)
-    )
-    return pd.DataFrame({"commodity": commodities, "region": "EU27"}), matrix
-
-
-def _bands(
-    kind: str, items, regions, reference: np.ndarray, parts: list[np.ndarray], scenario: Scenario
-) -> pd.DataFrame:
-    """Daily mean and p5/p50/p95 over draws, beside the no-shock baseline, in long form."""
-    if not parts or reference.shape[1] == 0:
-        return pd.DataFrame()
-    values = np.concatenate(parts, axis=2)  # [day, group, draw]
-    horizon, groups = reference.shape
-    p5, p50, p95 = np.percentile(values, [5, 50, 95], axis=2)
-    dates = pd.date_range(scenario.start, periods=horizon, freq="D")
-    return pd.DataFrame(
-        {
-            "kind": kind,
-            "item": np.repeat(np.asarray(items, dtype=object), horizon),
-            "region": np.repeat(np.asarray(regions, dtype=object), horizon),
-            "day": np.tile(np.arange(horizon), groups),
-            "date": np.tile(dates, groups),
-            "baseline": reference.T.ravel(),
-            "mean": values.mean(axis=2).T.ravel(),
-            "p5": p5.T.ravel(),
-            "p50": p50.T.ravel(),
-            "p95": p95.T.ravel(),
-        }
+        scenario, summary, risk_figures(summary), licences, metadata, trajectories, bands=bands
     )
 
 
@@ -551,29 +405,12 @@ def _scenario_label(path: str | None) -> str | None:
     return path
 
 
-def _merge_licences(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    if not parts:
-        return pd.DataFrame(
-            columns=["event", "link", "contracts", "window_days", "gated_days_per_contract"]
-        )
-    frame = pd.concat(parts, ignore_index=True)
-    frame["weighted"] = frame["gated_days_per_contract"] * frame["draws"]
-    merged = frame.groupby(["event", "link"], as_index=False, sort=False).agg(
-        contracts=("contracts", "first"),
-        window_days=("window_days", "first"),
-        weighted=("weighted", "sum"),
-        draws=("draws", "sum"),
-    )
-    merged["gated_days_per_contract"] = merged["weighted"] / merged["draws"]
-    return merged.drop(columns=["weighted", "draws"])
-
-
 def _dataset(
     model: Model,
     exo: Exogenous,
     traj: Trajectories,
     output: np.ndarray,
-    groups: _Groups,
+    groups: ProductGroups,
     scenario: Scenario,
     chunk: np.ndarray,
 ) -> xr.Dataset:
@@ -606,7 +443,3 @@ def _dataset(
         coords={k: v for k, v in coords.items() if any(k in dims for dims, _ in data.values())},
     )
     return dataset.transpose("draw", "day", ...)
-
-
-def as_date(scenario: Scenario, day: int) -> dt.date:
-    return scenario.start + dt.timedelta(days=int(day))
