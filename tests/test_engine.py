@@ -74,14 +74,32 @@ def test_alternative_in_the_banned_country_does_not_help() -> None:
     assert np.allclose(plant_output(results)[0], 0.0)
 
 
-def licence_gate(delay, validity, lead, *, approval=1.0, start=0, end=730, horizon=730,
-                 contracts=1, wait=30.0):
+def licence_gate(
+    delay, validity, lead, *, approval=1.0, start=0, end=730, horizon=730, contracts=1, wait=30.0
+):
     """Gate and gated days per contract of one flow in one draw, fixed parameters."""
-    gates, gated = np.empty((horizon, 1, 1)), np.empty((1, 1))
+    gates, gated, delays = np.empty((horizon, 1, 1)), np.empty((1, 1)), np.empty((1, 1))
     fixed = lambda v: np.array([float(v), 0.0, 0.0, 0.0])  # noqa: E731
-    licence_gates(7, 0, np.array([0]), np.array([0]), contracts, start, end, horizon,
-                  np.array([approval]), np.array([float(validity)]), np.array([float(lead)]),
-                  FIXED, fixed(delay), FIXED, fixed(wait), gates, gated)
+    licence_gates(
+        7,
+        0,
+        np.array([0]),
+        np.array([0]),
+        contracts,
+        start,
+        end,
+        horizon,
+        np.array([approval]),
+        np.array([float(validity)]),
+        np.array([float(lead)]),
+        FIXED,
+        fixed(delay),
+        FIXED,
+        fixed(wait),
+        gates,
+        gated,
+        delays,
+    )
     return gates[:, 0, 0], gated[0, 0]
 
 
@@ -110,8 +128,9 @@ def test_late_renewal_gates_delay_minus_lead_per_cycle(delay, validity, lead) ->
 
 
 def test_approval_probability_zero_keeps_the_gate_shut() -> None:
-    gate, gated = licence_gate(10, 90, 30, approval=0.0, start=20, end=100, horizon=120,
-                               contracts=5)
+    gate, gated = licence_gate(
+        10, 90, 30, approval=0.0, start=20, end=100, horizon=120, contracts=5
+    )
     assert np.all(gate[:20] == 1.0) and np.all(gate[100:] == 1.0)
     assert np.all(gate[20:100] == 0.0)
     assert gated == 80
@@ -120,8 +139,7 @@ def test_approval_probability_zero_keeps_the_gate_shut() -> None:
 def test_refused_applications_wait_and_apply_again() -> None:
     # approval 0.5 over many contracts: the share holding a licence after the first decision
     # is near one half, and rises after the second round of decisions
-    gate, _ = licence_gate(10, 1000, 30, approval=0.5, contracts=1000, wait=5, horizon=100,
-                           end=100)
+    gate, _ = licence_gate(10, 1000, 30, approval=0.5, contracts=1000, wait=5, horizon=100, end=100)
     assert 0.45 < gate[12] < 0.55
     assert 0.70 < gate[30] < 0.80  # second decision on day 25: 1 - 0.5**2
 

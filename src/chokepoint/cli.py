@@ -48,6 +48,14 @@ RegionOption = Annotated[
     str,
     typer.Option("--region", "-r", help="Importing region: EU (= EU27), an ISO3 code, or WORLD."),
 ]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Run draws on Dask: 'local' (a LocalCluster on this "
+        "machine) or a scheduler address such as tcp://host:8786.",
+    ),
+]
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", "-f", help="table for people, json/csv for machines.")
 ]
@@ -236,6 +244,7 @@ def run_command(
         Keep,
         typer.Option("--keep", help="summary, or daily trajectories too (Python API / --out)."),
     ] = Keep.summary,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Simulate a scenario day by day: days to stoppage, lost output and value per product."""
     from chokepoint.scenario import load_scenario
@@ -244,7 +253,7 @@ def run_command(
     loaded = load_scenario(scenario)
     if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ChokepointError(f"--out: {out} exists and is not an empty folder")
-    results = _simulate_with_progress(simulate, loaded, network, draws, seed, keep.value)
+    results = _simulate_with_progress(simulate, loaded, network, draws, seed, keep.value, scheduler)
     if out is not None:
         results.write(out)
     if output is RunFormat.json:
@@ -257,7 +266,21 @@ def run_command(
         _console().print(f"wrote {out}/", highlight=False)
 
 
-def _simulate_with_progress(simulate, scenario, network, draws, seed, keep):
+def _progress_bar(console: Console):
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+
+
+def _simulate_with_progress(simulate, scenario, network, draws, seed, keep, scheduler=None):
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     console = _console(stderr=True)
@@ -275,7 +298,15 @@ def _simulate_with_progress(simulate, scenario, network, draws, seed, keep):
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return simulate(scenario, network, draws=draws, seed=seed, keep=keep, progress=advance)
+        return simulate(
+            scenario,
+            network,
+            draws=draws,
+            seed=seed,
+            keep=keep,
+            progress=advance,
+            scheduler=scheduler,
+        )
 
 
 def _print_results(results, console: Console) -> None:
@@ -301,6 +332,177 @@ def _print_results(results, console: Console) -> None:
     if not licences.empty:
         labels = {i: e.label or e.type for i, e in enumerate(results.scenario.events)}
         console.print(licence_rich_table(licences, labels, title="Licensing"))
+
+
+@app.command()
+def sweep(
+    scenario: Annotated[str, typer.Argument(help="Scenario file (YAML) or preset name.")],
+    vary: Annotated[
+        list[str],
+        typer.Option(
+            "--vary",
+            "-v",
+            help="PATH=V1,V2,... e.g. "
+            "events.0.validity_days=90,180,365 or stockpile.days=0,30,60 "
+            "(repeatable: the grid is the cartesian product).",
+        ),
+    ],
+    network: NetworkOption = None,
+    draws: Annotated[
+        int | None, typer.Option("--draws", "-d", min=1, help="Draws per grid point.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the table to a .csv or .parquet file.")
+    ] = None,
+    scheduler: SchedulerOption = None,
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """Run a grid of scenario variants; one tidy row per grid point, product and region."""
+    from chokepoint.report import to_csv, to_json
+    from chokepoint.scenario import load_scenario
+    from chokepoint.sweep import parse_vary
+    from chokepoint.sweep import sweep as run_sweep
+
+    varies = [parse_vary(spec) for spec in vary]
+    if out is not None and out.suffix not in {".csv", ".parquet"}:
+        raise ChokepointError(f"--out: expected a .csv or .parquet file, got '{out}'")
+    loaded = load_scenario(scenario)
+    console = _console(stderr=True)
+    with _progress_bar(console) as bar:
+        task = bar.add_task(f"{loaded.name} grid", total=None)
+        table = run_sweep(
+            loaded,
+            varies,
+            network,
+            draws=draws,
+            scheduler=scheduler,
+            progress=lambda d, t: bar.update(task, completed=d, total=t),
+        )
+    if out is not None:
+        _write_table(table, out)
+    if output is OutputFormat.json:
+        typer.echo(to_json(table))
+    elif output is OutputFormat.csv:
+        typer.echo(to_csv(table), nl=False)
+    else:
+        _print_sweep(table, [path for path, _ in varies], _console())
+
+
+def _write_table(table, out: Path) -> None:
+    import os
+    import tempfile
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    os.close(handle)
+    try:
+        if out.suffix == ".csv":
+            table.to_csv(temporary, index=False)
+        else:
+            table.to_parquet(temporary, index=False)
+        os.replace(temporary, out)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def _print_sweep(table, paths: list[str], console: Console) -> None:
+    from rich.table import Table
+
+    from chokepoint.report import percent
+
+    result = Table(
+        title="Grid: EU-27 products with losses (means over draws)",
+        title_justify="left",
+        header_style="bold",
+    )
+    for name in [*paths, "product", "P(stop)", "lost output", "lost share", "lost value"]:
+        result.add_column(name, justify="left" if name == "product" else "right")
+    for row in table[table["region"] == "EU27"].to_dict(orient="records"):
+        if not row["lost_output_mean"] and not row["stoppage_probability"]:
+            continue
+        value = row["lost_value_mean"]
+        money = "–" if value is None or value != value else f"€{value / 1e6:,.1f} m"
+        result.add_row(
+            *[str(row[p]) for p in paths],
+            row["product"],
+            percent(row["stoppage_probability"]),
+            f"{row['lost_output_mean']:,.4g}",
+            percent(row["lost_output_share_mean"], 1),
+            money,
+        )
+    console.print(result)
+
+
+@app.command()
+def sensitivity(
+    scenario: Annotated[str, typer.Argument(help="Scenario file (YAML) or preset name.")],
+    network: NetworkOption = None,
+    draws: Annotated[
+        int, typer.Option("--draws", "-d", min=20, help="Monte Carlo draws for the variance index.")
+    ] = 400,
+    tornado_draws: Annotated[
+        int, typer.Option("--tornado-draws", min=1, help="Draws per one-at-a-time run.")
+    ] = 50,
+    metric: Annotated[
+        str, typer.Option("--metric", help="lost_value, lost_output or lost_output_share.")
+    ] = "lost_value",
+    product: Annotated[
+        str | None,
+        typer.Option("--product", "-p", help="One product (default: all products of the region)."),
+    ] = None,
+    region: Annotated[str, typer.Option("--region", "-r", help="Region of the outcome.")] = "EU27",
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """Rank the scenario's uncertain inputs by their effect on losses (tornado + index)."""
+    from chokepoint.report import to_csv, to_json
+    from chokepoint.scenario import load_scenario
+    from chokepoint.sensitivity import sensitivity as rank
+
+    if metric not in {"lost_value", "lost_output", "lost_output_share"}:
+        raise ChokepointError(
+            f"--metric: expected lost_value, lost_output or lost_output_share, got '{metric}'"
+        )
+    table = rank(
+        load_scenario(scenario),
+        network,
+        draws=draws,
+        tornado_draws=tornado_draws,
+        metric=metric,
+        product=product,
+        region=region.upper(),
+    )
+    if output is OutputFormat.json:
+        typer.echo(to_json(table))
+    elif output is OutputFormat.csv:
+        typer.echo(to_csv(table), nl=False)
+    else:
+        from rich.table import Table
+
+        result = Table(
+            title=f"What drives {metric} ({product or 'all products'}, {region})",
+            title_justify="left",
+            header_style="bold",
+        )
+        for name in (
+            "parameter",
+            "p5 → p95",
+            "outcome at p5",
+            "at p95",
+            "swing",
+            "first-order index",
+        ):
+            result.add_column(name, justify="left" if name == "parameter" else "right")
+        for row in table.itertuples(index=False):
+            result.add_row(
+                row.parameter,
+                f"{row.p5_value:.3g} → {row.p95_value:.3g}",
+                f"{row.outcome_at_p5:,.4g}",
+                f"{row.outcome_at_p95:,.4g}",
+                f"{row.swing:,.4g}",
+                f"{row.first_order_index:.2f}",
+            )
+        _console().print(result)
 
 
 @app.command()

@@ -119,7 +119,38 @@ def _ramp(horizon: int, start: float, ramp_days: np.ndarray) -> np.ndarray:
     return np.clip(np.where(days >= 0, ramp, 0.0), 0.0, 1.0)
 
 
-def _per_draw(value: Number, seed: int, draws: np.ndarray, event: int, part: int) -> np.ndarray:
+PART: dict[str, int] = {
+    name: number
+    for number, name in enumerate(
+        (
+            "fraction",
+            "capacity_loss",
+            "recovery_days",
+            "factor",
+            "cut",
+            "quantity",
+            "days_of_cover",
+            "capacity",
+            "ramp_days",
+            "share",
+            "lead_days",
+            "qualification_days",
+            "approval_probability",
+            "validity_days",
+            "renewal_lead_days",
+        ),
+        start=1,
+    )
+}
+"""Random-stream number of each per-draw parameter within its event (the key's ``part``)."""
+
+
+def exemption_part(number: int) -> int:
+    """Random-stream number of the share of an event's ``number``-th exemption."""
+    return 100 + number
+
+
+def per_draw(value: Number, seed: int, draws: np.ndarray, event: int, part: int) -> np.ndarray:
     """One value per draw, keyed by (seed, event, parameter, draw): chunking-independent."""
     code, params = distribution_code(value)
     return sample_draws(code, params, seed, event, part, np.asarray(draws, dtype=np.int64))
@@ -258,7 +289,7 @@ def compile_exogenous(
                     gate.apply(link, opened)
                     quota.apply(link, _volume_cap(opened, active, model.link_flow[link], 0.0))
             elif isinstance(event, ExportQuota):
-                fraction = _per_draw(event.fraction, seed, draws, position, 1)
+                fraction = per_draw(event.fraction, seed, draws, position, PART["fraction"])
                 for link in links:
                     cap = np.where(active, fraction[None, :] * model.link_flow[link], np.inf)
                     quota.apply(link, cap)
@@ -287,8 +318,8 @@ def compile_exogenous(
                     )
         elif isinstance(event, Outage):
             rows = _producers(model, event.producer, where)
-            loss = _per_draw(event.capacity_loss, seed, draws, position, 2)
-            recovery = _per_draw(event.recovery_days, seed, draws, position, 3)
+            loss = per_draw(event.capacity_loss, seed, draws, position, PART["capacity_loss"])
+            recovery = per_draw(event.recovery_days, seed, draws, position, PART["recovery_days"])
             days = np.arange(horizon)[:, None]
             after = np.clip((days - end + 1) / np.maximum(recovery, 1e-12), 0.0, 1.0)
             lost = np.where(days < start, 0.0, np.where(days < end, 1.0, 1.0 - after))
@@ -300,8 +331,9 @@ def compile_exogenous(
             )
             if len(slots) == 0:
                 raise ScenarioError("the event matches no demand in the network", field=where)
+            name = "factor" if isinstance(event, DemandShift) else "cut"
             value = event.factor if isinstance(event, DemandShift) else event.cut
-            draw_value = _per_draw(value, seed, draws, position, 4)
+            draw_value = per_draw(value, seed, draws, position, PART[name])
             factor = draw_value if isinstance(event, DemandShift) else 1.0 - draw_value
             multiplier = np.where(_mask(horizon, start, end)[:, None], factor[None, :], 1.0)
             for slot in slots:
@@ -312,10 +344,13 @@ def compile_exogenous(
             weights = use / use.sum() if use.sum() > 0 else np.full(len(slots), 1 / len(slots))
             if event.quantity is not None:
                 amounts = (
-                    _per_draw(event.quantity, seed, draws, position, 5)[None, :] * weights[:, None]
+                    per_draw(event.quantity, seed, draws, position, PART["quantity"])[None, :]
+                    * weights[:, None]
                 )
             else:
-                days_cover = _per_draw(event.days_of_cover, seed, draws, position, 6)
+                days_cover = per_draw(
+                    event.days_of_cover, seed, draws, position, PART["days_of_cover"]
+                )
                 amounts = use[:, None] * days_cover[None, :]
             for slot, amount in zip(slots, amounts, strict=True):
                 injection = np.zeros((horizon, n))
@@ -325,8 +360,10 @@ def compile_exogenous(
                 immediate[int(slot)] = event.release == "immediately"
         elif isinstance(event, NewCapacity):
             row = int(np.flatnonzero(model.producer_ids == _new_capacity_id(position, event))[0])
-            size = _per_draw(event.capacity, seed, draws, position, 7) / 365.0
-            ramp = _ramp(horizon, start, _per_draw(event.ramp_days, seed, draws, position, 8))
+            size = per_draw(event.capacity, seed, draws, position, PART["capacity"]) / 365.0
+            ramp = _ramp(
+                horizon, start, per_draw(event.ramp_days, seed, draws, position, PART["ramp_days"])
+            )
             # the virtual producer's base capacity is 0; the multiplier carries the capacity
             capacity.apply(
                 row, np.where(np.arange(horizon)[:, None] < end, ramp, 0.0) * size[None, :]
@@ -335,8 +372,10 @@ def compile_exogenous(
             slots = model.slots_of(event.commodity, event.regions)
             if len(slots) == 0:
                 raise ScenarioError("no holder of the commodity in the regions", field=where)
-            share = _per_draw(event.share, seed, draws, position, 9)
-            ramp = _ramp(horizon, start, _per_draw(event.ramp_days, seed, draws, position, 10))
+            share = per_draw(event.share, seed, draws, position, PART["share"])
+            ramp = _ramp(
+                horizon, start, per_draw(event.ramp_days, seed, draws, position, PART["ramp_days"])
+            )
             values = np.where(np.arange(horizon)[:, None] < end, ramp, 0.0) * share[None, :]
             for slot in slots:
                 scrap.apply(slot, values)
@@ -353,16 +392,18 @@ def compile_exogenous(
                     f"'{event.input}'",
                     field=where,
                 )
-            share = _per_draw(event.share, seed, draws, position, 11)
-            factor = _per_draw(event.factor, seed, draws, position, 12)
-            lead = _per_draw(event.lead_days, seed, draws, position, 13)
+            share = per_draw(event.share, seed, draws, position, PART["share"])
+            factor = per_draw(event.factor, seed, draws, position, PART["factor"])
+            lead = per_draw(event.lead_days, seed, draws, position, PART["lead_days"])
             days = np.arange(horizon)[:, None]
             switched = (days >= start + np.rint(lead)[None, :]) & (days < end)
             multiplier = np.where(switched, 1.0 - share * (1.0 - factor), 1.0)
             for slot in slots:
                 coef.apply(slot, multiplier)
         elif isinstance(event, SupplierSwitch):
-            qualification = _per_draw(event.qualification_days, seed, draws, position, 14)
+            qualification = per_draw(
+                event.qualification_days, seed, draws, position, PART["qualification_days"]
+            )
             rows = np.flatnonzero(model.link_event == position)
             ready[rows] = start + np.rint(qualification)[None, :]
 
@@ -444,7 +485,7 @@ def _exempt(
     for number, exemption in enumerate(exemptions):
         if exemption.customers and holder not in exemption.customers:
             continue
-        share = _per_draw(exemption.share, seed, draws, position, 100 + number)
+        share = per_draw(exemption.share, seed, draws, position, exemption_part(number))
         begin = scenario.day(exemption.start)
         floor = np.where((np.arange(horizon) >= begin)[:, None], share[None, :], 0.0)
         result = np.maximum(result, floor)
@@ -466,13 +507,18 @@ def _licensing(
     report: list[pd.DataFrame],
 ) -> None:
     draws = np.asarray(draws, dtype=np.int64)
-    approval = _per_draw(event.approval_probability, seed, draws, position, 1)
-    validity = np.maximum(_per_draw(event.validity, seed, draws, position, 2), 1.0)
-    lead = _per_draw(event.renewal_lead_days, seed, draws, position, 3)
+    approval = per_draw(
+        event.approval_probability, seed, draws, position, PART["approval_probability"]
+    )
+    validity = np.maximum(
+        per_draw(event.validity, seed, draws, position, PART["validity_days"]), 1.0
+    )
+    lead = per_draw(event.renewal_lead_days, seed, draws, position, PART["renewal_lead_days"])
     delay_code, delay_params = distribution_code(event.processing_days)
     wait_code, wait_params = distribution_code(event.reapply_days)
     gates = np.empty((horizon, len(links), len(draws)))
     gated = np.empty((len(links), len(draws)))
+    delays = np.empty((len(links), len(draws)))
     licence_gates(
         seed,
         position,
@@ -491,6 +537,7 @@ def _licensing(
         wait_params,
         gates,
         gated,
+        delays,
     )
     for column, link in enumerate(links):
         gate.apply(int(link), gates[:, column, :])
@@ -518,6 +565,7 @@ def _licensing(
                     "window_days": max(min(end, horizon) - max(start, 0), 0),
                     "draw": draws,
                     "gated_days": gated[column],
+                    "mean_delay": delays[column],
                 }
             )
         )

@@ -40,9 +40,11 @@ def licence_gates(
     wait_params: np.ndarray,
     gate_out: np.ndarray,
     gated_out: np.ndarray,
+    delay_out: np.ndarray,
 ) -> None:
-    """Fill ``gate_out[day, flow, draw]`` and ``gated_out[flow, draw]`` (gated days per
-    contract within the window) for the flows (ids used to key the random numbers)."""
+    """Fill ``gate_out[day, flow, draw]``, ``gated_out[flow, draw]`` (gated days per
+    contract within the window) and ``delay_out[flow, draw]`` (mean processing delay of the
+    applications) for the flows (ids used to key the random numbers)."""
     first = max(start, 0)
     last = min(end, horizon)
     span = max(last - first, 0)
@@ -53,6 +55,8 @@ def licence_gates(
             draw = draws[j]
             for d in range(span + 1):
                 valid[d] = 0.0
+            delay_sum = 0.0
+            applications = 0
             for c in range(contracts):
                 apply_day = float(start)
                 covered = -np.inf
@@ -61,6 +65,8 @@ def licence_gates(
                     index = c + contracts * application
                     delay = sample(delay_code, delay_params, seed, event, base + DELAY, draw, index)
                     decision = apply_day + max(np.rint(delay), 0.0)
+                    delay_sum += max(np.rint(delay), 0.0)
+                    applications += 1
                     if uniform(seed, event, base + APPROVAL, draw, index) < approval[j]:
                         begin = max(decision, covered)
                         finish = decision + validity[j]
@@ -84,3 +90,4 @@ def licence_gates(
                 gate_out[first + d, i, j] = share
                 gated += 1.0 - share
             gated_out[i, j] = gated
+            delay_out[i, j] = delay_sum / applications if applications else np.nan

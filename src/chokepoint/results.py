@@ -99,6 +99,8 @@ class Results:
     metadata: dict
     trajectories: xr.Dataset | None = None
     bands: pd.DataFrame = field(default_factory=pd.DataFrame)
+    licence_draws: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Per licensed flow and draw: gated days per contract and mean processing delay."""
 
     def to_dict(self) -> dict:
         """A JSON-ready summary: metadata, statistics and licensing diagnostics."""

@@ -332,9 +332,10 @@ def assemble(
         .reset_index(drop=True)
     )
     licence_parts = [p.licences for p in parts if not p.licences.empty]
-    licences = licence_table(
+    licence_draws = (
         pd.concat(licence_parts, ignore_index=True) if licence_parts else pd.DataFrame()
     )
+    licences = licence_table(licence_draws)
     band_output = [p.band_output for p in parts if p.band_output is not None]
     band_stock = [p.band_stock for p in parts if p.band_stock is not None]
     bands = pd.concat(
@@ -388,7 +389,14 @@ def assemble(
         "default_days_of_cover": scenario.settings.default_days_of_cover,
     }
     return Results(
-        scenario, summary, risk_figures(summary), licences, metadata, trajectories, bands=bands
+        scenario,
+        summary,
+        risk_figures(summary),
+        licences,
+        metadata,
+        trajectories,
+        bands=bands,
+        licence_draws=licence_draws,
     )
 
 
