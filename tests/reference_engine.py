@@ -1,4 +1,7 @@
-"""The shortage engine: a pure function of the compiled model and its exogenous inputs.
+"""A plain numpy implementation of the engine's daily rules: the oracle the compiled
+kernel (chokepoint.kernel) is tested against. Not part of the package.
+
+The shortage engine: a pure function of the compiled model and its exogenous inputs.
 
 State is arrays ``[row, draw]`` (draws innermost); the loop runs over days and, within a
 day, over producer levels (suppliers before customers), vectorised over draws. Each day:
@@ -190,6 +193,12 @@ def _serve_alternatives(
     day.used[owners] += take
 
 
+def _day(rows, t: int, draws: int) -> np.ndarray:
+    """``[row, draw]`` values of day ``t`` (patterns expanded, draw-independent broadcast)."""
+    values = rows.values[t][rows.pattern]
+    return np.broadcast_to(values, (len(rows.rows), draws)).copy()
+
+
 def run(
     model: Model,
     exo: Exogenous,
@@ -228,32 +237,32 @@ def run(
         # 1. exogenous inputs of the day
         capacity = np.repeat(model.capacity[:, None], R, axis=1)
         if len(exo.capacity.rows):
-            capacity[exo.capacity.rows] *= exo.capacity.values[t]
+            capacity[exo.capacity.rows] *= _day(exo.capacity, t, R)
         gate = np.ones((L, R))
         if len(exo.gate.rows):
-            gate[exo.gate.rows] = exo.gate.values[t]
-            gate_out[t] = exo.gate.values[t]
+            gate[exo.gate.rows] = _day(exo.gate, t, R)
+            gate_out[t] = _day(exo.gate, t, R)
         quota = np.full((L, R), np.inf)
         if len(exo.quota.rows):
-            quota[exo.quota.rows] = exo.quota.values[t]
+            quota[exo.quota.rows] = _day(exo.quota, t, R) * model.link_flow[exo.quota.rows, None]
         coef = np.repeat(model.slot_coef[:, None], R, axis=1)
         if len(exo.coef.rows):
-            coef[exo.coef.rows] *= exo.coef.values[t]
+            coef[exo.coef.rows] *= _day(exo.coef, t, R)
         demand = np.repeat(model.slot_use[st.demand_slots][:, None], R, axis=1)
         scrap_share = np.zeros((S, R))
         if len(exo.scrap.rows):
-            scrap_share[exo.scrap.rows] = exo.scrap.values[t]
+            scrap_share[exo.scrap.rows] = _day(exo.scrap, t, R)
         start_stock = stock.copy()
         injected = np.zeros((S, R))
         if len(exo.reserve.rows):
-            inflow = exo.reserve.values[t]
+            inflow = _day(exo.reserve, t, R)
             now = exo.reserve_immediate
             injected[exo.reserve.rows[now]] += inflow[now]
             reserve[~now] += inflow[~now]
             stock += injected
         if len(exo.demand.rows):
             position = np.searchsorted(st.demand_slots, exo.demand.rows)
-            demand[position] *= exo.demand.values[t]
+            demand[position] *= _day(exo.demand, t, R)
 
         # 2. plans and orders
         plan = np.minimum(capacity, orders_prev)

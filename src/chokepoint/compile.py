@@ -42,14 +42,24 @@ from chokepoint.structure import total_requirements
 
 @dataclass
 class Rows:
-    """Per-row daily inputs for a few rows: ``values[day, row, draw]``."""
+    """Daily inputs for a few rows, stored once per distinct pattern.
+
+    Row ``rows[i]`` takes ``values[day, pattern[i], draw]``; the last axis has one column
+    when the patterns do not vary by draw. A ban on ten thousand links is one pattern.
+    """
 
     rows: np.ndarray
+    pattern: np.ndarray
     values: np.ndarray
 
     @classmethod
-    def empty(cls, horizon: int, draws: int) -> Rows:
-        return cls(np.zeros(0, int), np.zeros((horizon, 0, draws), np.float64))
+    def empty(cls, horizon: int) -> Rows:
+        return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((horizon, 0, 1)))
+
+    def row_values(self, row: int) -> np.ndarray:
+        """``[day, draw]`` values of one row (for tests and diagnostics)."""
+        position = int(np.flatnonzero(self.rows == row)[0])
+        return self.values[:, self.pattern[position], :]
 
 
 @dataclass
@@ -71,33 +81,66 @@ class Exogenous:
 
 
 class _Accumulator:
-    """Collects per-row ``[day, draw]`` arrays, combining repeated rows."""
+    """Collects ``[day, draw]`` (or draw-independent ``[day, 1]``) arrays per row.
+
+    Rows keep references to shared pattern arrays; combining (multiply, add, min, max) is
+    done once per distinct list of patterns, so many rows hit by the same event cost one
+    array, not one each.
+    """
 
     def __init__(self, horizon: int, draws: int, neutral: float, combine: str) -> None:
         self.horizon, self.draws, self.neutral, self.combine = horizon, draws, neutral, combine
-        self.rows: dict[int, np.ndarray] = {}
+        self.patterns: list[np.ndarray] = []
+        self.known: dict[int, int] = {}
+        self.rows: dict[int, list[int]] = {}
 
-    def get(self, row: int) -> np.ndarray:
-        if row not in self.rows:
-            self.rows[row] = np.full((self.horizon, self.draws), self.neutral)
-        return self.rows[row]
+    def pattern(self, values: np.ndarray) -> int:
+        """Register an array (once per object) and return its pattern number."""
+        key = id(values)
+        if key not in self.known:
+            values = np.asarray(values, dtype=float)
+            if values.ndim == 1:
+                values = values[:, None]
+            self.known[key] = len(self.patterns)
+            self.patterns.append(values)
+        return self.known[key]
 
-    def apply(self, row: int, values: np.ndarray) -> None:
-        current = self.get(row)
-        if self.combine == "multiply":
-            current *= values
-        elif self.combine == "add":
-            current += values
-        elif self.combine == "min":
-            np.minimum(current, values, out=current)
-        else:
-            np.maximum(current, values, out=current)
+    def apply(self, row: int, values: np.ndarray | int) -> None:
+        number = values if isinstance(values, int) else self.pattern(values)
+        self.rows.setdefault(int(row), []).append(number)
+
+    def _combine(self, numbers: tuple[int, ...]) -> np.ndarray:
+        result = self.patterns[numbers[0]]
+        for number in numbers[1:]:
+            other = self.patterns[number]
+            if self.combine == "multiply":
+                result = result * other
+            elif self.combine == "add":
+                result = result + other
+            elif self.combine == "min":
+                result = np.minimum(result, other)
+            else:
+                result = np.maximum(result, other)
+        return result
 
     def result(self) -> Rows:
         if not self.rows:
-            return Rows.empty(self.horizon, self.draws)
-        keys = np.array(sorted(self.rows))
-        return Rows(keys, np.stack([self.rows[k] for k in keys], axis=1))
+            return Rows.empty(self.horizon)
+        keys = np.array(sorted(self.rows), dtype=np.int64)
+        combined: dict[tuple[int, ...], int] = {}
+        arrays: list[np.ndarray] = []
+        pattern = np.empty(len(keys), dtype=np.int64)
+        for position, row in enumerate(keys):
+            numbers = tuple(self.rows[int(row)])
+            if numbers not in combined:
+                combined[numbers] = len(arrays)
+                arrays.append(self._combine(numbers))
+            pattern[position] = combined[numbers]
+        width = max(a.shape[1] for a in arrays)
+        values = np.empty((self.horizon, len(arrays), width))
+        for number, array in enumerate(arrays):
+            values[:, number, :] = array  # broadcasts draw-independent patterns
+        return Rows(keys, pattern, values)
 
 
 def _window(scenario: Scenario, event: Event, horizon: int) -> tuple[int, int]:
@@ -273,28 +316,31 @@ def compile_exogenous(
                 raise ScenarioError("the event matches no link in the network", field=where)
             active = _mask(horizon, start, end)[:, None]
             if isinstance(event, ExportBan):
-                closed = np.where(active, 0.0, 1.0) * np.ones((1, n))
+                closed = np.where(active, 0.0, 1.0)
+                shared: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
                 for link in links:
-                    opened = _exempt(
-                        closed,
-                        event.exemptions,
-                        model,
-                        link,
-                        scenario,
-                        seed,
-                        draws,
-                        position,
-                        horizon,
-                    )
+                    applies = _exemptions_for(event.exemptions, model, int(link))
+                    if applies not in shared:
+                        opened = _exempt(
+                            closed,
+                            event.exemptions,
+                            applies,
+                            scenario,
+                            seed,
+                            draws,
+                            position,
+                            horizon,
+                        )
+                        shared[applies] = (opened, _volume_cap(opened, active, 0.0))
+                    opened, cap = shared[applies]
                     gate.apply(link, opened)
-                    quota.apply(link, _volume_cap(opened, active, model.link_flow[link], 0.0))
+                    quota.apply(link, cap)
             elif isinstance(event, ExportQuota):
                 fraction = per_draw(event.fraction, seed, draws, position, PART["fraction"])
+                cap = np.where(active, _columns(fraction)[None, :], np.inf)
                 for link in links:
-                    cap = np.where(active, fraction[None, :] * model.link_flow[link], np.inf)
                     quota.apply(link, cap)
             else:
-                licensed = _Accumulator(horizon, n, 1.0, "multiply")
                 _licensing(
                     event,
                     links,
@@ -306,16 +352,11 @@ def compile_exogenous(
                     start,
                     end,
                     horizon,
-                    licensed,
+                    active,
+                    gate,
+                    quota,
                     licence_rows,
                 )
-                for link in links:
-                    share = licensed.get(int(link))
-                    gate.apply(link, share)
-                    quota.apply(
-                        link,
-                        _volume_cap(share, active, model.link_flow[link], event.volume_headroom),
-                    )
         elif isinstance(event, Outage):
             rows = _producers(model, event.producer, where)
             loss = per_draw(event.capacity_loss, seed, draws, position, PART["capacity_loss"])
@@ -323,8 +364,9 @@ def compile_exogenous(
             days = np.arange(horizon)[:, None]
             after = np.clip((days - end + 1) / np.maximum(recovery, 1e-12), 0.0, 1.0)
             lost = np.where(days < start, 0.0, np.where(days < end, 1.0, 1.0 - after))
+            multiplier = _narrow(1.0 - _columns(loss)[None, :] * lost)
             for row in rows:
-                capacity.apply(row, 1.0 - loss[None, :] * lost)
+                capacity.apply(row, multiplier)
         elif isinstance(event, DemandShift | DemandCut):
             slots = np.concatenate(
                 [_demand_slots(model, c, event.regions) for c in event.commodity]
@@ -335,7 +377,9 @@ def compile_exogenous(
             value = event.factor if isinstance(event, DemandShift) else event.cut
             draw_value = per_draw(value, seed, draws, position, PART[name])
             factor = draw_value if isinstance(event, DemandShift) else 1.0 - draw_value
-            multiplier = np.where(_mask(horizon, start, end)[:, None], factor[None, :], 1.0)
+            multiplier = np.where(
+                _mask(horizon, start, end)[:, None], _columns(factor)[None, :], 1.0
+            )
             for slot in slots:
                 demand.apply(slot, multiplier)
         elif isinstance(event, Stockpile):
@@ -356,7 +400,7 @@ def compile_exogenous(
                 injection = np.zeros((horizon, n))
                 if 0 <= start < horizon:
                     injection[start] = amount
-                reserve.apply(slot, injection)
+                reserve.apply(slot, _narrow(injection))
                 immediate[int(slot)] = event.release == "immediately"
         elif isinstance(event, NewCapacity):
             row = int(np.flatnonzero(model.producer_ids == _new_capacity_id(position, event))[0])
@@ -366,7 +410,7 @@ def compile_exogenous(
             )
             # the virtual producer's base capacity is 0; the multiplier carries the capacity
             capacity.apply(
-                row, np.where(np.arange(horizon)[:, None] < end, ramp, 0.0) * size[None, :]
+                row, _narrow(np.where(np.arange(horizon)[:, None] < end, ramp, 0.0) * size[None, :])
             )
         elif isinstance(event, Recycling):
             slots = model.slots_of(event.commodity, event.regions)
@@ -376,7 +420,9 @@ def compile_exogenous(
             ramp = _ramp(
                 horizon, start, per_draw(event.ramp_days, seed, draws, position, PART["ramp_days"])
             )
-            values = np.where(np.arange(horizon)[:, None] < end, ramp, 0.0) * share[None, :]
+            values = _narrow(
+                np.where(np.arange(horizon)[:, None] < end, ramp, 0.0) * share[None, :]
+            )
             for slot in slots:
                 scrap.apply(slot, values)
         elif isinstance(event, Substitution):
@@ -397,7 +443,7 @@ def compile_exogenous(
             lead = per_draw(event.lead_days, seed, draws, position, PART["lead_days"])
             days = np.arange(horizon)[:, None]
             switched = (days >= start + np.rint(lead)[None, :]) & (days < end)
-            multiplier = np.where(switched, 1.0 - share * (1.0 - factor), 1.0)
+            multiplier = _narrow(np.where(switched, 1.0 - share * (1.0 - factor), 1.0))
             for slot in slots:
                 coef.apply(slot, multiplier)
         elif isinstance(event, SupplierSwitch):
@@ -425,11 +471,23 @@ def compile_exogenous(
     )
 
 
-def _volume_cap(
-    share: np.ndarray, active: np.ndarray, baseline: float, headroom: float
-) -> np.ndarray:
-    """Within the window, the open share of contracts ships at most its baseline volume."""
-    return np.where(active, share * baseline * (1.0 + headroom), np.inf)
+def _volume_cap(share: np.ndarray, active: np.ndarray, headroom: float) -> np.ndarray:
+    """Within the window, the open share of contracts ships at most its baseline volume
+    (a fraction of the link's baseline flow; the engine multiplies by the flow)."""
+    return np.where(active, share * (1.0 + headroom), np.inf)
+
+
+def _columns(values: np.ndarray) -> np.ndarray:
+    """Per-draw values, or a single value when every draw has the same."""
+    values = np.asarray(values, dtype=float)
+    return values[:1] if len(values) and np.all(values == values[0]) else values
+
+
+def _narrow(values: np.ndarray) -> np.ndarray:
+    """A ``[day, draw]`` array as ``[day, 1]`` when it does not vary by draw."""
+    if values.ndim == 2 and values.shape[1] > 1 and np.all(values == values[:, :1]):
+        return values[:, :1]
+    return values
 
 
 def _new_capacity_id(position: int, event: NewCapacity) -> str:
@@ -468,24 +526,31 @@ def _stockpile_slots(model: Model, event: Stockpile, where: str) -> np.ndarray:
     return slots
 
 
+def _exemptions_for(exemptions, model: Model, link: int) -> tuple[int, ...]:
+    """Numbers of the exemptions that apply to a link's customer."""
+    holder = str(model.slot_holder[model.link_slot[link]])
+    return tuple(
+        number
+        for number, exemption in enumerate(exemptions)
+        if not exemption.customers or holder in exemption.customers
+    )
+
+
 def _exempt(
     closed: np.ndarray,
     exemptions,
-    model: Model,
-    link: int,
+    applies: tuple[int, ...],
     scenario: Scenario,
     seed: int,
     draws: np.ndarray,
     position: int,
     horizon: int,
 ) -> np.ndarray:
-    """Open the exempt share of a restricted link from each exemption's start."""
+    """Open the exempt share of a restricted flow from each applicable exemption's start."""
     result = closed
-    holder = str(model.slot_holder[model.link_slot[link]])
-    for number, exemption in enumerate(exemptions):
-        if exemption.customers and holder not in exemption.customers:
-            continue
-        share = per_draw(exemption.share, seed, draws, position, exemption_part(number))
+    for number in applies:
+        exemption = exemptions[number]
+        share = _columns(per_draw(exemption.share, seed, draws, position, exemption_part(number)))
         begin = scenario.day(exemption.start)
         floor = np.where((np.arange(horizon) >= begin)[:, None], share[None, :], 0.0)
         result = np.maximum(result, floor)
@@ -503,7 +568,9 @@ def _licensing(
     start: int,
     end: int,
     horizon: int,
+    active: np.ndarray,
     gate: _Accumulator,
+    quota: _Accumulator,
     report: list[pd.DataFrame],
 ) -> None:
     draws = np.asarray(draws, dtype=np.int64)
@@ -540,21 +607,22 @@ def _licensing(
         delays,
     )
     for column, link in enumerate(links):
-        gate.apply(int(link), gates[:, column, :])
-        if event.exemptions:
+        share = gates[:, column, :]
+        applies = _exemptions_for(event.exemptions, model, int(link))
+        if applies:
             opened = _exempt(
-                np.zeros((horizon, len(draws))),
+                np.zeros((horizon, 1)),
                 event.exemptions,
-                model,
-                int(link),
+                applies,
                 scenario,
                 seed,
                 draws,
                 position,
                 horizon,
             )
-            current = gate.get(int(link))
-            np.maximum(current, opened, out=current)
+            share = np.maximum(share, opened)
+        gate.apply(link, share)
+        quota.apply(link, _volume_cap(share, active, event.volume_headroom))
         report.append(
             pd.DataFrame(
                 {

@@ -114,12 +114,17 @@ class Structure:
             "link_share": model.link_share.astype(float),
             "link_qual": model.link_qualification.astype(float),
             "link_data_alt": (model.link_from_data & model.link_alternative).astype(np.bool_),
+            "link_flow": model.link_flow.astype(float),
         }
         return cls(arrays)
 
 
-def _rows(rows: Rows) -> tuple[np.ndarray, np.ndarray]:
-    return rows.rows.astype(np.int64), np.ascontiguousarray(rows.values, dtype=np.float64)
+def _rows(rows: Rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return (
+        rows.rows.astype(np.int64),
+        rows.pattern.astype(np.int64),
+        np.ascontiguousarray(rows.values, dtype=np.float64),
+    )
 
 
 def run(
@@ -160,13 +165,15 @@ def run(
     unmet = np.zeros(shape(n_d))
     stock = np.zeros(shape(n_s))
     gate = np.zeros(shape(len(exo.gate.rows)))
-    cap_rows, cap_vals = _rows(exo.capacity)
-    gate_rows, gate_vals = _rows(exo.gate)
-    quota_rows, quota_vals = _rows(exo.quota)
-    demand_rows, demand_vals = _rows(exo.demand)
-    coef_rows, coef_vals = _rows(exo.coef)
-    scrap_rows, scrap_vals = _rows(exo.scrap)
-    reserve_rows, reserve_vals = _rows(exo.reserve)
+    exogenous = [
+        *_rows(exo.capacity),
+        *_rows(exo.gate),
+        *_rows(exo.quota),
+        *_rows(exo.demand),
+        *_rows(exo.coef),
+        *_rows(exo.scrap),
+        *_rows(exo.reserve),
+    ]
     a = structure.arrays
     ready = np.ascontiguousarray(exo.link_ready, dtype=np.float64)
 
@@ -209,20 +216,8 @@ def run(
             a["link_qual"],
             a["link_data_alt"],
             ready,
-            cap_rows,
-            cap_vals,
-            gate_rows,
-            gate_vals,
-            quota_rows,
-            quota_vals,
-            demand_rows,
-            demand_vals,
-            coef_rows,
-            coef_vals,
-            scrap_rows,
-            scrap_vals,
-            reserve_rows,
-            reserve_vals,
+            a["link_flow"],
+            *exogenous,
             exo.reserve_immediate.astype(np.bool_),
             group_ptr,
             group_producers,

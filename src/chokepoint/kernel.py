@@ -63,9 +63,13 @@ def _serve_alternatives(
     trigger,
 ):
     """Move unmet orders of one level's holders to qualified alternative suppliers."""
-    # shortfall of every holder and the day it first ran short
+    # shortfall of every holder that has alternatives, and the day it first ran short
+    if alt_hi == alt_lo:
+        return
     for k in range(level_slots_lo, level_slots_hi):
         s = level_slots[k]
+        if slot_alt_ptr[s] == slot_alt_ptr[s + 1]:
+            continue
         for r in range(nr):
             gap[s, r] = 0.0
         for q in range(slot_in_ptr[s], slot_in_ptr[s + 1]):
@@ -75,8 +79,6 @@ def _serve_alternatives(
         for r in range(nr):
             if gap[s, r] > trigger * max(order[s, r], TINY) and np.isinf(short_since[s, r]):
                 short_since[s, r] = t
-    if alt_hi == alt_lo:
-        return
     # requests, split over qualified alternatives by capacity
     for k in range(level_slots_lo, level_slots_hi):
         s = level_slots[k]
@@ -197,20 +199,28 @@ def simulate_block(
     link_qual,
     link_data_alt,
     link_ready,
-    # exogenous rows and values [day, row, draw]
+    link_flow,
+    # exogenous: rows, their patterns, values [day, pattern, draw or 1]
     cap_rows,
+    cap_pat,
     cap_vals,
     gate_rows,
+    gate_pat,
     gate_vals,
     quota_rows,
+    quota_pat,
     quota_vals,
     demand_rows,
+    demand_pat,
     demand_vals,
     coef_rows,
+    coef_pat,
     coef_vals,
     scrap_rows,
+    scrap_pat,
     scrap_vals,
     reserve_rows,
+    reserve_pat,
     reserve_vals,
     reserve_now,
     # recorded outputs
@@ -275,50 +285,62 @@ def simulate_block(
     for j in range(n_d):
         is_demand[demand_slots[j]] = j
 
+    # inputs no event touches keep their base values: set them once, rewrite only the rows
+    # an event touches, every day
+    for p in range(n_p):
+        for r in range(nr):
+            cap[p, r] = capacity[p]
+    for link in range(n_l):
+        for r in range(nr):
+            gate[link, r] = 1.0
+            quota[link, r] = np.inf
+    for s in range(n_s):
+        for r in range(nr):
+            coef[s, r] = slot_coef[s]
+            scrap[s, r] = 0.0
+    for j in range(n_d):
+        for r in range(nr):
+            demand[j, r] = slot_use[demand_slots[j]]
+    w_cap, w_gate, w_quota = cap_vals.shape[2] > 1, gate_vals.shape[2] > 1, quota_vals.shape[2] > 1
+    w_coef, w_scrap = coef_vals.shape[2] > 1, scrap_vals.shape[2] > 1
+    w_demand, w_reserve = demand_vals.shape[2] > 1, reserve_vals.shape[2] > 1
+
     for t in range(horizon):
         # 1. exogenous inputs of the day
-        for p in range(n_p):
-            for r in range(nr):
-                cap[p, r] = capacity[p]
         for i in range(cap_rows.shape[0]):
+            p, k = cap_rows[i], cap_pat[i]
             for r in range(nr):
-                cap[cap_rows[i], r] *= cap_vals[t, i, r0 + r]
-        for link in range(n_l):
-            for r in range(nr):
-                gate[link, r] = 1.0
-                quota[link, r] = np.inf
+                cap[p, r] = capacity[p] * cap_vals[t, k, r0 + r if w_cap else 0]
         for i in range(gate_rows.shape[0]):
+            link, k = gate_rows[i], gate_pat[i]
             for r in range(nr):
-                gate[gate_rows[i], r] = gate_vals[t, i, r0 + r]
+                gate[link, r] = gate_vals[t, k, r0 + r if w_gate else 0]
         for i in range(quota_rows.shape[0]):
+            link, k = quota_rows[i], quota_pat[i]
             for r in range(nr):
-                quota[quota_rows[i], r] = quota_vals[t, i, r0 + r]
-        for s in range(n_s):
-            for r in range(nr):
-                coef[s, r] = slot_coef[s]
-                scrap[s, r] = 0.0
-                received[s, r] = 0.0
-                used[s, r] = 0.0
+                quota[link, r] = quota_vals[t, k, r0 + r if w_quota else 0] * link_flow[link]
         for i in range(coef_rows.shape[0]):
+            s, k = coef_rows[i], coef_pat[i]
             for r in range(nr):
-                coef[coef_rows[i], r] *= coef_vals[t, i, r0 + r]
+                coef[s, r] = slot_coef[s] * coef_vals[t, k, r0 + r if w_coef else 0]
         for i in range(scrap_rows.shape[0]):
+            s, k = scrap_rows[i], scrap_pat[i]
             for r in range(nr):
-                scrap[scrap_rows[i], r] = scrap_vals[t, i, r0 + r]
-        for j in range(n_d):
-            for r in range(nr):
-                demand[j, r] = slot_use[demand_slots[j]]
+                scrap[s, r] = scrap_vals[t, k, r0 + r if w_scrap else 0]
         for i in range(demand_rows.shape[0]):
-            j = is_demand[demand_rows[i]]
+            j, k = is_demand[demand_rows[i]], demand_pat[i]
+            base = slot_use[demand_rows[i]]
             for r in range(nr):
-                demand[j, r] *= demand_vals[t, i, r0 + r]
+                demand[j, r] = base * demand_vals[t, k, r0 + r if w_demand else 0]
         for s in range(n_s):
             for r in range(nr):
                 start[s, r] = stock[s, r]
+                received[s, r] = 0.0
+                used[s, r] = 0.0
         for i in range(reserve_rows.shape[0]):
-            s = reserve_rows[i]
+            s, k = reserve_rows[i], reserve_pat[i]
             for r in range(nr):
-                inflow = reserve_vals[t, i, r0 + r]
+                inflow = reserve_vals[t, k, r0 + r if w_reserve else 0]
                 if reserve_now[i]:
                     stock[s, r] += inflow
                     received[s, r] += inflow

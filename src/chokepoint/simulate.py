@@ -146,9 +146,12 @@ class ChunkResult:
 
 
 def _empty_exogenous(model: Model, horizon: int) -> Exogenous:
-    virtual = np.flatnonzero(model.virtual)
-    capacity = Rows(virtual, np.zeros((horizon, len(virtual), 1)))
-    empty = Rows.empty(horizon, 1)
+    """No events: the baseline (new plants of the scenario have no capacity)."""
+    virtual = np.flatnonzero(model.virtual).astype(np.int64)
+    capacity = Rows(virtual, np.zeros(len(virtual), np.int64), np.zeros((horizon, 1, 1)))
+    if not len(virtual):
+        capacity = Rows.empty(horizon)
+    empty = Rows.empty(horizon)
     return Exogenous(
         horizon=horizon,
         draws=np.zeros(1, int),
@@ -332,9 +335,7 @@ def assemble(
         .reset_index(drop=True)
     )
     licence_parts = [p.licences for p in parts if not p.licences.empty]
-    licence_draws = (
-        pd.concat(licence_parts, ignore_index=True) if licence_parts else pd.DataFrame()
-    )
+    licence_draws = pd.concat(licence_parts, ignore_index=True) if licence_parts else pd.DataFrame()
     licences = licence_table(licence_draws)
     band_output = [p.band_output for p in parts if p.band_output is not None]
     band_stock = [p.band_stock for p in parts if p.band_stock is not None]
