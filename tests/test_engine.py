@@ -303,3 +303,34 @@ def test_demand_cut_reduces_orders() -> None:
     results = simulate(scenario(events, horizon=20), chain(5.0), keep="daily")
     output = plant_output(results)[0]
     assert np.allclose(output[:3], 1.0) and np.allclose(output[3:], 0.5)
+
+
+def test_substitution_performance_penalty_and_measure_costs() -> None:
+    events = BAN.format(start=0, end=200) + """
+  - type: substitution
+    output: good
+    input: ore
+    factor: 0
+    share: 1.0
+    performance_penalty: 0.25
+    cost_penalty: 40
+  - type: stockpile
+    commodity: ore
+    holders: [plant]
+    quantity: 10
+    cost_per_unit_year: 73
+  - type: new_capacity
+    commodity: ore
+    country: FRA
+    capacity: 10
+    start: 30
+    capex: 1000000
+"""
+    results = simulate(scenario(events, horizon=40), chain(0.0, plant_capacity=365.0),
+                       keep="daily")
+    # input-free but a quarter slower: the plant makes 0.75 a day
+    assert np.allclose(plant_output(results)[0], 0.75)
+    costs = results.measures.set_index("type")["cost_mean"]
+    assert costs["substitution"] == pytest.approx(40 * 1.0 * 1.0 * 40)  # per unit × output × days
+    assert costs["stockpile"] == pytest.approx(10 * 73 * 40 / 365)
+    assert costs["new_capacity"] == pytest.approx(1e6)

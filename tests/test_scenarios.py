@@ -168,6 +168,7 @@ def test_run_writes_results_atomically(tmp_path: Path) -> None:
         "bands.parquet",
         "draws.parquet",
         "licences.parquet",
+        "measures.parquet",
         "result.json",
         "stats.parquet",
     ]

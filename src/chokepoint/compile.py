@@ -181,6 +181,10 @@ PART: dict[str, int] = {
             "approval_probability",
             "validity_days",
             "renewal_lead_days",
+            "performance_penalty",
+            "cost_penalty",
+            "cost_per_unit_year",
+            "capex",
         ),
         start=1,
     )
@@ -446,6 +450,13 @@ def compile_exogenous(
             multiplier = _narrow(np.where(switched, 1.0 - share * (1.0 - factor), 1.0))
             for slot in slots:
                 coef.apply(slot, multiplier)
+            penalty = per_draw(
+                event.performance_penalty, seed, draws, position, PART["performance_penalty"]
+            )
+            if np.any(penalty > 0):
+                slower = _narrow(np.where(switched, 1.0 - share * penalty, 1.0))
+                for producer in producers:
+                    capacity.apply(producer, slower)
         elif isinstance(event, SupplierSwitch):
             qualification = per_draw(
                 event.qualification_days, seed, draws, position, PART["qualification_days"]
@@ -469,6 +480,53 @@ def compile_exogenous(
         link_ready=ready,
         licences=pd.concat(licence_rows, ignore_index=True) if licence_rows else pd.DataFrame(),
     )
+
+
+def measure_costs(model: Model, scenario: Scenario, draws: np.ndarray) -> pd.DataFrame:
+    """What each measure costs per draw (EUR), from its cost parameters.
+
+    A stockpile: holding cost of the whole reserve over its window (``cost_per_unit_year``);
+    new capacity: its ``capex``; a substitution: ``cost_penalty`` per unit of the switched
+    baseline output over the days it is switched. Columns: event, draw, cost.
+    """
+    horizon, seed = scenario.horizon_days, scenario.seed
+    draws = np.asarray(draws, dtype=np.int64)
+    frames = []
+    for position, event in enumerate(scenario.events):
+        start, end = _window(scenario, event, horizon)
+        days = max(min(end, horizon) - max(start, 0), 0)
+        if isinstance(event, Stockpile):
+            slots = _stockpile_slots(model, event, f"events[{position}]")
+            use = float(model.slot_use[slots].sum())
+            if event.quantity is not None:
+                amount = per_draw(event.quantity, seed, draws, position, PART["quantity"])
+            else:
+                amount = use * per_draw(
+                    event.days_of_cover, seed, draws, position, PART["days_of_cover"]
+                )
+            rate = per_draw(
+                event.cost_per_unit_year, seed, draws, position, PART["cost_per_unit_year"]
+            )
+            cost = amount * rate * days / 365.0
+        elif isinstance(event, NewCapacity):
+            cost = per_draw(event.capex, seed, draws, position, PART["capex"])
+        elif isinstance(event, Substitution):
+            codes = set().union(*(region_codes(r) for r in event.regions))
+            made = model.output[
+                (model.producer_commodity == event.output)
+                & np.isin(model.producer_country.astype(str), list(codes))
+            ]
+            share = per_draw(event.share, seed, draws, position, PART["share"])
+            lead = per_draw(event.lead_days, seed, draws, position, PART["lead_days"])
+            penalty = per_draw(event.cost_penalty, seed, draws, position, PART["cost_penalty"])
+            switched = np.clip(min(end, horizon) - np.maximum(start + np.rint(lead), 0), 0, None)
+            cost = penalty * share * float(made.sum()) * switched
+        else:
+            continue
+        frames.append(pd.DataFrame({"event": position, "draw": draws, "cost": cost}))
+    if not frames:
+        return pd.DataFrame(columns=["event", "draw", "cost"])
+    return pd.concat(frames, ignore_index=True)
 
 
 def _volume_cap(share: np.ndarray, active: np.ndarray, headroom: float) -> np.ndarray:

@@ -74,6 +74,28 @@ def risk_figures(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def measures_table(scenario: Scenario, costs: pd.DataFrame) -> pd.DataFrame:
+    """Per measure with a cost: its type, label and mean / p5 / p95 cost over draws."""
+    columns = ["event", "type", "label", "cost_mean", "cost_p5", "cost_p95"]
+    if costs.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for event, part in costs.sort_values(["event", "draw"]).groupby("event", sort=True):
+        item = scenario.events[int(event)]
+        values = part["cost"].to_numpy(float)
+        rows.append(
+            {
+                "event": int(event),
+                "type": item.type,
+                "label": item.label or item.type.replace("_", " "),
+                "cost_mean": float(values.mean()),
+                "cost_p5": float(np.percentile(values, 5)),
+                "cost_p95": float(np.percentile(values, 95)),
+            }
+        )
+    return pd.DataFrame(rows, columns=columns)
+
+
 def licence_table(per_draw: pd.DataFrame) -> pd.DataFrame:
     """Per licensed flow: contracts, window and mean gated days per contract over draws."""
     columns = ["event", "link", "contracts", "window_days", "gated_days_per_contract"]
@@ -101,6 +123,8 @@ class Results:
     bands: pd.DataFrame = field(default_factory=pd.DataFrame)
     licence_draws: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Per licensed flow and draw: gated days per contract and mean processing delay."""
+    measures: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Per measure (stockpile, new capacity, substitution): its cost over draws (EUR)."""
 
     def to_dict(self) -> dict:
         """A JSON-ready summary: metadata, statistics and licensing diagnostics."""
@@ -111,6 +135,7 @@ class Results:
             "events": self.events(),
             "products": to_records(self.stats),
             "licensing": to_records(self.licence_summary()),
+            "measures": to_records(self.measures),
         }
 
     def events(self) -> list[dict]:
@@ -158,6 +183,7 @@ class Results:
             self.stats.to_parquet(staging / "stats.parquet", index=False)
             self.summary.to_parquet(staging / "draws.parquet", index=False)
             self.licences.to_parquet(staging / "licences.parquet", index=False)
+            self.measures.to_parquet(staging / "measures.parquet", index=False)
             if not self.bands.empty:
                 self.bands.to_parquet(staging / "bands.parquet", index=False)
             (staging / "result.json").write_text(

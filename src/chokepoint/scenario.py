@@ -230,6 +230,7 @@ class Stockpile(Event):
     days_of_cover: NonNegative | None = None
     release: Literal["on_shortage", "immediately"] = "on_shortage"
     cost_per_unit_year: NonNegative = 0.0
+    """Holding cost (EUR per unit and year) of the reserve, reported as the measure's cost."""
 
     @model_validator(mode="after")
     def _amount(self) -> Stockpile:
@@ -256,6 +257,7 @@ class NewCapacity(Event):
     ramp_days: Days = 0.0
     serves: Names = ["EU27"]
     capex: NonNegative = 0.0
+    """Investment (EUR), reported as the measure's cost."""
 
     def references(self) -> dict[str, list[str]]:
         return {"commodity": [self.commodity], "country": [self.country, *self.serves]}
@@ -279,8 +281,10 @@ class Substitution(Event):
     """A recipe alternative: part of the output of ``output`` uses less of ``input``.
 
     From ``start + lead_days`` a ``share`` of production in ``regions`` switches to a recipe
-    using ``factor`` times the input (0: input-free, e.g. Dy-free or ferrite motors), at a
-    cost penalty per unit of output.
+    using ``factor`` times the input (0: input-free, e.g. Dy-free or ferrite motors). The
+    switched share costs ``cost_penalty`` EUR more per unit of output (reported as the
+    measure's cost) and loses ``performance_penalty`` of its throughput (the producers'
+    capacity falls by ``share × performance_penalty``).
     """
 
     kind: ClassVar[str] = "measure"

@@ -19,14 +19,14 @@ import pandas as pd
 import scipy.sparse as sp
 import xarray as xr
 
-from chokepoint.compile import Exogenous, Rows, compile_exogenous
+from chokepoint.compile import Exogenous, Rows, compile_exogenous, measure_costs
 from chokepoint.engine import Structure, Trajectories, run
 from chokepoint.errors import ScenarioError
 from chokepoint.groups import ProductGroups, outcomes, product_groups, stock_groups
 from chokepoint.importers.countries import PSEUDO_COUNTRIES, REGIONS, iso3_codes
 from chokepoint.model import Model, build_model
 from chokepoint.network import SupplyNetwork, load_default
-from chokepoint.results import Results, bands_table, licence_table, risk_figures
+from chokepoint.results import Results, bands_table, licence_table, measures_table, risk_figures
 from chokepoint.scenario import Scenario
 
 BALANCE_TOLERANCE = 1e-6
@@ -139,6 +139,7 @@ class ChunkResult:
 
     summary: pd.DataFrame
     licences: pd.DataFrame
+    costs: pd.DataFrame
     band_output: np.ndarray | None
     band_stock: np.ndarray | None
     balance: float
@@ -250,6 +251,7 @@ def run_chunk(prepared: Prepared, draws: np.ndarray, threads: int = 2) -> ChunkR
     return ChunkResult(
         summary=pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
         licences=exo.licences,
+        costs=measure_costs(model, scenario, draws),
         band_output=output[:, :, in_band].astype(np.float32) if in_band.any() else None,
         band_stock=traj.grouped_stock[:, :, in_band].astype(np.float32) if in_band.any() else None,
         balance=float(traj.balance.max(initial=0.0)),
@@ -337,6 +339,7 @@ def assemble(
     licence_parts = [p.licences for p in parts if not p.licences.empty]
     licence_draws = pd.concat(licence_parts, ignore_index=True) if licence_parts else pd.DataFrame()
     licences = licence_table(licence_draws)
+    costs = measures_table(scenario, pd.concat([p.costs for p in parts], ignore_index=True))
     band_output = [p.band_output for p in parts if p.band_output is not None]
     band_stock = [p.band_stock for p in parts if p.band_stock is not None]
     bands = pd.concat(
@@ -398,6 +401,7 @@ def assemble(
         trajectories,
         bands=bands,
         licence_draws=licence_draws,
+        measures=costs,
     )
 
 
