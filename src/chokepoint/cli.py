@@ -328,6 +328,20 @@ def _print_results(results, console: Console) -> None:
         "too little of it itself); otherwise its own production.",
         highlight=False,
     )
+    if not results.measures.empty:
+        from rich.table import Table
+
+        measures = Table(title="Measures and their cost", title_justify="left", header_style="bold")
+        for name in ("measure", "type", "cost mean", "p5–p95"):
+            measures.add_column(name, justify="left" if name in ("measure", "type") else "right")
+        for row in results.measures.itertuples(index=False):
+            measures.add_row(
+                row.label,
+                row.type,
+                f"€{row.cost_mean:,.0f}",
+                f"€{row.cost_p5:,.0f}–€{row.cost_p95:,.0f}",
+            )
+        console.print(measures)
     licences = results.licence_summary()
     if not licences.empty:
         labels = {i: e.label or e.type for i, e in enumerate(results.scenario.events)}
