@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from chokepoint.cli_import import import_app
+from chokepoint.cli_show import report_command, serve_command
 from chokepoint.errors import ChokepointError
 
 app = typer.Typer(
@@ -245,6 +246,11 @@ def run_command(
         typer.Option("--keep", help="summary, or daily trajectories too (Python API / --out)."),
     ] = Keep.summary,
     scheduler: SchedulerOption = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Write the key chart as an image (.png, .svg or .pdf).",
+                     show_default=False),
+    ] = None,
 ) -> None:
     """Simulate a scenario day by day: days to stoppage, lost output and value per product."""
     from chokepoint.scenario import load_scenario
@@ -253,9 +259,17 @@ def run_command(
     loaded = load_scenario(scenario)
     if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ChokepointError(f"--out: {out} exists and is not an empty folder")
+    if plot is not None:
+        from chokepoint.cli_show import check_plot_path
+
+        check_plot_path(plot)
     results = _simulate_with_progress(simulate, loaded, network, draws, seed, keep.value, scheduler)
     if out is not None:
         results.write(out)
+    if plot is not None:
+        from chokepoint.cli_show import write_plot
+
+        _console(stderr=True).print(f"wrote {write_plot(results, plot)}", highlight=False)
     if output is RunFormat.json:
         import json
 
@@ -533,14 +547,19 @@ def presets() -> None:
 @app.command()
 def demo(
     draws: Annotated[int, typer.Option("--draws", "-d", min=1, help="Draws per regime.")] = 100,
+    report: Annotated[
+        Path, typer.Option("--report", help="Where to write the HTML report with the charts.")
+    ] = Path("chokepoint-demo.html"),
 ) -> None:
     """Run the main job on the default data: 3-month vs 12-month licences for rare earths."""
     from chokepoint.demo import run_demo
 
-    run_demo(_console(), draws=draws)
+    run_demo(_console(), draws=draws, report_path=report)
 
 
 app.add_typer(import_app, name="import", help="Import users' own data (trade flows).")
+app.command("report")(report_command)
+app.command("serve")(serve_command)
 
 
 def main() -> None:

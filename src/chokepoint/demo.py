@@ -10,6 +10,8 @@ figures behind it: how much of the EU's supply comes from China, stage by stage.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 
 from chokepoint.metrics import dependency_table
@@ -22,7 +24,7 @@ from chokepoint.simulate import simulate
 PAIR = ("licences-3m", "licences-12m")
 
 
-def run_demo(console: Console, draws: int = 100) -> None:
+def run_demo(console: Console, draws: int = 100, report_path: Path | None = None) -> None:
     net = load_default()
     console.rule("[bold]chokepoint demo: what does a year-long export licence buy?")
     short, long = (load_scenario(name) for name in PAIR)
@@ -93,6 +95,11 @@ def run_demo(console: Console, draws: int = 100) -> None:
         ),
         highlight=False,
     )
+    if report_path is not None:
+        from chokepoint.cli_show import write_demo_report
+
+        path = write_demo_report([results[name] for name in PAIR], report_path, network=net)
+        console.print(f"\nReport with charts: [bold]{path.resolve()}[/bold]", highlight=False)
     console.print(
         "\nNext: [bold]chokepoint presets[/bold] lists the scenarios; "
         "[bold]chokepoint run nexperia-2025-10[/bold] runs one; "
