@@ -26,6 +26,9 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/baci.py
+	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/economy_scale.py
 
 docs: $(STAMP)
 	$(BIN)/chokepoint data schema > docs/schema.md

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from chokepoint.cli_economy import economy_command
 from chokepoint.cli_import import import_app
 from chokepoint.cli_show import report_command, serve_command
 from chokepoint.errors import ChokepointError
@@ -560,6 +561,7 @@ def demo(
 app.add_typer(import_app, name="import", help="Import users' own data (trade flows).")
 app.command("report")(report_command)
 app.command("serve")(serve_command)
+app.command("economy")(economy_command)
 
 
 def main() -> None:

@@ -1,0 +1,382 @@
+"""An ARIO-type dynamic input–output model (Hallegatte 2008, 2014), step for step as BoARIO.
+
+:func:`build_ario` compiles an :class:`~chokepoint.economy.mrio.MRIO` and
+:class:`ARIOParameters` into an :class:`ARIOModel`; :func:`run_ario` runs it for a number of
+daily steps under a :class:`CapacityLoss` (the share of each industry's production capacity
+lost, per step and scenario draw), vectorised over draws. With the default parameters it
+reproduces BoARIO 0.7.2's ``ARIOPsiModel`` (``order_type="alt"``); ``docs/economy.md`` lists
+the few places where it differs.
+
+Each step, for every industry ``j`` and draw:
+
+1. capacity ``x_cap = x0 (1 - Δ) α``; optimal production ``x_opt = min(D, x_cap)`` with ``D``
+   the orders received plus final demand;
+2. production is cut to what input stocks allow: for each input sector ``s`` (summed over
+   supplier regions), the stock must cover ``ψ · days_s`` days of use at ``x_opt``;
+3. suppliers ration every client in proportion to its order; stocks change by what arrives
+   minus what production used;
+4. orders for the next step: use at actual production plus ``1/τ_inv`` of the gap between
+   the target stock (``days_s`` of use at ``x_opt``) and the stock; each input's order is split
+   among supplier regions in proportion to their initial sales scaled by their capacity
+   ratio ``x_cap / x0`` (BoARIO's "alt" orders) or to their initial sales only ("noalt");
+5. from step 2 on, the overproduction factor ``α`` moves toward ``α_max`` in proportion to the
+   scarcity ``(D - x) / D`` with time constant ``τ_α``, and back to ``α_base`` when demand is
+   met exactly.
+
+The orders matrix is never formed: inventories live on the non-zero (input sector, industry)
+pairs ("slots") and the flows on the non-zeros of ``Z``, so a step costs a few sparse
+products with ``Z``'s pattern — no dense ``n × n`` pass. The loop runs compiled
+(:mod:`.ario_kernel`, numba) or as array code (:mod:`.ario_arrays`, the readable reference).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from chokepoint.economy.events import CapacityLoss
+from chokepoint.economy.mrio import MRIO
+
+TECHNOLOGY_THRESHOLD = 1e-5
+"""An input counts as constraining when it exceeds this share of a day's output (BoARIO)."""
+
+
+# -------------------------------------------------------------------------- parameters
+
+
+@dataclass(frozen=True)
+class ARIOParameters:
+    """Parameters of the ARIO model, named after BoARIO's where they match.
+
+    ``main_inventory_days`` (BoARIO ``main_inv_dur``), ``inventory_days`` per input sector
+    (``inventory_dict``), ``infinite_inventory_sectors`` (``infinite_inventories_sect``),
+    ``psi`` (``psi_param``), ``inventory_restoration_tau`` in steps, one number or per input
+    sector; ``alpha_base``, ``alpha_max``, ``alpha_tau`` (overproduction); ``order_type``
+    ``"alt"`` or ``"noalt"``; ``capital_to_value_added`` (capital stock per unit of yearly
+    value added, one number or per sector; BoARIO's default is 4); ``steps_per_year``
+    (``iotable_year_to_temporal_unit_factor``). ``boario_tolerances`` keeps BoARIO's two
+    ``allclose`` shortcuts so that trajectories agree to rounding.
+    """
+
+    order_type: Literal["alt", "noalt"] = "alt"
+    alpha_base: float = 1.0
+    alpha_max: float = 1.25
+    alpha_tau: float = 365.0
+    main_inventory_days: float = 90.0
+    inventory_days: Mapping[str, float] | None = None
+    infinite_inventory_sectors: tuple[str, ...] = ()
+    psi: float = 0.8
+    inventory_restoration_tau: float | Mapping[str, float] = 60.0
+    capital_to_value_added: float | Mapping[str, float] = 4.0
+    steps_per_year: int = 365
+    boario_tolerances: bool = True
+
+    def __post_init__(self) -> None:
+        if self.order_type not in ("alt", "noalt"):
+            raise ValueError(f"order_type must be 'alt' or 'noalt', not {self.order_type!r}")
+        if not 0.0 < self.psi <= 1.0:
+            raise ValueError(f"psi must be in (0, 1], not {self.psi}")
+        if not 1.0 <= self.alpha_base <= self.alpha_max:
+            raise ValueError("need 1 <= alpha_base <= alpha_max")
+        if self.alpha_tau <= 0 or self.steps_per_year <= 0:
+            raise ValueError("alpha_tau and steps_per_year must be positive")
+        days = [self.main_inventory_days, *(self.inventory_days or {}).values()]
+        if any(d <= 1 for d in days):
+            raise ValueError("inventory days must exceed one step (BoARIO would reset them to 2)")
+        taus = _values(self.inventory_restoration_tau)
+        if any(t <= 0 for t in taus):
+            raise ValueError("inventory_restoration_tau must be positive")
+
+
+def _values(value: float | Mapping[str, float]) -> list[float]:
+    return list(value.values()) if isinstance(value, Mapping) else [float(value)]
+
+
+def _per_sector(value: float | Mapping[str, float], sectors: list[str], name: str) -> np.ndarray:
+    if not isinstance(value, Mapping):
+        return np.full(len(sectors), float(value))
+    missing = [s for s in sectors if s not in value]
+    if missing:
+        raise ValueError(f"{name} has no value for sectors {missing[:5]}")
+    return np.array([float(value[s]) for s in sectors])
+
+
+# ------------------------------------------------------------------------------ model
+
+
+@dataclass(frozen=True, eq=False)
+class ARIOModel:
+    """An MRIO compiled for :func:`run_ario` (daily flows; slots sorted by industry)."""
+
+    parameters: ARIOParameters
+    industries: pd.MultiIndex
+    output: np.ndarray  # x0 per step
+    final_demand: np.ndarray  # per step, summed over regions and categories
+    value_added_share: np.ndarray  # value added (>= 0) per unit of output
+    capital: np.ndarray  # productive capital (money units)
+    supply: sp.csr_matrix  # [slot, supplier]: daily flow Z[supplier, industry of slot]
+    supply_transposed: sp.csr_matrix
+    slot_industry: np.ndarray
+    slot_sector: np.ndarray
+    slots_per_industry: np.ndarray  # slots are sorted by industry: np.repeat spreads to them
+    segment_starts: np.ndarray  # first slot of each industry that has slots
+    segment_industries: np.ndarray
+    technical: np.ndarray  # input coefficient of the slot, summed over supplier regions
+    cover_scale: np.ndarray  # 1 / (technical * psi * days) where the slot can limit, else 0
+    cover_offset: np.ndarray  # 0 where the slot can limit production, else +inf
+    goal_coefficient: np.ndarray  # technical * days (0 for infinite stocks)
+    restoration_rate: np.ndarray  # 1 / tau_inv (0 for infinite stocks)
+    finite: np.ndarray  # slot holds a finite stock
+    initial_stock: np.ndarray
+    initial_share_total: np.ndarray  # sum over supplier regions of the daily flows
+    orders_never_close: bool  # BoARIO's stock/target check can never pass (see build_ario)
+
+    @property
+    def n_industries(self) -> int:
+        return len(self.output)
+
+    @property
+    def n_slots(self) -> int:
+        return len(self.slot_industry)
+
+
+def build_ario(mrio: MRIO, parameters: ARIOParameters | None = None) -> ARIOModel:
+    """Compile an MRIO for the ARIO kernel (one pass over the non-zeros of ``Z``)."""
+    p = parameters or ARIOParameters()
+    n = mrio.n_industries
+    sector_of, sector_names = pd.factorize(mrio.industries.get_level_values(1))
+    sectors = [str(s) for s in sector_names]
+    n_sectors = len(sectors)
+    per_step = 1.0 / p.steps_per_year
+    flows = mrio.Z.tocoo()
+    keys = flows.col.astype(np.int64) * n_sectors + sector_of[flows.row]
+    slot_keys, slot_of_entry = np.unique(keys, return_inverse=True)
+    slot_industry = (slot_keys // n_sectors).astype(np.int64)
+    slot_sector = (slot_keys % n_sectors).astype(np.int64)
+    n_slots = len(slot_keys)
+
+    output_year = mrio.x
+    output = output_year * per_step
+    inverse_output = np.zeros(n)
+    np.divide(1.0, output_year, out=inverse_output, where=output_year != 0)
+    technical = np.bincount(
+        slot_of_entry, weights=flows.data * inverse_output[flows.col], minlength=n_slots
+    )
+    input_total = np.bincount(slot_of_entry, weights=flows.data, minlength=n_slots)
+    counted = input_total > output[slot_industry] * TECHNOLOGY_THRESHOLD
+
+    days = np.full(n_sectors, float(p.main_inventory_days))
+    for name, value in (p.inventory_days or {}).items():
+        if name not in sectors:
+            raise ValueError(f"inventory_days names an unknown sector {name!r}")
+        days[sectors.index(name)] = float(value)
+    for name in p.infinite_inventory_sectors:
+        if name not in sectors:
+            raise ValueError(f"infinite_inventory_sectors names an unknown sector {name!r}")
+        days[sectors.index(name)] = np.inf
+    infinite_sector = np.isinf(days)
+    finite_days = np.where(infinite_sector, 0.0, days)
+    rate = 1.0 / _per_sector(p.inventory_restoration_tau, sectors, "inventory_restoration_tau")
+    slot_days = finite_days[slot_sector]
+    finite = ~infinite_sector[slot_sector]
+
+    supply = sp.csr_matrix((flows.data * per_step, (slot_of_entry, flows.row)), shape=(n_slots, n))
+    value_added = np.maximum(mrio.value_added, 0.0)
+    share = np.zeros(n)
+    np.divide(value_added, output_year, out=share, where=output_year != 0)
+    ratio = _per_sector(p.capital_to_value_added, sectors, "capital_to_value_added")
+    has_slots = np.flatnonzero(np.diff(np.concatenate([[-1], slot_industry])) != 0)
+    slots_per_sector = np.bincount(slot_sector, minlength=n_sectors)
+    # BoARIO compares stocks with targets over the full (sector x industry) matrix: where a
+    # sector with infinite stocks is no input of some industry, target 0*inf is NaN and the
+    # check never passes.
+    never_close = bool((infinite_sector & (slots_per_sector < n)).any())
+    # A slot limits production when its stock covers less than psi * days of use at optimal
+    # production: stock * scale / x_opt < 1 (BoARIO's stock / (x_opt * A * psi * days)).
+    needed = technical * p.psi * slot_days
+    limits = counted & finite & (needed != 0)
+    scale = np.zeros(n_slots)
+    np.divide(1.0, needed, out=scale, where=limits)
+    return ARIOModel(
+        parameters=p,
+        industries=mrio.industries,
+        output=output,
+        final_demand=mrio.final_demand * per_step,
+        value_added_share=share,
+        capital=value_added * ratio[sector_of],
+        supply=supply,
+        supply_transposed=sp.csr_matrix(supply.T),
+        slot_industry=slot_industry,
+        slot_sector=slot_sector,
+        slots_per_industry=np.bincount(slot_industry, minlength=n),
+        segment_starts=has_slots,
+        segment_industries=slot_industry[has_slots],
+        technical=technical,
+        cover_scale=scale,
+        cover_offset=np.where(limits, 0.0, np.inf),
+        goal_coefficient=technical * slot_days,
+        restoration_rate=np.where(finite, rate[slot_sector], 0.0),
+        finite=finite,
+        initial_stock=output[slot_industry] * technical * slot_days,
+        initial_share_total=np.asarray(supply @ np.ones(n)).ravel(),
+        orders_never_close=never_close,
+    )
+
+
+# -------------------------------------------------------------------------------- run
+
+
+@dataclass(frozen=True, eq=False)
+class ARIOResult:
+    """What :func:`run_ario` recorded (money units of the table, per step).
+
+    ``production`` is ``[step, industry, draw]`` when kept; ``value_added_loss`` the value
+    added lost over the run ``[industry, draw]`` (negative where an industry gained);
+    ``grouped_value_added_loss`` ``[step, group, draw]`` for the rows of ``groups``;
+    ``final_demand_unmet`` ``[industry, draw]``; ``shortage_steps`` the number of steps in
+    which input stocks limited each industry ``[industry, draw]``.
+    """
+
+    model: ARIOModel
+    steps: int
+    draws: int
+    value_added_loss: np.ndarray
+    final_demand_unmet: np.ndarray
+    shortage_steps: np.ndarray
+    production: np.ndarray | None = None
+    grouped_value_added_loss: np.ndarray | None = None
+
+
+def run_ario(
+    model: ARIOModel,
+    steps: int,
+    *,
+    capacity_loss: CapacityLoss | None = None,
+    draws: int | None = None,
+    keep_production: bool = True,
+    groups: np.ndarray | None = None,
+    engine: Literal["numba", "numpy"] = "numba",
+    threads: int | None = None,
+) -> ARIOResult:
+    """Run ``steps`` daily steps for every draw of ``capacity_loss`` (or ``draws``).
+
+    ``groups`` gives each industry a group number (e.g. its region; -1 for none): the daily
+    value-added loss is summed by group. ``engine="numba"`` runs the compiled loop of
+    :mod:`.ario_kernel`; ``"numpy"`` the array code below, vectorised over draws (the
+    readable reference: both agree to rounding); ``threads`` (default: the CPU count) run
+    groups of draws side by side under ``"numba"``.
+    """
+    loss = capacity_loss or CapacityLoss.none()
+    count = draws or loss.draws
+    if loss.draws not in (1, count):
+        raise ValueError(f"capacity loss has {loss.draws} draws, the run {count}")
+    group_of = (
+        np.full(model.n_industries, -1, dtype=np.int64)
+        if groups is None
+        else np.asarray(groups, dtype=np.int64)
+    )
+    if group_of.shape != (model.n_industries,):
+        raise ValueError("groups must give one group number per industry")
+    n_groups = int(group_of.max(initial=-1)) + 1
+    if engine == "numba":
+        workers = threads if threads is not None else (os.cpu_count() or 1)
+        return _run_compiled(
+            model, steps, loss, count, keep_production, group_of, n_groups, workers
+        )
+    if engine != "numpy":
+        raise ValueError(f"unknown engine {engine!r}")
+    from chokepoint.economy.ario_arrays import run_arrays
+
+    return run_arrays(model, steps, loss, count, keep_production, group_of, n_groups)
+
+
+def _run_compiled(
+    model: ARIOModel,
+    steps: int,
+    loss: CapacityLoss,
+    count: int,
+    keep_production: bool,
+    group_of: np.ndarray,
+    n_groups: int,
+    threads: int,
+) -> ARIOResult:
+    """The numba loop; draws split over ``threads`` threads (the kernel releases the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chokepoint.economy.ario_kernel import ario_steps
+
+    p = model.parameters
+    n = model.n_industries
+    supply, transposed = model.supply, model.supply_transposed
+    shared = (
+        model.output,
+        model.final_demand,
+        model.value_added_share,
+        supply.indptr.astype(np.int64),
+        supply.indices.astype(np.int64),
+        supply.data,
+        transposed.indptr.astype(np.int64),
+        transposed.indices.astype(np.int64),
+        transposed.data,
+        np.concatenate([[0], np.cumsum(model.slots_per_industry)]).astype(np.int64),
+        model.slot_industry,
+        model.technical,
+        model.cover_scale,
+        model.cover_offset,
+        model.goal_coefficient,
+        model.restoration_rate,
+        model.finite,
+        model.initial_stock,
+        model.initial_share_total,
+        loss.rows.astype(np.int64),
+    )
+    values = np.ascontiguousarray(np.moveaxis(loss.values, 2, 1), dtype=np.float64)
+    settings = (
+        float(p.alpha_base),
+        float(p.alpha_max),
+        1.0 / p.alpha_tau,
+        p.order_type == "alt",
+        p.boario_tolerances,
+        p.boario_tolerances and not model.orders_never_close,
+        group_of,
+        keep_production,
+    )
+
+    def run_part(first: int, last: int) -> tuple[np.ndarray, ...]:
+        size = last - first
+        part = values if values.shape[1] == 1 else np.ascontiguousarray(values[:, first:last])
+        outputs = (
+            np.zeros((steps, n, size) if keep_production else (0, 0, 0)),
+            np.zeros((steps, n_groups, size)),
+            np.zeros((n, size)),
+            np.zeros((n, size)),
+            np.zeros((n, size), dtype=np.int64),
+        )
+        ario_steps(steps, size, *shared, part, *settings, *outputs)
+        return outputs
+
+    bounds = np.linspace(0, count, max(1, min(threads, count)) + 1).astype(int)
+    if len(bounds) == 2:
+        parts = [run_part(0, count)]
+    else:
+        with ThreadPoolExecutor(max_workers=len(bounds) - 1) as pool:
+            parts = list(pool.map(run_part, bounds[:-1], bounds[1:]))
+    production, grouped, va_loss, unmet, shortage = (
+        np.concatenate([part[k] for part in parts], axis=-1) for k in range(5)
+    )
+    return ARIOResult(
+        model=model,
+        steps=steps,
+        draws=count,
+        value_added_loss=va_loss,
+        final_demand_unmet=unmet,
+        shortage_steps=shortage,
+        production=production if keep_production else None,
+        grouped_value_added_loss=grouped if n_groups else None,
+    )
