@@ -8,6 +8,7 @@ not depend on how the draws are chunked, threaded or distributed. Inputs are com
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -644,26 +645,37 @@ def _licensing(
     gates = np.empty((horizon, len(links), len(draws)))
     gated = np.empty((len(links), len(draws)))
     delays = np.empty((len(links), len(draws)))
-    licence_gates(
-        seed,
-        position,
-        np.asarray(links, dtype=np.int64),
-        draws,
-        event.contracts,
-        start,
-        end,
-        horizon,
-        approval,
-        validity,
-        lead,
-        delay_code,
-        delay_params,
-        wait_code,
-        wait_params,
-        gates,
-        gated,
-        delays,
-    )
+    flows = np.asarray(links, dtype=np.int64)
+
+    def block(bounds: tuple[int, int]) -> None:
+        lo, hi = bounds
+        licence_gates(
+            seed,
+            position,
+            flows,
+            draws[lo:hi],
+            event.contracts,
+            start,
+            end,
+            horizon,
+            approval[lo:hi],
+            validity[lo:hi],
+            lead[lo:hi],
+            delay_code,
+            delay_params,
+            wait_code,
+            wait_params,
+            gates[:, :, lo:hi],
+            gated[:, lo:hi],
+            delays[:, lo:hi],
+        )
+
+    half = len(draws) // 2
+    if half:
+        with ThreadPoolExecutor(max_workers=2) as pool:  # the kernel releases the GIL
+            list(pool.map(block, [(0, half), (half, len(draws))]))
+    else:
+        block((0, len(draws)))
     for column, link in enumerate(links):
         share = gates[:, column, :]
         applies = _exemptions_for(event.exemptions, model, int(link))

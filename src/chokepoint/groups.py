@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from numba import njit
 
 from chokepoint.importers.countries import EU27
 from chokepoint.metrics import region_codes
@@ -103,23 +104,55 @@ def stock_groups(model: Model) -> tuple[pd.DataFrame, sp.csr_matrix]:
 def outcomes(
     output: np.ndarray, reference: np.ndarray, first_shock: int, threshold: float
 ) -> dict[str, np.ndarray]:
-    """Per group and draw: time to survive and recover, lost output and its share."""
-    ref = reference[:, :, None]
-    below = (output < threshold * ref - 1e-9) & (ref > 0)
-    below[:first_shock] = False
-    horizon = output.shape[0]
-    stopped = below.any(axis=0)
-    first = np.argmax(below, axis=0)
-    last = horizon - 1 - np.argmax(below[::-1], axis=0)
-    survive = np.where(stopped, first - first_shock, np.nan)
-    recovered = stopped & (last < horizon - 1)
-    recover = np.where(recovered, last + 1 - first_shock, np.nan)
-    lost = np.maximum(ref - output, 0.0).sum(axis=0)
-    total = ref.sum(axis=0)
-    share = np.where(total > 0, lost / np.maximum(total, 1e-300), np.nan)
+    """Per group and draw: time to survive and recover, lost output and its share.
+
+    ``output[day, group, draw]`` against the no-shock ``reference[day, group]``: a day is a
+    stoppage when output is below ``threshold`` × reference. Time to survive counts days from
+    the first shock to the first stoppage; time to recover, to the day after the last one
+    (NaN when output is still short at the end of the horizon, or never stopped).
+    """
+    survive, recover, lost, share = _outcome_kernel(
+        np.ascontiguousarray(output, dtype=np.float64),
+        np.ascontiguousarray(reference, dtype=np.float64),
+        int(first_shock),
+        float(threshold),
+    )
     return {
         "time_to_survive_days": survive,
         "time_to_recover_days": recover,
         "lost_output": lost,
         "lost_output_share": share,
     }
+
+
+@njit(cache=True, nogil=True)
+def _outcome_kernel(output, reference, first_shock, threshold):
+    horizon, groups, draws = output.shape
+    survive = np.full((groups, draws), np.nan)
+    recover = np.full((groups, draws), np.nan)
+    lost = np.zeros((groups, draws))
+    share = np.full((groups, draws), np.nan)
+    first = np.full((groups, draws), -1)
+    last = np.full((groups, draws), -1)
+    total = np.zeros(groups)
+    for t in range(horizon):
+        for g in range(groups):
+            ref = reference[t, g]
+            total[g] += ref
+            for r in range(draws):
+                value = output[t, g, r]
+                if ref > value:
+                    lost[g, r] += ref - value
+                if t >= first_shock and ref > 0 and value < threshold * ref - 1e-9:
+                    if first[g, r] < 0:
+                        first[g, r] = t
+                    last[g, r] = t
+    for g in range(groups):
+        for r in range(draws):
+            if first[g, r] >= 0:
+                survive[g, r] = first[g, r] - first_shock
+                if last[g, r] < horizon - 1:
+                    recover[g, r] = last[g, r] + 1 - first_shock
+            if total[g] > 0:
+                share[g, r] = lost[g, r] / total[g]
+    return survive, recover, lost, share
