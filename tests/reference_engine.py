@@ -244,7 +244,11 @@ def run(
             gate_out[t] = _day(exo.gate, t, R)
         quota = np.full((L, R), np.inf)
         if len(exo.quota.rows):
-            quota[exo.quota.rows] = _day(exo.quota, t, R) * model.link_flow[exo.quota.rows, None]
+            baseline = model.link_flow[exo.quota.rows, None]
+            allowed = _day(exo.quota, t, R)
+            quota[exo.quota.rows] = np.where(
+                baseline > 0, allowed * baseline, np.where(allowed > 0, np.inf, 0.0)
+            )
         coef = np.repeat(model.slot_coef[:, None], R, axis=1)
         if len(exo.coef.rows):
             coef[exo.coef.rows] *= _day(exo.coef, t, R)
@@ -281,7 +285,7 @@ def run(
             stock += released
         scrap_in = scrap_share * use_plan
         order = np.maximum(use_plan - scrap_in + (target - stock) / restoration_days, 0.0)
-        outside_in = unknown * order
+        outside_in = unknown * np.minimum(order, use_plan - scrap_in)
         link_order = share * order[model.link_slot]
         effective = np.minimum(gate * link_order, quota)
         orders = external + st.by_supplier @ effective

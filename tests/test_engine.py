@@ -334,3 +334,28 @@ def test_substitution_performance_penalty_and_measure_costs() -> None:
     assert costs["substitution"] == pytest.approx(40 * 1.0 * 1.0 * 40)  # per unit × output × days
     assert costs["stockpile"] == pytest.approx(10 * 73 * 40 / 365)
     assert costs["new_capacity"] == pytest.approx(1e6)
+
+
+def test_unknown_origin_supplies_only_its_share() -> None:
+    # 90% of the ore comes from China, 10% from suppliers outside the network; under a ban
+    # the outside suppliers keep shipping their 10%, not more
+    net = network(
+        [("mine", "CHN", "ore", 730.0, 365.0), ("plant", "DEU", "good", 547.5, 365.0)],
+        [("mine", "plant", 0.9, False, 0, True), ("plant", "eu", 1.0)],
+        demand=[("eu", "EU27", "good", 365.0, "unit")],
+        stocks=[("plant", "ore", 5.0, None, 5.0, "t"), ("eu", "good", 0.0, None, 0.0, "unit")],
+    )
+    results = simulate(scenario(BAN.format(start=0, end=200), horizon=60), net, keep="daily")
+    assert np.allclose(plant_output(results)[0][20:], 0.1)
+
+
+def test_quota_on_a_standby_link_that_carries_nothing_at_baseline() -> None:
+    # a quota of 100% on the alternative's country must change nothing
+    net = chain(0.0, alternative=("AUS", 365.0, 0))
+    quota = BAN.format(start=0, end=200) + """
+  - type: export_quota
+    exporter: AUS
+    fraction: 1.0
+"""
+    output = plant_output(simulate(scenario(quota, horizon=20), net, keep="daily"))[0]
+    assert np.allclose(output, 1.0)

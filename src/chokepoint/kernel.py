@@ -318,7 +318,11 @@ def simulate_block(
         for i in range(quota_rows.shape[0]):
             link, k = quota_rows[i], quota_pat[i]
             for r in range(nr):
-                quota[link, r] = quota_vals[t, k, r0 + r if w_quota else 0] * link_flow[link]
+                share = quota_vals[t, k, r0 + r if w_quota else 0]
+                if link_flow[link] > 0.0:
+                    quota[link, r] = share * link_flow[link]
+                else:  # a standby link has no baseline volume: open or shut, not capped
+                    quota[link, r] = np.inf if share > 0.0 else 0.0
         for i in range(coef_rows.shape[0]):
             s, k = coef_rows[i], coef_pat[i]
             for r in range(nr):
@@ -371,7 +375,9 @@ def simulate_block(
                 from_scrap = scrap[s, r] * plan
                 wanted = max(plan - from_scrap + (slot_target[s] - stock[s, r]) / tau, 0.0)
                 order[s, r] = wanted
-                outside = slot_unknown[s] * wanted + from_scrap
+                # suppliers outside the network ship their share of the planned use, not of
+                # the refill: they do not make up for what network suppliers fail to ship
+                outside = slot_unknown[s] * min(wanted, plan - from_scrap) + from_scrap
                 stock[s, r] += outside
                 received[s, r] += outside
         for p in range(n_p):
@@ -481,13 +487,18 @@ def simulate_block(
                 received[s, r] += shipped[link, r]
                 extra[p, r] += shipped[link, r]
         for r in range(nr):
-            worst = 0.0
+            worst = 0.0  # each residual relative to the size of its own row's numbers
             for s in range(n_s):
-                worst = max(worst, abs(stock[s, r] - start[s, r] - received[s, r] + used[s, r]))
+                residual = abs(stock[s, r] - start[s, r] - received[s, r] + used[s, r])
+                size = max(slot_use[s], received[s, r], used[s, r], abs(start[s, r]))
+                flow = max(size, TINY * scale)
+                worst = max(worst, residual / flow)
             for p in range(n_p):
                 outside = (made[p, r] - alt_made[p, r]) * external[p] / max(orders[p, r], TINY)
-                worst = max(worst, abs(made[p, r] - extra[p, r] - outside))
-            balance_out[t, r0 + r] = worst / scale
+                residual = abs(made[p, r] - extra[p, r] - outside)
+                flow = max(output[p], capacity[p], made[p, r], TINY * scale)
+                worst = max(worst, residual / flow)
+            balance_out[t, r0 + r] = worst
 
         # record
         for g in range(group_ptr.shape[0] - 1):
