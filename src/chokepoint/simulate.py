@@ -30,7 +30,8 @@ from chokepoint.results import Results, bands_table, licence_table, measures_tab
 from chokepoint.scenario import Scenario
 
 BALANCE_TOLERANCE = 1e-6
-"""Largest mass-balance residual allowed, relative to the size of each row's own numbers (its daily use or output, or its stock)."""
+"""Largest mass-balance residual allowed, relative to the size of each row's own numbers
+(its daily use or output, or its stock)."""
 
 __all__ = ["Results", "check_scenario", "prepare", "run_chunk", "simulate"]
 
