@@ -359,3 +359,45 @@ def test_quota_on_a_standby_link_that_carries_nothing_at_baseline() -> None:
 """
     output = plant_output(simulate(scenario(quota, horizon=20), net, keep="daily"))[0]
     assert np.allclose(output, 1.0)
+
+
+def test_a_demand_cut_alone_is_not_a_loss() -> None:
+    events = """
+  - type: demand_cut
+    commodity: good
+    cut: 0.2
+    start: 10
+    end: 30
+"""
+    results = simulate(scenario(events, horizon=40), chain(5.0))
+    row = results.stats.query("region == 'EU27'").iloc[0]
+    assert row["stoppage_probability"] == 0 and row["lost_output_mean"] == pytest.approx(0.0)
+
+
+def test_a_stockpile_placed_before_the_start_is_there_on_day_zero() -> None:
+    events = BAN.format(start=0, end=200) + """
+  - type: stockpile
+    commodity: ore
+    holders: [plant]
+    quantity: 7
+    start: 2024-12-01
+"""
+    text = f"name: t\nstart: 2025-01-01\nhorizon_days: 60\nevents:\n{events}"
+    row = simulate(Scenario.from_text(text), chain(10.0)).summary.query("region == 'EU27'")
+    assert row["time_to_survive_days"].iloc[0] == 17
+
+
+@pytest.mark.parametrize(
+    ("event", "words"),
+    [
+        ("  - {type: new_capacity, commodity: good, country: FRA, capacity: 10,"
+         " serves: [USA]}", "serve no one"),
+        ("  - {type: supplier_switch, commodity: ore, suppliers: [mine]}", "changes nothing"),
+        ("  - {type: outage, producer: mine, start: 500}", "after the horizon"),
+    ],
+)
+def test_measures_that_reach_nothing_are_errors(event: str, words: str) -> None:
+    from chokepoint.errors import ScenarioError
+
+    with pytest.raises(ScenarioError, match=words):
+        simulate(scenario(event + "\n", horizon=40), chain(5.0))

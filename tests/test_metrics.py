@@ -107,3 +107,27 @@ def test_hhi_bounds(values: list[float]) -> None:
 )
 def test_hhi_scale_invariant(values: list[float], factor: float) -> None:
     assert hhi([v * factor for v in values]) == pytest.approx(hhi(values), rel=1e-9)
+
+
+def test_eu_alias_and_world_consumption(toy, edit_table, toy_folder) -> None:
+    from chokepoint.network import SupplyNetwork
+
+    edit_table("demand", lambda f: f.assign(region="EU"))
+    eu = SupplyNetwork.from_folder(toy_folder)
+    assert row(dependency_table(eu, "EU"), "car")["consumption"] == pytest.approx(10_000)
+    world = row(dependency_table(toy, "WORLD"), "ore")
+    assert world["consumption"] == pytest.approx(190)
+    assert pd.isna(world["crma_stage"])
+
+
+def test_an_aggregate_is_never_the_single_third_country(edit_table, toy_folder) -> None:
+    from chokepoint.network import SupplyNetwork
+
+    def to_row(frame):
+        frame.loc[frame["id"] == "mag_chn", "country"] = "ROW"
+        return frame
+
+    edit_table("producers", to_row)
+    magnet = row(dependency_table(SupplyNetwork.from_folder(toy_folder), "EU"), "magnet")
+    assert magnet["top_supplier"] == "ROW"
+    assert pd.isna(magnet["top_third_country"]) and not magnet["crma_65_breach"]

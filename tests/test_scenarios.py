@@ -235,3 +235,25 @@ def test_unknown_preset() -> None:
     result = cli("run", "ree-2099")
     assert result.returncode == 2
     assert "neither a scenario file nor a preset" in result.stderr
+
+
+def test_value_content_rule_catches_foreign_magnets() -> None:
+    from chokepoint.compile import value_content_links
+    from chokepoint.model import build_model
+
+    net, scenario = load_default(), load_scenario("ree-2025-10")
+    model = build_model(net, scenario)
+    caught = set(model.link_ids[value_content_links(net, model, scenario.events[1])])
+    assert "ndfeb_jpn->ev_motors_eu27" in caught
+    assert not any(link.startswith(("ndfeb_deu_vac", "ndfeb_est_narva")) for link in caught)
+
+
+def test_eu27_aggregate_customers_are_domestic_for_member_states() -> None:
+    from chokepoint.compile import select_links
+    from chokepoint.model import build_model
+    from chokepoint.scenario import ExportBan
+
+    net = load_default()
+    ban = ExportBan(type="export_ban", exporter=["DEU"], commodity=["ndfeb_magnet"])
+    model = build_model(net, Scenario(events=[ban]))
+    assert len(select_links(model, ban)) == 0

@@ -6,6 +6,7 @@ User errors (bad data, bad options) print one line on stderr and exit with statu
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -249,8 +250,11 @@ def run_command(
     scheduler: SchedulerOption = None,
     plot: Annotated[
         Path | None,
-        typer.Option("--plot", help="Write the key chart as an image (.png, .svg or .pdf).",
-                     show_default=False),
+        typer.Option(
+            "--plot",
+            help="Write the key chart as an image (.png, .svg or .pdf).",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Simulate a scenario day by day: days to stoppage, lost output and value per product."""
@@ -260,6 +264,8 @@ def run_command(
     loaded = load_scenario(scenario)
     if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ChokepointError(f"--out: {out} exists and is not an empty folder")
+    for target, option in ((out, "--out"), (plot, "--plot")):
+        _check_writable(target, option)
     if plot is not None:
         from chokepoint.cli_show import check_plot_path
 
@@ -279,6 +285,19 @@ def run_command(
     _print_results(results, _console())
     if out is not None:
         _console().print(f"wrote {out}/", highlight=False)
+
+
+def _check_writable(target: Path | None, option: str) -> None:
+    """Fail before a long run, not after it, when an output cannot be written."""
+    if target is None:
+        return
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise ChokepointError(
+            f"{option}: cannot write {target} ({parent} is not a writable folder)"
+        )
 
 
 def _progress_bar(console: Console):
@@ -393,6 +412,7 @@ def sweep(
     from chokepoint.sweep import sweep as run_sweep
 
     varies = [parse_vary(spec) for spec in vary]
+    _check_writable(out, "--out")
     if out is not None and out.suffix not in {".csv", ".parquet"}:
         raise ChokepointError(f"--out: expected a .csv or .parquet file, got '{out}'")
     loaded = load_scenario(scenario)
@@ -499,7 +519,7 @@ def sensitivity(
         tornado_draws=tornado_draws,
         metric=metric,
         product=product,
-        region=region.upper(),
+        region=_check_region(region) if region.upper() != "EU" else "EU27",
     )
     if output is OutputFormat.json:
         typer.echo(to_json(table))
@@ -569,7 +589,7 @@ def main() -> None:
     debug = "--debug" in sys.argv[1:]
     try:
         app(prog_name="chokepoint")
-    except ChokepointError as exc:
+    except (ChokepointError, OSError) as exc:
         if debug:
             raise
         message = " ".join(str(exc).split())

@@ -207,13 +207,27 @@ def per_draw(value: Number, seed: int, draws: np.ndarray, event: int, part: int)
 # --------------------------------------------------------------------------- selection
 
 
+def crosses_border(supplier_country: np.ndarray, customer_location: np.ndarray) -> np.ndarray:
+    """Whether each flow leaves its supplier's country: a flow between a member state and
+    the ``EU27`` aggregate (member state unknown) counts as domestic, like any flow within
+    one country."""
+    inside = np.array(
+        [
+            a == b or a in region_codes(b) or b in region_codes(a)
+            for a, b in zip(supplier_country, customer_location, strict=True)
+        ],
+        dtype=bool,
+    )
+    return ~inside
+
+
 def select_links(model: Model, event: FlowSelector) -> np.ndarray:
     """Links an export measure applies to: cross-border flows out of the exporter."""
     exporters = set().union(*(region_codes(c) for c in event.exporter))
     supplier_country = model.producer_country[model.link_supplier].astype(str)
     customer_location = model.slot_location[model.link_slot].astype(str)
     mask = np.isin(supplier_country, list(exporters)) & ~np.isin(customer_location, list(exporters))
-    mask &= supplier_country != customer_location
+    mask &= crosses_border(supplier_country, customer_location)
     if event.commodity:
         mask &= np.isin(model.producer_commodity[model.link_supplier].astype(str), event.commodity)
     if event.destinations:
@@ -238,6 +252,15 @@ def value_content_links(net: SupplyNetwork, model: Model, event: ExportLicensing
     rule = event.value_content
     assert rule is not None
     exporters = set().union(*(region_codes(c) for c in event.exporter))
+    supplier_country = model.producer_country[model.link_supplier].astype(str)
+    customer_location = model.slot_location[model.link_slot].astype(str)
+    exported = ~np.isin(supplier_country, list(exporters)) & crosses_border(
+        supplier_country, customer_location
+    )
+    if event.destinations:
+        places = set().union(*(region_codes(c) for c in event.destinations))
+        exported &= np.isin(customer_location, list(places))
+    candidates = set(model.producer_ids[model.link_supplier[exported]].astype(str))
     total = total_requirements(net)
     value = pd.Series(model.commodity_value, dtype=float)
     origins = origin_shares(net, list(rule.controlled))
@@ -254,28 +277,27 @@ def value_content_links(net: SupplyNetwork, model: Model, event: ExportLicensing
         .to_numpy()
     )
     from_exporter = from_exporter.dropna(subset=["commodity"])
+    from_exporter = from_exporter[from_exporter["node"].isin(candidates)]
     per_unit = [
         total.at[c, k]
         for c, k in zip(from_exporter["commodity"], from_exporter["traced"], strict=True)
     ]
-    from_exporter["value_share"] = (
-        np.asarray(per_unit)
-        * from_exporter["share"].to_numpy()
-        * value.reindex(from_exporter["traced"]).to_numpy()
-        / value.reindex(from_exporter["commodity"]).to_numpy()
-    )
+    content = np.asarray(per_unit) * from_exporter["share"].to_numpy()
+    traced_value = value.reindex(from_exporter["traced"]).to_numpy()
+    own_value = value.reindex(from_exporter["commodity"]).to_numpy()
+    needed = content > 0
+    for values, column in ((traced_value, "traced"), (own_value, "commodity")):
+        missing = needed & np.isnan(values)
+        if missing.any():
+            commodity = from_exporter[column].to_numpy()[np.flatnonzero(missing)[0]]
+            raise ScenarioError(
+                f"the value-content rule needs the value of '{commodity}' (commodities table)",
+                field="value_content",
+            )
+    from_exporter["value_share"] = content * traced_value / own_value
     by_node = from_exporter.groupby("node")["value_share"].sum()
     caught = set(by_node[by_node >= median_value(rule.threshold)].index)
-    supplier_country = model.producer_country[model.link_supplier].astype(str)
-    customer_location = model.slot_location[model.link_slot].astype(str)
-    mask = (
-        np.isin(model.producer_ids[model.link_supplier].astype(str), list(caught))
-        & ~np.isin(supplier_country, list(exporters))
-        & (supplier_country != customer_location)
-    )
-    if event.destinations:
-        places = set().union(*(region_codes(c) for c in event.destinations))
-        mask &= np.isin(customer_location, list(places))
+    mask = exported & np.isin(model.producer_ids[model.link_supplier].astype(str), list(caught))
     return np.flatnonzero(mask)
 
 
@@ -403,8 +425,8 @@ def compile_exogenous(
                 amounts = use[:, None] * days_cover[None, :]
             for slot, amount in zip(slots, amounts, strict=True):
                 injection = np.zeros((horizon, n))
-                if 0 <= start < horizon:
-                    injection[start] = amount
+                if start < horizon:  # placed before the scenario starts: there on day 0
+                    injection[max(start, 0)] = amount
                 reserve.apply(slot, _narrow(injection))
                 immediate[int(slot)] = event.release == "immediately"
         elif isinstance(event, NewCapacity):

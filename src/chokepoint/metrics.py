@@ -23,6 +23,8 @@ UNKNOWN = "UNK"
 """Country code used for the part of a requirement whose supplier is not in the network."""
 
 WORLD = "WORLD"
+AGGREGATES = frozenset({"ROW", "EU27", "EU"})
+"""Location codes that stand for many countries (never a 'single third country')."""
 CRMA_SINGLE_COUNTRY_LIMIT = 0.65
 """CRMA (Reg. (EU) 2024/1252): at most 65% of consumption from one third country per stage."""
 
@@ -42,7 +44,8 @@ CRMA_RECYCLING_BENCHMARK = 0.25
 def region_codes(region: str) -> frozenset[str]:
     """Location codes that belong to ``region`` (an EU region also matches ``EU27`` rows)."""
     code = "EU27" if region.upper() == "EU" else region.upper()
-    return frozenset(expand_region(code)) | {code}
+    codes = frozenset(expand_region(code)) | {code}
+    return codes | {"EU"} if code == "EU27" else codes
 
 
 def hhi(shares: pd.Series | dict[str, float]) -> float:
@@ -69,7 +72,10 @@ def consumption(net: SupplyNetwork, region: str) -> pd.Series:
 def regional_output(net: SupplyNetwork, region: str, *, route: str | None = None) -> pd.Series:
     """Baseline yearly output of each commodity by producers in the region."""
     producers = net.producers
-    mask = producers["country"].isin(region_codes(region))
+    if region.upper() == WORLD:
+        mask = pd.Series(True, index=producers.index)
+    else:
+        mask = producers["country"].isin(region_codes(region))
     if route is not None:
         mask &= producers["route"] == route
     return producers[mask].groupby("commodity")["output"].sum()
@@ -143,12 +149,12 @@ def dependency_table(
         )
         share_map = {c: float(s) for c, s in zip(part["country"], part["share"], strict=True)}
         known = {c: s for c, s in share_map.items() if c != UNKNOWN}
-        third = {c: s for c, s in known.items() if c not in members and c != "EU27"}
-        if world:
-            third = {c: s for c, s in known.items() if c not in region_codes("EU")}
+        # a third country is one country outside the region: never an aggregate like ROW
+        outside = region_codes("EU") if world else members
+        third = {c: s for c, s in known.items() if c not in outside and c not in AGGREGATES}
         total = float(used.get(item.id, 0.0))
         output = float(produced.get(item.id, 0.0))
-        stage = CRMA_STAGES.get(item.stage)
+        stage = None if world else CRMA_STAGES.get(item.stage)
         benchmark = CRMA_DOMESTIC_BENCHMARKS.get(stage) if stage else None
         domestic = output / total if total > 0 and not world else None
         recycling = float(recycled.get(item.id, 0.0)) / total if total > 0 else None

@@ -187,6 +187,12 @@ def build_model(net: SupplyNetwork, scenario: Scenario) -> Model:
                 event.commodity,
                 event.serves,
             )
+            if len(customers) == 0:
+                raise ScenarioError(
+                    f"nobody in {', '.join(event.serves)} uses '{event.commodity}': the new "
+                    "capacity would serve no one",
+                    field=f"events[{position}].serves",
+                )
             for slot in customers:
                 _add_link(
                     links,
@@ -199,6 +205,12 @@ def build_model(net: SupplyNetwork, scenario: Scenario) -> Model:
         elif isinstance(event, SupplierSwitch):
             location = holders_location(slot_producer, slot_demand, producers, net)
             customers = _model_slots(slot_commodity, location, event.commodity, event.regions)
+            if len(customers) == 0:
+                raise ScenarioError(
+                    f"nobody in {', '.join(event.regions)} buys '{event.commodity}'",
+                    field=f"events[{position}].regions",
+                )
+            switched = 0
             for supplier in event.suppliers:
                 supplier_index = index.get_indexer([supplier])[0]
                 if made[supplier] != event.commodity:
@@ -219,7 +231,9 @@ def build_model(net: SupplyNetwork, scenario: Scenario) -> Model:
                         i = existing[0]
                         if links["alternative"][i]:
                             links["event"][i] = position  # ready day drawn in compile
+                            switched += 1
                         continue
+                    switched += 1
                     _add_link(
                         links,
                         f"{supplier}->{holders[slot]}",
@@ -228,6 +242,12 @@ def build_model(net: SupplyNetwork, scenario: Scenario) -> Model:
                         ready=np.inf,
                         event=position,
                     )
+            if switched == 0:
+                raise ScenarioError(
+                    "every supplier named is already a regular supplier of these buyers: "
+                    "the switch changes nothing",
+                    field=f"events[{position}].suppliers",
+                )
 
     all_ids = np.concatenate([ids, np.array(producers_extra["ids"], dtype=object)])
     n_extra = len(producers_extra["ids"])

@@ -173,7 +173,8 @@ class Results:
         )
 
     def write(self, out: str | Path) -> Path:
-        """Write Parquet tables and ``result.json`` into ``out``, atomically."""
+        """Write Parquet tables, ``result.json`` and (when kept) ``trajectories.nc`` (NetCDF)
+        into ``out``, atomically."""
         folder = Path(out)
         if folder.exists() and any(folder.iterdir()):
             raise ScenarioError("output folder exists and is not empty", file=folder)
@@ -184,6 +185,8 @@ class Results:
             self.summary.to_parquet(staging / "draws.parquet", index=False)
             self.licences.to_parquet(staging / "licences.parquet", index=False)
             self.measures.to_parquet(staging / "measures.parquet", index=False)
+            if self.trajectories is not None:  # kept with keep="daily" (--keep daily)
+                self.trajectories.to_netcdf(staging / "trajectories.nc", engine="scipy")
             if not self.bands.empty:
                 self.bands.to_parquet(staging / "bands.parquet", index=False)
             (staging / "result.json").write_text(

@@ -58,6 +58,13 @@ def check_scenario(scenario: Scenario, net: SupplyNetwork) -> None:
                     )
         start = scenario.day(event.start)
         end = scenario.day(event.end, default=scenario.horizon_days)
+        if start >= scenario.horizon_days:
+            raise ScenarioError(
+                f"the event starts on day {start}, after the horizon of "
+                f"{scenario.horizon_days} days",
+                file=scenario.path,
+                field=f"events[{position}].start",
+            )
         if end <= start:
             raise ScenarioError(
                 f"the event ends (day {end}) before it starts (day {start})",
@@ -169,6 +176,30 @@ def _empty_exogenous(model: Model, horizon: int) -> Exogenous:
     )
 
 
+def _reference_exogenous(net: SupplyNetwork, model: Model, scenario: Scenario) -> Exogenous:
+    """What output is measured against: no shocks and no measures, except the scenario's
+    changes of final demand (at their medians) — a demand cut is not a supply loss."""
+    from chokepoint.distributions import median
+    from chokepoint.scenario import DemandCut, DemandShift
+
+    empty = _empty_exogenous(model, scenario.horizon_days)
+    demand_events = [e for e in scenario.events if isinstance(e, DemandShift | DemandCut)]
+    if not demand_events:
+        return empty
+    fixed = [
+        e.model_copy(
+            update={"factor": median(e.factor)}
+            if isinstance(e, DemandShift)
+            else {"cut": median(e.cut)}
+        )
+        for e in demand_events
+    ]
+    reference = scenario.model_copy(update={"events": fixed})
+    compiled = compile_exogenous(net, model, reference, np.zeros(1, dtype=np.int64))
+    empty.demand = compiled.demand
+    return empty
+
+
 def prepare(
     scenario: Scenario,
     network: SupplyNetwork | str | Path | None = None,
@@ -189,7 +220,7 @@ def prepare(
     structure = Structure.of(model)
     baseline = run(
         model,
-        _empty_exogenous(model, scenario.horizon_days),
+        _reference_exogenous(net, model, scenario),
         restoration_days=scenario.settings.restoration_days,
         stock_groups=stock_matrix,
         product_groups=(groups.producer_matrix, groups.demand_matrix),
