@@ -401,3 +401,29 @@ def test_measures_that_reach_nothing_are_errors(event: str, words: str) -> None:
 
     with pytest.raises(ScenarioError, match=words):
         simulate(scenario(event + "\n", horizon=40), chain(5.0))
+
+
+def test_two_stockpiles_on_one_holder_keep_their_own_release_rule() -> None:
+    # one reserve released on shortage, one put into stock at once: both count in full
+    events = BAN.format(start=0, end=200) + """
+  - type: stockpile
+    commodity: ore
+    holders: [plant]
+    quantity: 4
+  - type: stockpile
+    commodity: ore
+    holders: [plant]
+    quantity: 3
+    release: immediately
+"""
+    row = simulate(scenario(events, horizon=60), chain(10.0)).summary
+    assert row.query("region == 'EU27'")["time_to_survive_days"].iloc[0] == 17
+
+
+def test_an_event_over_before_the_start_is_an_error() -> None:
+    from chokepoint.errors import ScenarioError
+
+    text = ("name: t\nstart: 2025-06-01\nhorizon_days: 30\nevents:\n"
+            "  - {type: outage, producer: mine, start: 2025-01-01, end: 2025-02-01}\n")
+    with pytest.raises(ScenarioError, match="before the scenario starts"):
+        simulate(Scenario.from_text(text), chain(5.0))

@@ -57,6 +57,26 @@ class Rows:
     def empty(cls, horizon: int) -> Rows:
         return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((horizon, 0, 1)))
 
+    @classmethod
+    def concat(cls, first: Rows, second: Rows) -> Rows:
+        """Both sets of rows (a row may appear in each), patterns renumbered."""
+        width = max(first.values.shape[2], second.values.shape[2])
+        horizon = first.values.shape[0]
+        values = np.concatenate(
+            [
+                np.broadcast_to(part.values, (horizon, part.values.shape[1], width))
+                for part in (first, second)
+            ],
+            axis=1,
+        )
+        return cls(
+            np.concatenate([first.rows, second.rows]).astype(np.int64),
+            np.concatenate([first.pattern, second.pattern + first.values.shape[1]]).astype(
+                np.int64
+            ),
+            np.ascontiguousarray(values),
+        )
+
     def row_values(self, row: int) -> np.ndarray:
         """``[day, draw]`` values of one row (for tests and diagnostics)."""
         position = int(np.flatnonzero(self.rows == row)[0])
@@ -326,8 +346,8 @@ def compile_exogenous(
     demand = _Accumulator(horizon, n, 1.0, "multiply")
     coef = _Accumulator(horizon, n, 1.0, "multiply")
     scrap = _Accumulator(horizon, n, 0.0, "max")
-    reserve = _Accumulator(horizon, n, 0.0, "add")
-    immediate: dict[int, bool] = {}
+    reserve = _Accumulator(horizon, n, 0.0, "add")  # released on shortage
+    released = _Accumulator(horizon, n, 0.0, "add")  # put into stock at once
     ready = np.repeat(model.link_ready[:, None], n, axis=1)
     # data alternatives: triggered by the first shortage (ready = inf until then)
     licence_rows: list[pd.DataFrame] = []
@@ -427,8 +447,8 @@ def compile_exogenous(
                 injection = np.zeros((horizon, n))
                 if start < horizon:  # placed before the scenario starts: there on day 0
                     injection[max(start, 0)] = amount
-                reserve.apply(slot, _narrow(injection))
-                immediate[int(slot)] = event.release == "immediately"
+                target = released if event.release == "immediately" else reserve
+                target.apply(slot, _narrow(injection))
         elif isinstance(event, NewCapacity):
             row = int(np.flatnonzero(model.producer_ids == _new_capacity_id(position, event))[0])
             size = per_draw(event.capacity, seed, draws, position, PART["capacity"]) / 365.0
@@ -496,9 +516,9 @@ def compile_exogenous(
         demand=demand.result(),
         coef=coef.result(),
         scrap=scrap.result(),
-        reserve=reserve.result(),
-        reserve_immediate=np.array(
-            [immediate.get(int(r), False) for r in sorted(reserve.rows)], dtype=bool
+        reserve=Rows.concat(reserve.result(), released.result()),
+        reserve_immediate=np.concatenate(
+            [np.zeros(len(reserve.rows), bool), np.ones(len(released.rows), bool)]
         ),
         link_ready=ready,
         licences=pd.concat(licence_rows, ignore_index=True) if licence_rows else pd.DataFrame(),

@@ -58,6 +58,12 @@ def check_scenario(scenario: Scenario, net: SupplyNetwork) -> None:
                     )
         start = scenario.day(event.start)
         end = scenario.day(event.end, default=scenario.horizon_days)
+        if end <= 0:
+            raise ScenarioError(
+                f"the event ends (day {end}) before the scenario starts: it would change nothing",
+                file=scenario.path,
+                field=f"events[{position}].end",
+            )
         if start >= scenario.horizon_days:
             raise ScenarioError(
                 f"the event starts on day {start}, after the horizon of "
