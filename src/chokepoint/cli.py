@@ -17,6 +17,7 @@ from rich.console import Console
 
 from chokepoint.cli_economy import economy_command
 from chokepoint.cli_import import import_app
+from chokepoint.cli_options import DrawsOption, SeedOption
 from chokepoint.cli_show import report_command, serve_command
 from chokepoint.errors import ChokepointError
 
@@ -226,14 +227,8 @@ def _console(stderr: bool = False) -> Console:
 def run_command(
     scenario: Annotated[str, typer.Argument(help="Scenario file (YAML) or preset name.")],
     network: NetworkOption = None,
-    draws: Annotated[
-        int | None,
-        typer.Option("--draws", "-d", min=1, help="Monte Carlo draws (default: the scenario's)."),
-    ] = None,
-    seed: Annotated[
-        int | None,
-        typer.Option("--seed", "-s", min=0, help="Random seed (default: the scenario's)."),
-    ] = None,
+    draws: DrawsOption = None,
+    seed: SeedOption = None,
     out: Annotated[
         Path | None,
         typer.Option(

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from chokepoint.cli_options import DrawsOption, SeedOption
 from chokepoint.errors import ChokepointError
 
 
@@ -46,14 +47,8 @@ def economy_command(
             show_default=False,
         ),
     ] = None,
-    draws: Annotated[
-        int | None,
-        typer.Option("--draws", "-d", min=1, help="Monte Carlo draws (default: the scenario's)."),
-    ] = None,
-    seed: Annotated[
-        int | None,
-        typer.Option("--seed", "-s", min=0, help="Random seed (default: the scenario's)."),
-    ] = None,
+    draws: DrawsOption = None,
+    seed: SeedOption = None,
     mapping: Annotated[
         Path | None,
         typer.Option(
