@@ -47,6 +47,9 @@ def _serve_alternatives(
     cap,
     gate,
     quota,
+    gate_pos,
+    quota_pos,
+    alt_pos,
     order,
     link_order,
     shipped,
@@ -102,7 +105,9 @@ def _serve_alternatives(
                 want = 0.0
                 if t >= ready and total > 0.0:
                     want = gap[s, r] * cap[link_supplier[a], r] / max(total, TINY)
-                request[a, r] = min(gate[a, r] * want, quota[a, r])
+                g = gate[gate_pos[a], r] if gate_pos[a] >= 0 else 1.0
+                q = quota[quota_pos[a], r] if quota_pos[a] >= 0 else np.inf
+                request[alt_pos[a], r] = min(g * want, q)
     # suppliers ration what they can spare
     for k in range(sup_lo, sup_hi):
         p = alt_suppliers[k]
@@ -113,7 +118,7 @@ def _serve_alternatives(
         a = alt_links[k]
         p = link_supplier[a]
         for r in range(nr):
-            asked[p, r] += request[a, r]
+            asked[p, r] += request[alt_pos[a], r]
     for k in range(sup_lo, sup_hi):
         p = alt_suppliers[k]
         for r in range(nr):
@@ -130,8 +135,8 @@ def _serve_alternatives(
         p = link_supplier[a]
         s = link_slot[a]
         for r in range(nr):
-            delivered = request[a, r] * extra[p, r]
-            request[a, r] = delivered
+            delivered = request[alt_pos[a], r] * extra[p, r]
+            request[alt_pos[a], r] = delivered
             shipped[a, r] += delivered
             stock[s, r] += delivered
     for k in range(sup_lo, sup_hi):
@@ -142,7 +147,7 @@ def _serve_alternatives(
         a = alt_links[k]
         p = link_supplier[a]
         for r in range(nr):
-            extra[p, r] += request[a, r]
+            extra[p, r] += request[alt_pos[a], r]
     for k in range(sup_lo, sup_hi):
         p = alt_suppliers[k]
         for r in range(nr):
@@ -260,8 +265,18 @@ def simulate_block(
             orders_prev[p, r] = output[p]
     short_since = np.full((n_s, nr), np.inf)
     cap = np.empty((n_p, nr))
-    gate = np.empty((n_l, nr))
-    quota = np.empty((n_l, nr))
+    # gates and quotas only for the links an event touches; *_pos maps a link to its row
+    gate = np.ones((gate_rows.shape[0], nr))
+    quota = np.full((quota_rows.shape[0], nr), np.inf)
+    gate_pos = np.full(n_l, -1, np.int64)
+    quota_pos = np.full(n_l, -1, np.int64)
+    for i in range(gate_rows.shape[0]):
+        gate_pos[gate_rows[i]] = i
+    for i in range(quota_rows.shape[0]):
+        quota_pos[quota_rows[i]] = i
+    alt_pos = np.full(n_l, -1, np.int64)  # alternative links, in level order
+    for k in range(level_alts.shape[0]):
+        alt_pos[level_alts[k]] = k
     coef = np.empty((n_s, nr))
     demand = np.empty((n_d, nr))
     scrap = np.empty((n_s, nr))
@@ -278,7 +293,7 @@ def simulate_block(
     alt_made = np.empty((n_p, nr))
     gap = np.zeros((n_s, nr))
     delivered_now = np.zeros((n_d, nr))
-    request = np.zeros((n_l, nr))
+    request = np.zeros((level_alts.shape[0], nr))
     asked = np.zeros((n_p, nr))
     extra = np.zeros((n_p, nr))
     is_demand = np.zeros(n_s, np.int64) - 1
@@ -290,10 +305,6 @@ def simulate_block(
     for p in range(n_p):
         for r in range(nr):
             cap[p, r] = capacity[p]
-    for link in range(n_l):
-        for r in range(nr):
-            gate[link, r] = 1.0
-            quota[link, r] = np.inf
     for s in range(n_s):
         for r in range(nr):
             coef[s, r] = slot_coef[s]
@@ -312,17 +323,17 @@ def simulate_block(
             for r in range(nr):
                 cap[p, r] = capacity[p] * cap_vals[t, k, r0 + r if w_cap else 0]
         for i in range(gate_rows.shape[0]):
-            link, k = gate_rows[i], gate_pat[i]
+            k = gate_pat[i]
             for r in range(nr):
-                gate[link, r] = gate_vals[t, k, r0 + r if w_gate else 0]
+                gate[i, r] = gate_vals[t, k, r0 + r if w_gate else 0]
         for i in range(quota_rows.shape[0]):
             link, k = quota_rows[i], quota_pat[i]
             for r in range(nr):
                 share = quota_vals[t, k, r0 + r if w_quota else 0]
                 if link_flow[link] > 0.0:
-                    quota[link, r] = share * link_flow[link]
+                    quota[i, r] = share * link_flow[link]
                 else:  # a standby link has no baseline volume: open or shut, not capped
-                    quota[link, r] = np.inf if share > 0.0 else 0.0
+                    quota[i, r] = np.inf if share > 0.0 else 0.0
         for i in range(coef_rows.shape[0]):
             s, k = coef_rows[i], coef_pat[i]
             for r in range(nr):
@@ -389,11 +400,15 @@ def simulate_block(
         for link in range(n_l):
             s = link_slot[link]
             p = link_supplier[link]
+            gi, qi = gate_pos[link], quota_pos[link]
             for r in range(nr):
                 wanted = link_share[link] * order[s, r]
                 link_order[link, r] = wanted
-                effective[link, r] = min(gate[link, r] * wanted, quota[link, r])
-                orders[p, r] += effective[link, r]
+                allowed = wanted if gi < 0 else gate[gi, r] * wanted
+                if qi >= 0:
+                    allowed = min(allowed, quota[qi, r])
+                effective[link, r] = allowed
+                orders[p, r] += allowed
                 shipped[link, r] = 0.0
 
         # 3. production, level by level; then 4. final demand
@@ -426,6 +441,9 @@ def simulate_block(
                 cap,
                 gate,
                 quota,
+                gate_pos,
+                quota_pos,
+                alt_pos,
                 order,
                 link_order,
                 shipped,
@@ -524,7 +542,7 @@ def simulate_block(
                     stock_out[t, s, r0 + r] = stock[s, r]
             for i in range(gate_rows.shape[0]):
                 for r in range(nr):
-                    gate_out[t, i, r0 + r] = gate[gate_rows[i], r]
+                    gate_out[t, i, r0 + r] = gate[i, r]
         for p in range(n_p):
             for r in range(nr):
                 orders_prev[p, r] = orders[p, r] + alt_req[p, r]
