@@ -51,7 +51,7 @@ def generate(folder: Path, rows: int) -> tuple[Path, Path]:
     """Write ``trade.csv`` (BACI layout) and ``codes.csv`` into ``folder`` (child mode)."""
     import duckdb
 
-    from chokepoint.importers.countries import EU27, iso3_codes
+    from chokepoint.network.countries import EU27, iso3_codes
 
     others = sorted(iso3_codes() - set(EU27))
     iso3 = [*EU27, *others][:COUNTRIES]
@@ -84,7 +84,7 @@ def generate(folder: Path, rows: int) -> tuple[Path, Path]:
 def aggregate(trade: Path, codes: Path, out: Path, memory_limit: str, threads: int) -> dict:
     """Aggregate to EU27 supplier shares (child mode); return a small summary."""
     from chokepoint.importers import write_baci_supplier_shares
-    from chokepoint.importers.countries import EU27
+    from chokepoint.network.countries import EU27
 
     start = time.perf_counter()
     summary = write_baci_supplier_shares(

@@ -36,10 +36,10 @@ def main() -> None:
     parser.add_argument("--scenario", default="licences-3m")
     args = parser.parse_args()
 
-    from chokepoint.model import build_model
-    from chokepoint.network import load_default
-    from chokepoint.scenario import load_scenario
-    from chokepoint.simulate import simulate
+    from chokepoint.compile.model import build_model
+    from chokepoint.network.container import load_default
+    from chokepoint.scenario.spec import load_scenario
+    from chokepoint.simulation.run import simulate
 
     net = load_default()
     scenario = load_scenario(args.scenario)
@@ -57,16 +57,32 @@ def main() -> None:
     updates = links * days * args.draws
     floor = floor_seconds(links, days, args.draws)
     car = results.stats.query("product == 'car_bev' and region == 'EU27'").iloc[0]
-    print(f"{args.scenario}: {args.draws} draws x {days} days x {links} links "
-          f"(warm-up incl. JIT {warmup:.1f} s)", file=sys.stderr)
-    print(f"car_bev EU27: P(stop) {car['stoppage_probability']:.2f}, "
-          f"mean lost {car['lost_output_mean']:,.0f} cars", file=sys.stderr)
-    print(json.dumps({
-        "scenario": args.scenario, "draws": args.draws, "days": days, "links": links,
-        "wall_s": round(wall, 3), "peak_mib": round(peak, 1),
-        "updates_per_s": round(updates / wall), "floor_s": round(floor, 3),
-        "x_floor": round(wall / floor, 2), "warmup_s": round(warmup, 2),
-    }))
+    print(
+        f"{args.scenario}: {args.draws} draws x {days} days x {links} links "
+        f"(warm-up incl. JIT {warmup:.1f} s)",
+        file=sys.stderr,
+    )
+    print(
+        f"car_bev EU27: P(stop) {car['stoppage_probability']:.2f}, "
+        f"mean lost {car['lost_output_mean']:,.0f} cars",
+        file=sys.stderr,
+    )
+    print(
+        json.dumps(
+            {
+                "scenario": args.scenario,
+                "draws": args.draws,
+                "days": days,
+                "links": links,
+                "wall_s": round(wall, 3),
+                "peak_mib": round(peak, 1),
+                "updates_per_s": round(updates / wall),
+                "floor_s": round(floor, 3),
+                "x_floor": round(wall / floor, 2),
+                "warmup_s": round(warmup, 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -20,8 +20,28 @@ import numpy as np
 import pandas as pd
 
 STAGES = 5
-COUNTRIES = ["CHN", "USA", "DEU", "FRA", "JPN", "KOR", "IND", "BRA", "AUS", "CAN",
-             "MEX", "VNM", "MYS", "THA", "POL", "ESP", "ITA", "NLD", "TUR", "ZAF"]
+COUNTRIES = [
+    "CHN",
+    "USA",
+    "DEU",
+    "FRA",
+    "JPN",
+    "KOR",
+    "IND",
+    "BRA",
+    "AUS",
+    "CAN",
+    "MEX",
+    "VNM",
+    "MYS",
+    "THA",
+    "POL",
+    "ESP",
+    "ITA",
+    "NLD",
+    "TUR",
+    "ZAF",
+]
 A = "synthetic benchmark network"
 
 
@@ -29,7 +49,7 @@ def synthetic_network(producers: int, links_per_producer: int = 10, seed: int = 
     """A layered network: STAGES commodities in a chain, producers spread over the stages,
     each buying from ~``links_per_producer`` producers of the stage before; the last stage
     sells to final demands."""
-    from chokepoint.network import SupplyNetwork
+    from chokepoint.network.container import SupplyNetwork
 
     rng = np.random.default_rng(seed)
     per_stage = producers // STAGES
@@ -40,8 +60,9 @@ def synthetic_network(producers: int, links_per_producer: int = 10, seed: int = 
     for stage in range(1, STAGES):
         upstream = np.flatnonzero(stage_of == stage - 1)
         for customer in np.flatnonzero(stage_of == stage):
-            chosen = rng.choice(upstream, size=min(links_per_producer, len(upstream)),
-                                replace=False)
+            chosen = rng.choice(
+                upstream, size=min(links_per_producer, len(upstream)), replace=False
+            )
             weights = rng.dirichlet(np.ones(len(chosen)))
             suppliers += list(ids[chosen])
             customers += [ids[customer]] * len(chosen)
@@ -63,26 +84,54 @@ def synthetic_network(producers: int, links_per_producer: int = 10, seed: int = 
     index = pd.Series(np.arange(len(ids)), index=ids)
     for stage in range(STAGES - 1, 0, -1):
         inner = links[links["customer"].isin(ids[stage_of == stage])]
-        drawn = (inner["share"].to_numpy()
-                 * output[index[inner["customer"]].to_numpy()])
+        drawn = inner["share"].to_numpy() * output[index[inner["customer"]].to_numpy()]
         np.add.at(output, index[inner["supplier"]].to_numpy(), drawn * 1.1)
     output = np.maximum(output, 1.0)
     commodities = [f"c{k}" for k in range(STAGES)]
     tables = {
         "sources": pd.DataFrame(columns=["id", "title", "publisher", "url", "year", "kind"]),
-        "commodities": pd.DataFrame({"id": commodities, "name": commodities, "unit": "t",
-                                     "stage": "material", "material": "synthetic",
-                                     "value": "100", "assumption": A}),
-        "producers": pd.DataFrame({"id": ids, "name": ids, "country": countries,
-                                   "commodity": [commodities[k] for k in stage_of],
-                                   "capacity": (output * 1.3).astype(str),
-                                   "output": output.astype(str), "assumption": A}),
+        "commodities": pd.DataFrame(
+            {
+                "id": commodities,
+                "name": commodities,
+                "unit": "t",
+                "stage": "material",
+                "material": "synthetic",
+                "value": "100",
+                "assumption": A,
+            }
+        ),
+        "producers": pd.DataFrame(
+            {
+                "id": ids,
+                "name": ids,
+                "country": countries,
+                "commodity": [commodities[k] for k in stage_of],
+                "capacity": (output * 1.3).astype(str),
+                "output": output.astype(str),
+                "assumption": A,
+            }
+        ),
         "links": links.assign(share=links["share"].astype(str), assumption=A),
-        "recipes": pd.DataFrame({"output": commodities[1:], "input": commodities[:-1],
-                                 "quantity": "1", "unit": "t/t", "assumption": A}),
-        "demand": pd.DataFrame({"id": demand_ids, "region": "EU27", "commodity":
-                                commodities[-1], "quantity": demand_quantity.astype(str),
-                                "unit": "t", "assumption": A}),
+        "recipes": pd.DataFrame(
+            {
+                "output": commodities[1:],
+                "input": commodities[:-1],
+                "quantity": "1",
+                "unit": "t/t",
+                "assumption": A,
+            }
+        ),
+        "demand": pd.DataFrame(
+            {
+                "id": demand_ids,
+                "region": "EU27",
+                "commodity": commodities[-1],
+                "quantity": demand_quantity.astype(str),
+                "unit": "t",
+                "assumption": A,
+            }
+        ),
     }
     return SupplyNetwork.from_tables(tables, name=f"synthetic-{producers}")
 
@@ -107,8 +156,8 @@ events:
 
 
 def one(size: int, draws: int, days: int) -> dict:
-    from chokepoint.scenario import Scenario
-    from chokepoint.simulate import simulate
+    from chokepoint.scenario.spec import Scenario
+    from chokepoint.simulation.run import simulate
 
     start = time.perf_counter()
     net = synthetic_network(size)
@@ -119,8 +168,12 @@ def one(size: int, draws: int, days: int) -> dict:
     wall = time.perf_counter() - start
     links = len(net.links)
     return {
-        "producers": len(net.producers), "links": links, "days": days, "draws": draws,
-        "build_s": round(built, 2), "simulate_s": round(wall, 2),
+        "producers": len(net.producers),
+        "links": links,
+        "days": days,
+        "draws": draws,
+        "build_s": round(built, 2),
+        "simulate_s": round(wall, 2),
         "peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "ns_per_update": round(wall / (links * days * draws) * 1e9, 2),
         "lost_share_mean": round(float(results.stats["lost_output_share_mean"].mean()), 4),
@@ -140,9 +193,19 @@ def main() -> None:
     rows = []
     for size in args.sizes:
         done = subprocess.run(
-            [sys.executable, __file__, "--one", str(size), "--draws", str(args.draws),
-             "--days", str(args.days)],
-            capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                __file__,
+                "--one",
+                str(size),
+                "--draws",
+                str(args.draws),
+                "--days",
+                str(args.days),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         row = json.loads(done.stdout.strip().splitlines()[-1])
         print(json.dumps(row), flush=True)

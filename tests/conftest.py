@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from chokepoint import examples
-from chokepoint.network import SupplyNetwork
+from chokepoint.network.container import SupplyNetwork
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from chokepoint.network import SupplyNetwork
+from chokepoint.network.container import SupplyNetwork
 
 A = "test figure"
 

@@ -1,5 +1,5 @@
 """A plain numpy implementation of the engine's daily rules: the oracle the compiled
-kernel (chokepoint.kernel) is tested against. Not part of the package.
+kernel (chokepoint.engine.kernel) is tested against. Not part of the package.
 
 The shortage engine: a pure function of the compiled model and its exogenous inputs.
 
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from chokepoint.compile import Exogenous
-from chokepoint.model import Model
+from chokepoint.compile.exogenous import Exogenous
+from chokepoint.compile.model import Model
 
 _TINY = 1e-12
 

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chokepoint import examples
-from chokepoint.cli import app
+from chokepoint.cli.main import app
 
 runner = CliRunner()
 TOY = str(examples.folder("toy"))
@@ -79,7 +79,7 @@ def test_help_everywhere() -> None:
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", "from chokepoint.cli import main; main()", *args],
+        [sys.executable, "-c", "from chokepoint.cli.main import main; main()", *args],
         capture_output=True,
         text=True,
         cwd=cwd,

@@ -13,10 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from chokepoint import dependency_table, load_default
-from chokepoint.cli import app
-from chokepoint.importers.countries import EU27
-from chokepoint.network import default_folder
-from chokepoint.origins import material_origins_by_stage
+from chokepoint.analysis.origins import material_origins_by_stage
+from chokepoint.cli.main import app
+from chokepoint.network.container import default_folder
+from chokepoint.network.countries import EU27
 
 DATA = default_folder()
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
@@ -33,8 +33,9 @@ def test_default_network_loads_with_known_warnings_only() -> None:
     assert all("ree_concentrate" in w for w in net.warnings)
 
 
-@pytest.mark.parametrize("table", ["commodities", "producers", "links", "recipes", "stocks",
-                                   "demand"])
+@pytest.mark.parametrize(
+    "table", ["commodities", "producers", "links", "recipes", "stocks", "demand"]
+)
 def test_every_row_has_a_source_or_an_assumption(table: str) -> None:
     for number, row in enumerate(rows(table), start=1):
         assert row["source"].strip() or row["assumption"].strip(), f"{table} row {number}"
@@ -80,21 +81,35 @@ def eu_supply_by_hand(commodity: str) -> tuple[dict[str, float], float, float]:
     flows: dict[str, float] = defaultdict(float)
     for link in rows("links"):
         supplier = producers[link["supplier"]]
-        if (supplier["commodity"] == commodity and link["customer"] in requirement
-                and link["alternative"] != "true"):
+        if (
+            supplier["commodity"] == commodity
+            and link["customer"] in requirement
+            and link["alternative"] != "true"
+        ):
             flows[supplier["country"]] += float(link["share"]) * requirement[link["customer"]]
     consumed = sum(requirement.values())
     unknown = consumed - sum(flows.values())
     if unknown > 1e-9 * consumed:
         flows["UNK"] += unknown
-    output = sum(float(p["output"] or p["capacity"]) for p in producers.values()
-                 if p["commodity"] == commodity and p["country"] in eu)
+    output = sum(
+        float(p["output"] or p["capacity"])
+        for p in producers.values()
+        if p["commodity"] == commodity and p["country"] in eu
+    )
     return {c: f / consumed for c, f in flows.items()}, consumed, output
 
 
-@pytest.mark.parametrize("commodity", ["ndfeb_magnet", "dy_metal", "auto_discrete",
-                                       "gallium_high_purity", "tungsten_carbide",
-                                       "antimony_refined"])
+@pytest.mark.parametrize(
+    "commodity",
+    [
+        "ndfeb_magnet",
+        "dy_metal",
+        "auto_discrete",
+        "gallium_high_purity",
+        "tungsten_carbide",
+        "antimony_refined",
+    ],
+)
 def test_eu_metrics_match_a_hand_computation(commodity: str) -> None:
     shares, consumed, output = eu_supply_by_hand(commodity)
     row = dependency_table(load_default(), "EU", commodity).iloc[0]
@@ -116,9 +131,17 @@ def test_metrics_json_on_default_data_has_the_fields() -> None:
     records = json.loads(result.output)
     assert {r["commodity"] for r in records} == {c["id"] for c in rows("commodities")}
     for record in records:
-        for field in ("commodity", "stage", "region", "supplier_shares", "hhi",
-                      "import_reliance", "top_supplier", "top_supplier_share",
-                      "crma_65_breach"):
+        for field in (
+            "commodity",
+            "stage",
+            "region",
+            "supplier_shares",
+            "hhi",
+            "import_reliance",
+            "top_supplier",
+            "top_supplier_share",
+            "crma_65_breach",
+        ):
             assert field in record
         assert record["region"] == "EU27"
         if record["supplier_shares"]:
@@ -135,7 +158,10 @@ def test_china_share_of_rare_earth_content_of_eu_ev_motors() -> None:
     by_stage = stages.groupby("stage")["share"].sum()
     assert by_stage.to_numpy() == pytest.approx(1.0)
     china = stages[stages["country"] == "CHN"].set_index("stage")["share"]
-    magnets = {link["supplier"]: float(link["share"]) for link in rows("links")
-               if link["customer"] == "ev_motors_eu27"}
+    magnets = {
+        link["supplier"]: float(link["share"])
+        for link in rows("links")
+        if link["customer"] == "ev_motors_eu27"
+    }
     assert china["magnet"] == pytest.approx(magnets["ndfeb_chn"])
     assert china["separation"] > china["magnet"]

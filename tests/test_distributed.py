@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from chokepoint.scenario import load_scenario
-from chokepoint.simulate import simulate
+from chokepoint.scenario.spec import load_scenario
+from chokepoint.simulation.run import simulate
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from chokepoint.cli_economy import economy_command
+from chokepoint.cli.economy import economy_command
 from chokepoint.economy.hybrid import producer_links, shortfall_capacity_loss
 from chokepoint.economy.mapping import (
     SECTOR_COLUMNS,
@@ -26,9 +26,9 @@ from chokepoint.economy.mapping import (
 from chokepoint.economy.mrio import load_mrio, mrio_from_arrays
 from chokepoint.economy.run import run_economy
 from chokepoint.errors import ChokepointError, DataError
-from chokepoint.importers.countries import EU27
-from chokepoint.network import load_default
-from chokepoint.scenario import Scenario
+from chokepoint.network.container import load_default
+from chokepoint.network.countries import EU27
+from chokepoint.scenario.spec import Scenario
 
 ICIO_INDUSTRIES = (
     "A01_02 A03 B05_06 B07_08 B09 C10T12 C13T15 C16 C17_18 C19 C20 C21 C22 C23 C24 C25 C26 "

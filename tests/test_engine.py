@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from netbuild import chain, network
 
-from chokepoint.licensing import licence_gates
-from chokepoint.rng import FIXED
-from chokepoint.scenario import Scenario
-from chokepoint.simulate import simulate
+from chokepoint.compile.licensing import licence_gates
+from chokepoint.compile.rng import FIXED
+from chokepoint.scenario.spec import Scenario
+from chokepoint.simulation.run import simulate
 
 
 def scenario(events: str, horizon: int = 80, draws: int = 1, seed: int = 0) -> Scenario:
@@ -306,7 +306,9 @@ def test_demand_cut_reduces_orders() -> None:
 
 
 def test_substitution_performance_penalty_and_measure_costs() -> None:
-    events = BAN.format(start=0, end=200) + """
+    events = (
+        BAN.format(start=0, end=200)
+        + """
   - type: substitution
     output: good
     input: ore
@@ -326,8 +328,8 @@ def test_substitution_performance_penalty_and_measure_costs() -> None:
     start: 30
     capex: 1000000
 """
-    results = simulate(scenario(events, horizon=40), chain(0.0, plant_capacity=365.0),
-                       keep="daily")
+    )
+    results = simulate(scenario(events, horizon=40), chain(0.0, plant_capacity=365.0), keep="daily")
     # input-free but a quarter slower: the plant makes 0.75 a day
     assert np.allclose(plant_output(results)[0], 0.75)
     costs = results.measures.set_index("type")["cost_mean"]
@@ -352,11 +354,14 @@ def test_unknown_origin_supplies_only_its_share() -> None:
 def test_quota_on_a_standby_link_that_carries_nothing_at_baseline() -> None:
     # a quota of 100% on the alternative's country must change nothing
     net = chain(0.0, alternative=("AUS", 365.0, 0))
-    quota = BAN.format(start=0, end=200) + """
+    quota = (
+        BAN.format(start=0, end=200)
+        + """
   - type: export_quota
     exporter: AUS
     fraction: 1.0
 """
+    )
     output = plant_output(simulate(scenario(quota, horizon=20), net, keep="daily"))[0]
     assert np.allclose(output, 1.0)
 
@@ -375,13 +380,16 @@ def test_a_demand_cut_alone_is_not_a_loss() -> None:
 
 
 def test_a_stockpile_placed_before_the_start_is_there_on_day_zero() -> None:
-    events = BAN.format(start=0, end=200) + """
+    events = (
+        BAN.format(start=0, end=200)
+        + """
   - type: stockpile
     commodity: ore
     holders: [plant]
     quantity: 7
     start: 2024-12-01
 """
+    )
     text = f"name: t\nstart: 2025-01-01\nhorizon_days: 60\nevents:\n{events}"
     row = simulate(Scenario.from_text(text), chain(10.0)).summary.query("region == 'EU27'")
     assert row["time_to_survive_days"].iloc[0] == 17
@@ -390,8 +398,10 @@ def test_a_stockpile_placed_before_the_start_is_there_on_day_zero() -> None:
 @pytest.mark.parametrize(
     ("event", "words"),
     [
-        ("  - {type: new_capacity, commodity: good, country: FRA, capacity: 10,"
-         " serves: [USA]}", "serve no one"),
+        (
+            "  - {type: new_capacity, commodity: good, country: FRA, capacity: 10, serves: [USA]}",
+            "serve no one",
+        ),
         ("  - {type: supplier_switch, commodity: ore, suppliers: [mine]}", "changes nothing"),
         ("  - {type: outage, producer: mine, start: 500}", "after the horizon"),
     ],
@@ -405,7 +415,9 @@ def test_measures_that_reach_nothing_are_errors(event: str, words: str) -> None:
 
 def test_two_stockpiles_on_one_holder_keep_their_own_release_rule() -> None:
     # one reserve released on shortage, one put into stock at once: both count in full
-    events = BAN.format(start=0, end=200) + """
+    events = (
+        BAN.format(start=0, end=200)
+        + """
   - type: stockpile
     commodity: ore
     holders: [plant]
@@ -416,6 +428,7 @@ def test_two_stockpiles_on_one_holder_keep_their_own_release_rule() -> None:
     quantity: 3
     release: immediately
 """
+    )
     row = simulate(scenario(events, horizon=60), chain(10.0)).summary
     assert row.query("region == 'EU27'")["time_to_survive_days"].iloc[0] == 17
 
@@ -423,7 +436,9 @@ def test_two_stockpiles_on_one_holder_keep_their_own_release_rule() -> None:
 def test_an_event_over_before_the_start_is_an_error() -> None:
     from chokepoint.errors import ScenarioError
 
-    text = ("name: t\nstart: 2025-06-01\nhorizon_days: 30\nevents:\n"
-            "  - {type: outage, producer: mine, start: 2025-01-01, end: 2025-02-01}\n")
+    text = (
+        "name: t\nstart: 2025-06-01\nhorizon_days: 30\nevents:\n"
+        "  - {type: outage, producer: mine, start: 2025-01-01, end: 2025-02-01}\n"
+    )
     with pytest.raises(ScenarioError, match="before the scenario starts"):
         simulate(Scenario.from_text(text), chain(5.0))

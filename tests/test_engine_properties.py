@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from netbuild import network
 
-from chokepoint.scenario import Scenario
-from chokepoint.simulate import simulate
+from chokepoint.scenario.spec import Scenario
+from chokepoint.simulation.run import simulate
 
 COMMODITIES = [
     ("ore", "t", "mining", 10.0),
@@ -148,9 +148,9 @@ def test_compiled_kernel_matches_the_numpy_reference(net, events, seed) -> None:
     """Two implementations of the same daily rules agree on random networks."""
     from reference_engine import run as reference_run
 
-    from chokepoint.compile import compile_exogenous
-    from chokepoint.engine import run
-    from chokepoint.model import build_model
+    from chokepoint.compile.exogenous import compile_exogenous
+    from chokepoint.compile.model import build_model
+    from chokepoint.engine.runner import run
 
     listed = "\n".join(events)
     scenario = Scenario.from_text(

@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from chokepoint.cli_import import import_app
+from chokepoint.cli.imports import import_app
 from chokepoint.errors import DataError
 from chokepoint.importers import baci_supplier_shares, write_baci_supplier_shares
 from chokepoint.importers.baci import OUTPUT_COLUMNS
-from chokepoint.importers.countries import (
+from chokepoint.network.countries import (
     EU27,
     PSEUDO_COUNTRIES,
     REGIONS,

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chokepoint import dependency_table, hhi
-from chokepoint.metrics import consumption, supplier_shares
+from chokepoint.analysis.metrics import consumption, supplier_shares
 
 
 def row(table, commodity):
@@ -110,7 +110,7 @@ def test_hhi_scale_invariant(values: list[float], factor: float) -> None:
 
 
 def test_eu_alias_and_world_consumption(toy, edit_table, toy_folder) -> None:
-    from chokepoint.network import SupplyNetwork
+    from chokepoint.network.container import SupplyNetwork
 
     edit_table("demand", lambda f: f.assign(region="EU"))
     eu = SupplyNetwork.from_folder(toy_folder)
@@ -121,7 +121,7 @@ def test_eu_alias_and_world_consumption(toy, edit_table, toy_folder) -> None:
 
 
 def test_an_aggregate_is_never_the_single_third_country(edit_table, toy_folder) -> None:
-    from chokepoint.network import SupplyNetwork
+    from chokepoint.network.container import SupplyNetwork
 
     def to_row(frame):
         frame.loc[frame["id"] == "mag_chn", "country"] = "ROW"

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from chokepoint import DataError, load_default
-from chokepoint.network import SupplyNetwork
-from chokepoint.schema import TABLES, schemas
+from chokepoint.network.container import SupplyNetwork
+from chokepoint.network.schema import TABLES, schemas
 
 
 def assert_same_network(a: SupplyNetwork, b: SupplyNetwork) -> None:

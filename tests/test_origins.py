@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chokepoint import origin_shares, product_origins
-from chokepoint.origins import material_origins_by_stage
+from chokepoint.analysis.origins import material_origins_by_stage
 
 
 def shares_of(toy, node: str, traced: str) -> dict[str, float]:

@@ -12,15 +12,15 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from chokepoint.cli_show import check_plot_path, report_command, write_demo_report, write_plot
+from chokepoint.cli.show import check_plot_path, report_command, write_demo_report, write_plot
 from chokepoint.errors import ChokepointError
-from chokepoint.network import load_default
+from chokepoint.network.container import load_default
 from chokepoint.reporting import RunData, key_numbers, report_from_folders
 from chokepoint.reporting.charts import Catalog, rounded
 from chokepoint.reporting.html import build_report
 from chokepoint.reporting.network_chart import chain_commodities, restricted_links
-from chokepoint.scenario import load_scenario
-from chokepoint.simulate import simulate
+from chokepoint.scenario.spec import load_scenario
+from chokepoint.simulation.run import simulate
 
 DRAWS = 8
 

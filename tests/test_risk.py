@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from netbuild import chain
 
-from chokepoint.results import cvar
-from chokepoint.scenario import Scenario
-from chokepoint.sensitivity import first_order_index, tornado, uncertain_parameters
-from chokepoint.simulate import simulate
-from chokepoint.sweep import apply, parse_vary, sweep
+from chokepoint.results.results import cvar
+from chokepoint.scenario.spec import Scenario
+from chokepoint.simulation.run import simulate
+from chokepoint.simulation.sensitivity import first_order_index, tornado, uncertain_parameters
+from chokepoint.simulation.sweep import apply, parse_vary, sweep
 
 LICENSED = """
 name: one-contract
@@ -70,7 +70,9 @@ def test_tornado_ranks_the_input_that_matters_first() -> None:
     )
     scenario = Scenario.from_text(text)
     assert [p.label for p in uncertain_parameters(scenario)] == [
-        "events[0].processing_days", "events[0].approval_probability"]
+        "events[0].processing_days",
+        "events[0].approval_probability",
+    ]
     table = tornado(scenario, chain(30.0), draws=20, metric="lost_output")
     assert table["parameter"].iloc[0] == "events[0].processing_days"
     first = table.iloc[0]
@@ -85,8 +87,11 @@ def test_sweep_grid_is_tidy_and_ordered() -> None:
     assert parse_vary("events.0.validity_days=90,365") == ("events.0.validity_days", [90, 365])
     changed = apply(scenario, "export_licensing.validity", 45)
     assert changed.events[0].validity_days == 45
-    table = sweep(scenario, [("events.0.validity_days", [30, 1000]),
-                             ("settings.default_days_of_cover", [30])], chain(30.0))
+    table = sweep(
+        scenario,
+        [("events.0.validity_days", [30, 1000]), ("settings.default_days_of_cover", [30])],
+        chain(30.0),
+    )
     assert len(table) == 2 * 2  # two grid points × (EU27, DEU)
     eu = table[table["region"] == "EU27"].set_index("events.0.validity_days")
     assert eu.loc[30, "lost_output_mean"] > eu.loc[1000, "lost_output_mean"]
@@ -107,21 +112,34 @@ def test_sweep_and_sensitivity_commands(tmp_path) -> None:
     import pandas as pd
     from typer.testing import CliRunner
 
-    from chokepoint.cli import app
+    from chokepoint.cli.main import app
 
     runner = CliRunner()
     out = tmp_path / "grid.csv"
-    result = runner.invoke(app, ["sweep", "licences-3m", "--vary",
-                                 "events.0.validity_days=90,365", "--draws", "10",
-                                 "--out", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "sweep",
+            "licences-3m",
+            "--vary",
+            "events.0.validity_days=90,365",
+            "--draws",
+            "10",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out)
     assert set(table["events.0.validity_days"]) == {90, 365}
     assert {"grid_point", "product", "region", "lost_output_mean", "lost_value_cvar95"} <= set(
-        table.columns)
+        table.columns
+    )
     bad = runner.invoke(app, ["sweep", "licences-3m", "--vary", "stockpile.days=0,30"])
     assert bad.exit_code != 0
-    ranked = runner.invoke(app, ["sensitivity", "licences-3m", "--draws", "40",
-                                 "--tornado-draws", "5", "--format", "json"])
+    ranked = runner.invoke(
+        app,
+        ["sensitivity", "licences-3m", "--draws", "40", "--tornado-draws", "5", "--format", "json"],
+    )
     assert ranked.exit_code == 0, ranked.output
     assert "events[0].processing_days" in ranked.output

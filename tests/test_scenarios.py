@@ -13,9 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from chokepoint import ScenarioError, load_default
-from chokepoint.cli import app
-from chokepoint.scenario import EVENT_TYPES, Scenario, load_scenario, preset_names
-from chokepoint.simulate import simulate
+from chokepoint.cli.main import app
+from chokepoint.scenario.spec import EVENT_TYPES, Scenario, load_scenario, preset_names
+from chokepoint.simulation.run import simulate
 
 GOOD_EVENT = """
   - type: export_licensing
@@ -181,7 +181,7 @@ def test_run_writes_results_atomically(tmp_path: Path) -> None:
 
 def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", "from chokepoint.cli import main; main()", *args],
+        [sys.executable, "-c", "from chokepoint.cli.main import main; main()", *args],
         capture_output=True,
         text=True,
         check=False,
@@ -238,8 +238,8 @@ def test_unknown_preset() -> None:
 
 
 def test_value_content_rule_catches_foreign_magnets() -> None:
-    from chokepoint.compile import value_content_links
-    from chokepoint.model import build_model
+    from chokepoint.compile.exogenous import value_content_links
+    from chokepoint.compile.model import build_model
 
     net, scenario = load_default(), load_scenario("ree-2025-10")
     model = build_model(net, scenario)
@@ -249,9 +249,9 @@ def test_value_content_rule_catches_foreign_magnets() -> None:
 
 
 def test_eu27_aggregate_customers_are_domestic_for_member_states() -> None:
-    from chokepoint.compile import select_links
-    from chokepoint.model import build_model
-    from chokepoint.scenario import ExportBan
+    from chokepoint.compile.exogenous import select_links
+    from chokepoint.compile.model import build_model
+    from chokepoint.scenario.spec import ExportBan
 
     net = load_default()
     ban = ExportBan(type="export_ban", exporter=["DEU"], commodity=["ndfeb_magnet"])

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from chokepoint import DataError
-from chokepoint.network import SupplyNetwork
+from chokepoint.network.container import SupplyNetwork
 
 
 def set_cell(table_filter: str, column: str, value: str) -> Callable[[pd.DataFrame], pd.DataFrame]:

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from chokepoint.scenario import load_scenario, presets_folder
-from chokepoint.simulate import simulate
+from chokepoint.scenario.spec import load_scenario, presets_folder
+from chokepoint.simulation.run import simulate
 from chokepoint.web import create_app
 from chokepoint.web.server import BackgroundServer
 
@@ -280,7 +280,7 @@ def test_serve_command_binds_loopback_by_default(monkeypatch):
     import typer
     from typer.testing import CliRunner
 
-    from chokepoint.cli_show import serve_command
+    from chokepoint.cli.show import serve_command
 
     calls = []
     monkeypatch.setattr("chokepoint.web.server.serve", lambda *args: calls.append(args))

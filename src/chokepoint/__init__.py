@@ -8,10 +8,10 @@ The public Python API::
     chokepoint.product_origins(net, "ev_traction_motor", region="EU")
 """
 
+from chokepoint.analysis.metrics import dependency_table, hhi, supplier_shares
+from chokepoint.analysis.origins import material_origins_by_stage, origin_shares, product_origins
 from chokepoint.errors import ChokepointError, DataError, ScenarioError
-from chokepoint.metrics import dependency_table, hhi, supplier_shares
-from chokepoint.network import SupplyNetwork, load_default
-from chokepoint.origins import material_origins_by_stage, origin_shares, product_origins
+from chokepoint.network.container import SupplyNetwork, load_default
 
 __version__ = "0.1.0"
 

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from chokepoint.economy.events import CapacityLoss
 from chokepoint.economy.mrio import MRIO
-from chokepoint.importers.countries import EU27
+from chokepoint.network.countries import EU27
 
 OTHER_EU = "EU27"
 """The pseudo-country of producers in 'other EU member states'."""

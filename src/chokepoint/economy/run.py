@@ -26,10 +26,10 @@ from chokepoint.economy.mapping import (
 )
 from chokepoint.economy.mrio import MRIO, load_mrio
 from chokepoint.errors import DataError
-from chokepoint.importers.countries import EU27
-from chokepoint.network import SupplyNetwork
-from chokepoint.scenario import Scenario, load_scenario
-from chokepoint.simulate import Results, network_for, simulate
+from chokepoint.network.container import SupplyNetwork
+from chokepoint.network.countries import EU27
+from chokepoint.scenario.spec import Scenario, load_scenario
+from chokepoint.simulation.run import Results, network_for, simulate
 
 QUANTILES = (5, 50, 95)
 SHORTFALL_NOISE = 1e-9
@@ -76,7 +76,7 @@ class EconomyResults:
     def to_dict(self) -> dict:
         """A JSON-ready summary (tables as lists of records, NaN as null)."""
 
-        from chokepoint.report import to_records as records
+        from chokepoint.reporting.tables import to_records as records
 
         daily = self.daily.assign(date=self.daily["date"].astype(str))
         eu_regions = set(self.regions.loc[self.regions["eu"], "region"])
@@ -108,7 +108,7 @@ def run_economy(
     """Simulate ``scenario`` and carry its shortfalls through the MRIO ``mrio``.
 
     ``scenario`` is a :class:`Scenario`, a preset name or a YAML path; ``network`` as for
-    :func:`chokepoint.simulate.simulate` (default: the scenario's). ``draws`` and ``seed``
+    :func:`chokepoint.simulation.run.simulate` (default: the scenario's). ``draws`` and ``seed``
     override the scenario's. ``mrio`` is an :class:`MRIO`, ``"test"`` or a path
     :func:`load_mrio` reads; ``parameters`` the ARIO parameters (BoARIO's defaults); ``mapping``
     a sector mapping file (default: the shipped one for the MRIO's system);

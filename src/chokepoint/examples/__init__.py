@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from chokepoint.network import SupplyNetwork
+from chokepoint.network.container import SupplyNetwork
 
 NAMES = ("toy",)
 
@@ -18,7 +18,7 @@ def folder(name: str) -> Path:
     """Folder of the bundled example ``name``."""
     if name not in NAMES:
         raise KeyError(f"unknown example {name!r}; choose from {', '.join(NAMES)}")
-    return Path(str(resources.files("chokepoint") / "examples" / name))
+    return Path(str(resources.files("chokepoint") / "data" / "examples" / name))
 
 
 def load(name: str = "toy") -> SupplyNetwork:

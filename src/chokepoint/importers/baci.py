@@ -43,7 +43,7 @@ import duckdb
 import pandas as pd
 
 from chokepoint.errors import DataError
-from chokepoint.importers.countries import REGIONS, expand_region, iso3_codes, to_iso3
+from chokepoint.network.countries import REGIONS, expand_region, iso3_codes, to_iso3
 
 TRADE_COLUMNS: tuple[str, ...] = ("t", "i", "j", "k", "v", "q")
 """Columns every BACI trade file must have."""

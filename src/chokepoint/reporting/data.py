@@ -19,9 +19,9 @@ import pandas as pd
 from chokepoint.errors import ChokepointError
 
 if TYPE_CHECKING:
-    from chokepoint.network import SupplyNetwork
-    from chokepoint.scenario import Scenario
-    from chokepoint.simulate import Results
+    from chokepoint.network.container import SupplyNetwork
+    from chokepoint.scenario.spec import Scenario
+    from chokepoint.simulation.run import Results
 
 EU_REGION = "EU27"
 """The region whose rows the report puts first (the EU as a whole)."""
@@ -43,7 +43,7 @@ class RunData:
 
     @classmethod
     def from_results(cls, results: Results, label: str | None = None) -> RunData:
-        """A run held in memory (what :func:`chokepoint.simulate.simulate` returned)."""
+        """A run held in memory (what :func:`chokepoint.simulation.run.simulate` returned)."""
         return cls(
             label=label or str(results.metadata.get("scenario", "run")),
             metadata=dict(results.metadata),
@@ -131,7 +131,7 @@ def recover_scenario(metadata: dict[str, Any]) -> Scenario | None:
     the file is read again and used only if the hash is the same, so a report never shows
     a scenario that has changed since the run.
     """
-    from chokepoint.scenario import load_scenario
+    from chokepoint.scenario.spec import load_scenario
 
     reference = metadata.get("scenario_file")
     if not reference:
@@ -155,7 +155,7 @@ def network_of(run: RunData, cache: dict[str, SupplyNetwork] | None = None) -> S
     A folder recorded in ``network_path`` is read again; a run on the default network uses
     the shipped data. Either is used only if its data version matches the run's.
     """
-    from chokepoint.network import SupplyNetwork, load_default
+    from chokepoint.network.container import SupplyNetwork, load_default
 
     cache = {} if cache is None else cache
     metadata = run.metadata

@@ -21,8 +21,8 @@ from chokepoint.reporting.data import RunData, key_numbers, network_of
 from chokepoint.reporting.figures import Section, catalog_for, report_sections
 
 if TYPE_CHECKING:
-    from chokepoint.network import SupplyNetwork
-    from chokepoint.simulate import Results
+    from chokepoint.network.container import SupplyNetwork
+    from chokepoint.simulation.run import Results
 
 STYLE = """
 :root { --ink:#1d2630; --muted:#5b6673; --line:#dde3ea; --accent:#1f5a96; --bad:#c2452d; }

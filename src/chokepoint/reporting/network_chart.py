@@ -17,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from chokepoint.errors import ChokepointError
-from chokepoint.importers.countries import EU27
+from chokepoint.network.countries import EU27
 from chokepoint.reporting.charts import SHOCK_COLOUR, Catalog, finish, source_text
 from chokepoint.reporting.data import RunData
 
@@ -29,9 +29,9 @@ EU_AREA = "EU"
 def restricted_links(network, run: RunData) -> dict[str, str]:
     """Link ids (``supplier->customer``) the run's export measures apply to, with the kind
     of measure; licensed links come from the run's licensing table."""
-    from chokepoint.compile import select_links
-    from chokepoint.model import build_model
-    from chokepoint.scenario import ExportBan, ExportLicensing, ExportQuota
+    from chokepoint.compile.exogenous import select_links
+    from chokepoint.compile.model import build_model
+    from chokepoint.scenario.spec import ExportBan, ExportLicensing, ExportQuota
 
     restricted = {str(link): "licensed" for link in run.licences.get("link", [])}
     if run.scenario is None:
@@ -207,7 +207,7 @@ def _edges(
     network, run: RunData, owner: dict[str, str], restricted: dict[str, str]
 ) -> pd.DataFrame:
     """Links between diagram nodes, summed per pair of nodes, with their restriction."""
-    from chokepoint.structure import link_flows
+    from chokepoint.network.structure import link_flows
 
     flows = link_flows(network)
     flows["link"] = flows["supplier"] + "->" + flows["customer"]

@@ -20,8 +20,8 @@ from chokepoint.reporting.data import EU_REGION, RunData, network_of
 from chokepoint.reporting.trajectories import affected_products
 
 if TYPE_CHECKING:
-    from chokepoint.network import SupplyNetwork
-    from chokepoint.simulate import Results
+    from chokepoint.network.container import SupplyNetwork
+    from chokepoint.simulation.run import Results
 
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 

@@ -13,9 +13,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from chokepoint.distributions import median
 from chokepoint.errors import ScenarioError
-from chokepoint.scenario import ExportLicensing, FlowSelector, Scenario
+from chokepoint.scenario.distributions import median
+from chokepoint.scenario.spec import ExportLicensing, FlowSelector, Scenario
 
 
 class Knobs(BaseModel):
@@ -92,7 +92,7 @@ def knob_defaults(scenario: Scenario, network) -> dict[str, Any]:
     Stockpiles and new plants are offered for the commodities the scenario's export measures
     target and the EU uses, most processed first (magnets before oxides).
     """
-    from chokepoint.metrics import consumption
+    from chokepoint.analysis.metrics import consumption
 
     licensing = [e for e in scenario.events if isinstance(e, ExportLicensing)]
     first = licensing[0] if licensing else None

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 from chokepoint.errors import ChokepointError
 
 if TYPE_CHECKING:
-    from chokepoint.network import SupplyNetwork
-    from chokepoint.scenario import Scenario
-    from chokepoint.simulate import Results
+    from chokepoint.network.container import SupplyNetwork
+    from chokepoint.scenario.spec import Scenario
+    from chokepoint.simulation.run import Results
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class RunManager:
         with self._network_lock:
             if self._network is None:
                 if self._network_loader is None:
-                    from chokepoint.network import load_default
+                    from chokepoint.network.container import load_default
 
                     self._network = load_default()
                 else:
@@ -152,7 +152,7 @@ class RunManager:
             del self._runs[run.id]
 
     def _execute(self, run: Run) -> None:
-        from chokepoint.simulate import simulate
+        from chokepoint.simulation.run import simulate
 
         with run.lock:
             run.status = "running"

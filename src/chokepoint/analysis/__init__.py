@@ -1,0 +1,1 @@
+"""The analysis stage: dependency metrics and origin attribution, pure functions of a network."""

@@ -1,0 +1,355 @@
+"""The compiled model: a network (plus a scenario's new plants and suppliers) as arrays.
+
+Nodes are producers (index ``0..P-1``) and demands. Every input a node holds is a *slot*:
+one per producer and input commodity of its recipe, one per demand. Every link feeds one
+slot. All quantities are per day. Built once per scenario by :func:`build_model`; the
+engine reads nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from chokepoint.analysis.metrics import region_codes
+from chokepoint.errors import ScenarioError
+from chokepoint.network.container import SupplyNetwork
+from chokepoint.network.structure import link_flows
+from chokepoint.scenario.spec import NewCapacity, Scenario, SupplierSwitch
+
+DAYS_PER_YEAR = 365.0
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    producer_ids: np.ndarray
+    producer_country: np.ndarray
+    producer_commodity: np.ndarray
+    capacity: np.ndarray
+    output: np.ndarray
+    external_orders: np.ndarray
+    level: np.ndarray
+    virtual: np.ndarray
+    demand_ids: np.ndarray
+    demand_region: np.ndarray
+    demand_commodity: np.ndarray
+    slot_producer: np.ndarray
+    slot_demand: np.ndarray
+    slot_commodity: np.ndarray
+    slot_coef: np.ndarray
+    slot_use: np.ndarray
+    slot_stock: np.ndarray
+    slot_target: np.ndarray
+    slot_unknown: np.ndarray
+    slot_stock_assumed: np.ndarray
+    link_ids: np.ndarray
+    link_supplier: np.ndarray
+    link_slot: np.ndarray
+    link_share: np.ndarray
+    link_alternative: np.ndarray
+    link_qualification: np.ndarray
+    link_flow: np.ndarray
+    link_ready: np.ndarray
+    link_event: np.ndarray
+    link_from_data: np.ndarray
+    commodity_value: dict
+
+    @property
+    def n_producers(self) -> int:
+        return len(self.producer_ids)
+
+    @property
+    def n_slots(self) -> int:
+        return len(self.slot_coef)
+
+    @property
+    def n_links(self) -> int:
+        return len(self.link_supplier)
+
+    @property
+    def slot_location(self) -> np.ndarray:
+        """Country or region of each slot's holder."""
+        location = np.empty(self.n_slots, dtype=object)
+        is_producer = self.slot_producer >= 0
+        location[is_producer] = self.producer_country[self.slot_producer[is_producer]]
+        location[~is_producer] = self.demand_region[self.slot_demand[~is_producer]]
+        return location
+
+    @property
+    def slot_holder(self) -> np.ndarray:
+        holder = np.empty(self.n_slots, dtype=object)
+        is_producer = self.slot_producer >= 0
+        holder[is_producer] = self.producer_ids[self.slot_producer[is_producer]]
+        holder[~is_producer] = self.demand_ids[self.slot_demand[~is_producer]]
+        return holder
+
+    def slots_of(self, commodity: str, regions: list[str] | None) -> np.ndarray:
+        """Slots of a commodity whose holders are located in the regions (None: anywhere)."""
+        mask = self.slot_commodity == commodity
+        if regions:
+            codes = set().union(*(region_codes(r) for r in regions))
+            mask &= np.isin(self.slot_location.astype(str), list(codes))
+        return np.flatnonzero(mask)
+
+
+def build_model(net: SupplyNetwork, scenario: Scenario) -> Model:
+    """Arrays of the network, with the scenario's new plants and supplier switches added."""
+    producers = net.producers.reset_index(drop=True)
+    flows = link_flows(net)
+    ids = producers["id"].to_numpy(object)
+    index = pd.Index(ids)
+    commodity = producers["commodity"].to_numpy(object)
+    capacity = producers["capacity"].to_numpy(float) / DAYS_PER_YEAR
+    output = producers["output"].to_numpy(float) / DAYS_PER_YEAR
+    drawn = flows.groupby("supplier")["flow"].sum().reindex(ids).fillna(0.0).to_numpy()
+    external = np.maximum(output - drawn / DAYS_PER_YEAR, 0.0)
+
+    # slots: producer inputs, then demands
+    recycling = producers["route"].to_numpy() == "recycling"
+    recipe = net.recipes[["output", "input", "quantity"]]
+    slot_rows = producers.assign(_p=np.arange(len(producers)))[~recycling].merge(
+        recipe, left_on="commodity", right_on="output"
+    )
+    n_demand = len(net.demand)
+    slot_producer = np.concatenate([slot_rows["_p"].to_numpy(int), np.full(n_demand, -1)])
+    slot_demand = np.concatenate([np.full(len(slot_rows), -1), np.arange(n_demand)])
+    slot_commodity = np.concatenate(
+        [slot_rows["input"].to_numpy(object), net.demand["commodity"].to_numpy(object)]
+    )
+    slot_coef = np.concatenate([slot_rows["quantity"].to_numpy(float), np.ones(n_demand)])
+    slot_use = np.concatenate(
+        [
+            slot_rows["quantity"].to_numpy(float) * output[slot_rows["_p"].to_numpy(int)],
+            net.demand["quantity"].to_numpy(float) / DAYS_PER_YEAR,
+        ]
+    )
+    holders = np.concatenate(
+        [ids[slot_producer[: len(slot_rows)]], net.demand["id"].to_numpy(object)]
+    )
+    slot_key = pd.Index(list(zip(holders, slot_commodity, strict=True)))
+
+    # stocks
+    stock = slot_use * scenario.settings.default_days_of_cover
+    target = stock.copy()
+    assumed = np.ones(len(slot_use), dtype=bool)
+    for row in net.stocks.itertuples(index=False):
+        position = slot_key.get_indexer([(row.holder, row.commodity)])[0]
+        if position < 0:
+            continue  # an output stock: the engine keeps none
+        if not np.isnan(row.quantity):
+            stock[position] = row.quantity
+            days = row.quantity / slot_use[position] if slot_use[position] > 0 else 0.0
+        else:
+            days = row.days_of_cover
+            stock[position] = row.days_of_cover * slot_use[position]
+        target_days = row.target_days if not np.isnan(row.target_days) else days
+        target[position] = target_days * slot_use[position]
+        assumed[position] = False
+
+    # links
+    made = pd.Series(commodity, index=ids)
+    link_commodity = made.reindex(net.links["supplier"]).to_numpy(object)
+    link_slot = slot_key.get_indexer(list(zip(net.links["customer"], link_commodity, strict=True)))
+    link_supplier = index.get_indexer(net.links["supplier"])
+    alternative = net.links["alternative"].to_numpy(bool)
+    share = np.where(alternative, 0.0, net.links["share"].to_numpy(float))
+    # links into recycling producers feed no slot: drop them
+    keep = link_slot >= 0
+    link_ids = (net.links["supplier"] + "->" + net.links["customer"]).to_numpy(object)
+    links = {
+        "ids": list(link_ids[keep]),
+        "supplier": list(link_supplier[keep]),
+        "slot": list(link_slot[keep]),
+        "share": list(share[keep]),
+        "alternative": list(alternative[keep]),
+        "qualification": list(net.links["qualification_days"].to_numpy(float)[keep]),
+        "flow": list(flows["flow"].to_numpy(float)[keep] / DAYS_PER_YEAR),
+        "ready": [np.inf] * int(keep.sum()),
+        "event": [-1] * int(keep.sum()),
+    }
+    covered = np.bincount(link_slot[keep], weights=share[keep], minlength=len(slot_use))
+    unknown = np.clip(1.0 - covered, 0.0, 1.0)
+
+    producers_extra = {"ids": [], "country": [], "commodity": [], "capacity": []}
+    for position, event in enumerate(scenario.events):
+        if isinstance(event, NewCapacity):
+            new_id = f"new_capacity[{position}]:{event.commodity}@{event.country}"
+            producer_index = len(ids) + len(producers_extra["ids"])
+            producers_extra["ids"].append(new_id)
+            producers_extra["country"].append(event.country)
+            producers_extra["commodity"].append(event.commodity)
+            producers_extra["capacity"].append(0.0)  # set per draw via capacity multipliers
+            customers = _model_slots(
+                slot_commodity,
+                holders_location(slot_producer, slot_demand, producers, net),
+                event.commodity,
+                event.serves,
+            )
+            if len(customers) == 0:
+                raise ScenarioError(
+                    f"nobody in {', '.join(event.serves)} uses '{event.commodity}': the new "
+                    "capacity would serve no one",
+                    field=f"events[{position}].serves",
+                )
+            for slot in customers:
+                _add_link(
+                    links,
+                    f"{new_id}->{holders[slot]}",
+                    producer_index,
+                    slot,
+                    ready=float(scenario.day(event.start)),
+                    event=position,
+                )
+        elif isinstance(event, SupplierSwitch):
+            location = holders_location(slot_producer, slot_demand, producers, net)
+            customers = _model_slots(slot_commodity, location, event.commodity, event.regions)
+            if len(customers) == 0:
+                raise ScenarioError(
+                    f"nobody in {', '.join(event.regions)} buys '{event.commodity}'",
+                    field=f"events[{position}].regions",
+                )
+            switched = 0
+            for supplier in event.suppliers:
+                supplier_index = index.get_indexer([supplier])[0]
+                if made[supplier] != event.commodity:
+                    raise ScenarioError(
+                        f"supplier '{supplier}' makes '{made[supplier]}', not '{event.commodity}'",
+                        field=f"events[{position}].suppliers",
+                    )
+                for slot in customers:
+                    existing = [
+                        i
+                        for i, (s, t) in enumerate(
+                            zip(links["supplier"], links["slot"], strict=True)
+                        )
+                        if s == supplier_index and t == slot
+                    ]
+                    if existing:
+                        # already a supplier: a standby one becomes ready on schedule
+                        i = existing[0]
+                        if links["alternative"][i]:
+                            links["event"][i] = position  # ready day drawn in compile
+                            switched += 1
+                        continue
+                    switched += 1
+                    _add_link(
+                        links,
+                        f"{supplier}->{holders[slot]}",
+                        supplier_index,
+                        slot,
+                        ready=np.inf,
+                        event=position,
+                    )
+            if switched == 0:
+                raise ScenarioError(
+                    "every supplier named is already a regular supplier of these buyers: "
+                    "the switch changes nothing",
+                    field=f"events[{position}].suppliers",
+                )
+
+    all_ids = np.concatenate([ids, np.array(producers_extra["ids"], dtype=object)])
+    n_extra = len(producers_extra["ids"])
+    model_links = {k: np.asarray(v) for k, v in links.items()}
+    level = _levels(
+        len(all_ids),
+        model_links["supplier"].astype(int),
+        slot_producer,
+        model_links["slot"].astype(int),
+    )
+    return Model(
+        producer_ids=all_ids,
+        producer_country=np.concatenate(
+            [producers["country"].to_numpy(object), np.array(producers_extra["country"], object)]
+        ),
+        producer_commodity=np.concatenate(
+            [commodity, np.array(producers_extra["commodity"], dtype=object)]
+        ),
+        capacity=np.concatenate([capacity, np.ones(n_extra)]),  # scaled by the scenario
+        output=np.concatenate([output, np.zeros(n_extra)]),
+        external_orders=np.concatenate([external, np.zeros(n_extra)]),
+        level=level,
+        virtual=np.concatenate([np.zeros(len(ids), bool), np.ones(n_extra, bool)]),
+        demand_ids=net.demand["id"].to_numpy(object),
+        demand_region=net.demand["region"].to_numpy(object),
+        demand_commodity=net.demand["commodity"].to_numpy(object),
+        slot_producer=slot_producer,
+        slot_demand=slot_demand,
+        slot_commodity=slot_commodity,
+        slot_coef=slot_coef,
+        slot_use=slot_use,
+        slot_stock=stock,
+        slot_target=target,
+        slot_unknown=unknown,
+        slot_stock_assumed=assumed,
+        link_ids=model_links["ids"].astype(object),
+        link_supplier=model_links["supplier"].astype(int),
+        link_slot=model_links["slot"].astype(int),
+        link_share=model_links["share"].astype(float),
+        link_alternative=model_links["alternative"].astype(bool),
+        link_qualification=model_links["qualification"].astype(float),
+        link_flow=model_links["flow"].astype(float),
+        link_ready=model_links["ready"].astype(float),
+        link_event=model_links["event"].astype(int),
+        link_from_data=np.arange(len(model_links["ids"])) < int(keep.sum()),
+        commodity_value=dict(zip(net.commodities["id"], net.commodities["value"], strict=True)),
+    )
+
+
+def holders_location(slot_producer, slot_demand, producers, net) -> np.ndarray:
+    location = np.empty(len(slot_producer), dtype=object)
+    is_producer = slot_producer >= 0
+    location[is_producer] = producers["country"].to_numpy(object)[slot_producer[is_producer]]
+    location[~is_producer] = net.demand["region"].to_numpy(object)[slot_demand[~is_producer]]
+    return location
+
+
+def _model_slots(slot_commodity, location, commodity: str, regions: list[str]) -> np.ndarray:
+    codes = set().union(*(region_codes(r) for r in regions))
+    mask = (slot_commodity == commodity) & np.isin(location.astype(str), list(codes))
+    return np.flatnonzero(mask)
+
+
+def _add_link(
+    links: dict, link_id: str, supplier: int, slot: int, *, ready: float, event: int
+) -> None:
+    links["ids"].append(link_id)
+    links["supplier"].append(supplier)
+    links["slot"].append(slot)
+    links["share"].append(0.0)
+    links["alternative"].append(True)
+    links["qualification"].append(0.0)
+    links["flow"].append(0.0)
+    links["ready"].append(ready)
+    links["event"].append(event)
+
+
+def _levels(
+    n_producers: int, supplier: np.ndarray, slot_producer: np.ndarray, link_slot: np.ndarray
+) -> np.ndarray:
+    """Longest path from a producer without suppliers: suppliers come before customers.
+
+    Kahn's topological sort over the producer graph, O(producers + links).
+    """
+    customer = slot_producer[link_slot] if len(link_slot) else np.zeros(0, int)
+    keep = customer >= 0
+    supplier, customer = supplier[keep], customer[keep]
+    order = np.argsort(supplier, kind="stable")
+    supplier, customer = supplier[order], customer[order]
+    starts = np.searchsorted(supplier, np.arange(n_producers + 1))
+    indegree = np.bincount(customer, minlength=n_producers)
+    level = np.zeros(n_producers, dtype=int)
+    ready = list(np.flatnonzero(indegree == 0))
+    seen = 0
+    while ready:
+        node = ready.pop()
+        seen += 1
+        for child in customer[starts[node] : starts[node + 1]]:
+            level[child] = max(level[child], level[node] + 1)
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                ready.append(child)
+    if seen != n_producers:
+        raise ScenarioError("the links form a cycle among producers")
+    return level

@@ -1,0 +1,548 @@
+"""The compiled daily kernel of the shortage engine (numba).
+
+One function, :func:`simulate_block`, runs every day for a block of draws ``[r0, r1)``. State
+is ``[row, draw]`` with draws innermost, so every inner loop runs over contiguous memory;
+nothing is allocated inside the day loop. :mod:`chokepoint.engine.runner` builds the index arrays
+(CSR lists) once per model and calls this on two threads (it releases the GIL).
+
+The rules are those of ``docs/scenarios.md`` ("The engine, day by day"); the test suite
+checks this kernel against a plain numpy implementation of the same rules
+(``tests/reference_engine.py``), against analytic cases and against mass balance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+TINY = 1e-12
+
+
+@njit(cache=True, nogil=True)
+def _serve_alternatives(
+    t,
+    r0,
+    nr,
+    level_slots_lo,
+    level_slots_hi,
+    level_slots,
+    alt_lo,
+    alt_hi,
+    alt_links,
+    sup_lo,
+    sup_hi,
+    alt_suppliers,
+    slot_in_ptr,
+    slot_in_idx,
+    slot_alt_ptr,
+    slot_alt_idx,
+    link_supplier,
+    link_slot,
+    link_qual,
+    link_data_alt,
+    link_ready,
+    prod_slot_ptr,
+    prod_slot_idx,
+    slot_coef_day,
+    cap,
+    gate,
+    quota,
+    gate_pos,
+    quota_pos,
+    alt_pos,
+    order,
+    link_order,
+    shipped,
+    made,
+    used,
+    stock,
+    alt_req,
+    alt_made,
+    short_since,
+    gap,
+    request,
+    asked,
+    extra,
+    trigger,
+):
+    """Move unmet orders of one level's holders to qualified alternative suppliers."""
+    # shortfall of every holder that has alternatives, and the day it first ran short
+    if alt_hi == alt_lo:
+        return
+    for k in range(level_slots_lo, level_slots_hi):
+        s = level_slots[k]
+        if slot_alt_ptr[s] == slot_alt_ptr[s + 1]:
+            continue
+        for r in range(nr):
+            gap[s, r] = 0.0
+        for q in range(slot_in_ptr[s], slot_in_ptr[s + 1]):
+            link = slot_in_idx[q]
+            for r in range(nr):
+                gap[s, r] += link_order[link, r] - shipped[link, r]
+        for r in range(nr):
+            if gap[s, r] > trigger * max(order[s, r], TINY) and np.isinf(short_since[s, r]):
+                short_since[s, r] = t
+    # requests, split over qualified alternatives by capacity
+    for k in range(level_slots_lo, level_slots_hi):
+        s = level_slots[k]
+        first, last = slot_alt_ptr[s], slot_alt_ptr[s + 1]
+        if first == last:
+            continue
+        for r in range(nr):
+            total = 0.0
+            for q in range(first, last):
+                a = slot_alt_idx[q]
+                ready = link_ready[a, r0 + r]
+                if link_data_alt[a]:
+                    ready = min(ready, short_since[s, r] + link_qual[a])
+                if t >= ready:
+                    total += cap[link_supplier[a], r]
+            for q in range(first, last):
+                a = slot_alt_idx[q]
+                ready = link_ready[a, r0 + r]
+                if link_data_alt[a]:
+                    ready = min(ready, short_since[s, r] + link_qual[a])
+                want = 0.0
+                if t >= ready and total > 0.0:
+                    want = gap[s, r] * cap[link_supplier[a], r] / max(total, TINY)
+                g = gate[gate_pos[a], r] if gate_pos[a] >= 0 else 1.0
+                q = quota[quota_pos[a], r] if quota_pos[a] >= 0 else np.inf
+                request[alt_pos[a], r] = min(g * want, q)
+    # suppliers ration what they can spare
+    for k in range(sup_lo, sup_hi):
+        p = alt_suppliers[k]
+        for r in range(nr):
+            asked[p, r] = 0.0
+            extra[p, r] = 0.0
+    for k in range(alt_lo, alt_hi):
+        a = alt_links[k]
+        p = link_supplier[a]
+        for r in range(nr):
+            asked[p, r] += request[alt_pos[a], r]
+    for k in range(sup_lo, sup_hi):
+        p = alt_suppliers[k]
+        for r in range(nr):
+            limit = np.inf
+            for q in range(prod_slot_ptr[p], prod_slot_ptr[p + 1]):
+                s = prod_slot_idx[q]
+                if slot_coef_day[s, r] > TINY:
+                    limit = min(limit, stock[s, r] / slot_coef_day[s, r])
+            spare = max(min(cap[p, r] - made[p, r], max(limit, 0.0)), 0.0)
+            # reuse ``extra`` as the scale until deliveries are summed below
+            extra[p, r] = min(1.0, spare / max(asked[p, r], TINY))
+    for k in range(alt_lo, alt_hi):
+        a = alt_links[k]
+        p = link_supplier[a]
+        s = link_slot[a]
+        for r in range(nr):
+            delivered = request[alt_pos[a], r] * extra[p, r]
+            request[alt_pos[a], r] = delivered
+            shipped[a, r] += delivered
+            stock[s, r] += delivered
+    for k in range(sup_lo, sup_hi):
+        p = alt_suppliers[k]
+        for r in range(nr):
+            extra[p, r] = 0.0
+    for k in range(alt_lo, alt_hi):
+        a = alt_links[k]
+        p = link_supplier[a]
+        for r in range(nr):
+            extra[p, r] += request[alt_pos[a], r]
+    for k in range(sup_lo, sup_hi):
+        p = alt_suppliers[k]
+        for r in range(nr):
+            alt_req[p, r] += asked[p, r]
+            alt_made[p, r] += extra[p, r]
+            made[p, r] += extra[p, r]
+        for q in range(prod_slot_ptr[p], prod_slot_ptr[p + 1]):
+            s = prod_slot_idx[q]
+            for r in range(nr):
+                take = slot_coef_day[s, r] * extra[p, r]
+                stock[s, r] -= take
+                used[s, r] += take
+
+
+@njit(cache=True, nogil=True)
+def simulate_block(
+    horizon,
+    r0,
+    r1,
+    tau,
+    trigger,
+    # producers
+    capacity,
+    external,
+    output,
+    level_ptr,
+    level_producers,
+    prod_slot_ptr,
+    prod_slot_idx,
+    prod_out_ptr,
+    prod_out_idx,
+    # slots
+    slot_producer,
+    slot_coef,
+    slot_use,
+    slot_target,
+    slot_unknown,
+    slot_stock,
+    slot_in_ptr,
+    slot_in_idx,
+    slot_alt_ptr,
+    slot_alt_idx,
+    demand_slots,
+    level_slot_ptr,
+    level_slots,
+    level_alt_ptr,
+    level_alts,
+    level_sup_ptr,
+    level_sups,
+    # links
+    link_supplier,
+    link_slot,
+    link_share,
+    link_qual,
+    link_data_alt,
+    link_ready,
+    link_flow,
+    # exogenous: rows, their patterns, values [day, pattern, draw or 1]
+    cap_rows,
+    cap_pat,
+    cap_vals,
+    gate_rows,
+    gate_pat,
+    gate_vals,
+    quota_rows,
+    quota_pat,
+    quota_vals,
+    demand_rows,
+    demand_pat,
+    demand_vals,
+    coef_rows,
+    coef_pat,
+    coef_vals,
+    scrap_rows,
+    scrap_pat,
+    scrap_vals,
+    reserve_rows,
+    reserve_pat,
+    reserve_vals,
+    reserve_now,
+    # recorded outputs
+    group_ptr,
+    group_producers,
+    group_dptr,
+    group_demands,
+    group_out,
+    sgroup_ptr,
+    sgroup_slots,
+    sgroup_out,
+    balance_out,
+    keep,
+    production_out,
+    delivered_out,
+    unmet_out,
+    stock_out,
+    gate_out,
+):
+    """Simulate ``horizon`` days for draws ``r0 .. r1 - 1``, writing the recorded outputs."""
+    nr = r1 - r0
+    n_p = capacity.shape[0]
+    n_s = slot_coef.shape[0]
+    n_l = link_supplier.shape[0]
+    n_d = demand_slots.shape[0]
+    n_levels = level_ptr.shape[0] - 1
+    scale = max(1.0, np.max(slot_use) if n_s else 1.0, np.max(output) if n_p else 1.0)
+
+    stock = np.empty((n_s, nr))
+    for s in range(n_s):
+        for r in range(nr):
+            stock[s, r] = slot_stock[s]
+    reserve = np.zeros((reserve_rows.shape[0], nr))
+    orders_prev = np.empty((n_p, nr))
+    for p in range(n_p):
+        for r in range(nr):
+            orders_prev[p, r] = output[p]
+    short_since = np.full((n_s, nr), np.inf)
+    cap = np.empty((n_p, nr))
+    # gates and quotas only for the links an event touches; *_pos maps a link to its row
+    gate = np.ones((gate_rows.shape[0], nr))
+    quota = np.full((quota_rows.shape[0], nr), np.inf)
+    gate_pos = np.full(n_l, -1, np.int64)
+    quota_pos = np.full(n_l, -1, np.int64)
+    for i in range(gate_rows.shape[0]):
+        gate_pos[gate_rows[i]] = i
+    for i in range(quota_rows.shape[0]):
+        quota_pos[quota_rows[i]] = i
+    alt_pos = np.full(n_l, -1, np.int64)  # alternative links, in level order
+    for k in range(level_alts.shape[0]):
+        alt_pos[level_alts[k]] = k
+    coef = np.empty((n_s, nr))
+    demand = np.empty((n_d, nr))
+    scrap = np.empty((n_s, nr))
+    start = np.empty((n_s, nr))
+    received = np.empty((n_s, nr))
+    used = np.empty((n_s, nr))
+    order = np.empty((n_s, nr))
+    link_order = np.empty((n_l, nr))
+    effective = np.empty((n_l, nr))
+    shipped = np.empty((n_l, nr))
+    orders = np.empty((n_p, nr))
+    made = np.empty((n_p, nr))
+    alt_req = np.empty((n_p, nr))
+    alt_made = np.empty((n_p, nr))
+    gap = np.zeros((n_s, nr))
+    delivered_now = np.zeros((n_d, nr))
+    request = np.zeros((level_alts.shape[0], nr))
+    asked = np.zeros((n_p, nr))
+    extra = np.zeros((n_p, nr))
+    is_demand = np.zeros(n_s, np.int64) - 1
+    for j in range(n_d):
+        is_demand[demand_slots[j]] = j
+
+    # inputs no event touches keep their base values: set them once, rewrite only the rows
+    # an event touches, every day
+    for p in range(n_p):
+        for r in range(nr):
+            cap[p, r] = capacity[p]
+    for s in range(n_s):
+        for r in range(nr):
+            coef[s, r] = slot_coef[s]
+            scrap[s, r] = 0.0
+    for j in range(n_d):
+        for r in range(nr):
+            demand[j, r] = slot_use[demand_slots[j]]
+    w_cap, w_gate, w_quota = cap_vals.shape[2] > 1, gate_vals.shape[2] > 1, quota_vals.shape[2] > 1
+    w_coef, w_scrap = coef_vals.shape[2] > 1, scrap_vals.shape[2] > 1
+    w_demand, w_reserve = demand_vals.shape[2] > 1, reserve_vals.shape[2] > 1
+
+    for t in range(horizon):
+        # 1. exogenous inputs of the day
+        for i in range(cap_rows.shape[0]):
+            p, k = cap_rows[i], cap_pat[i]
+            for r in range(nr):
+                cap[p, r] = capacity[p] * cap_vals[t, k, r0 + r if w_cap else 0]
+        for i in range(gate_rows.shape[0]):
+            k = gate_pat[i]
+            for r in range(nr):
+                gate[i, r] = gate_vals[t, k, r0 + r if w_gate else 0]
+        for i in range(quota_rows.shape[0]):
+            link, k = quota_rows[i], quota_pat[i]
+            for r in range(nr):
+                share = quota_vals[t, k, r0 + r if w_quota else 0]
+                if link_flow[link] > 0.0:
+                    quota[i, r] = share * link_flow[link]
+                else:  # a standby link has no baseline volume: open or shut, not capped
+                    quota[i, r] = np.inf if share > 0.0 else 0.0
+        for i in range(coef_rows.shape[0]):
+            s, k = coef_rows[i], coef_pat[i]
+            for r in range(nr):
+                coef[s, r] = slot_coef[s] * coef_vals[t, k, r0 + r if w_coef else 0]
+        for i in range(scrap_rows.shape[0]):
+            s, k = scrap_rows[i], scrap_pat[i]
+            for r in range(nr):
+                scrap[s, r] = scrap_vals[t, k, r0 + r if w_scrap else 0]
+        for i in range(demand_rows.shape[0]):
+            j, k = is_demand[demand_rows[i]], demand_pat[i]
+            base = slot_use[demand_rows[i]]
+            for r in range(nr):
+                demand[j, r] = base * demand_vals[t, k, r0 + r if w_demand else 0]
+        for s in range(n_s):
+            for r in range(nr):
+                start[s, r] = stock[s, r]
+                received[s, r] = 0.0
+                used[s, r] = 0.0
+        for i in range(reserve_rows.shape[0]):
+            s, k = reserve_rows[i], reserve_pat[i]
+            for r in range(nr):
+                inflow = reserve_vals[t, k, r0 + r if w_reserve else 0]
+                if reserve_now[i]:
+                    stock[s, r] += inflow
+                    received[s, r] += inflow
+                else:
+                    reserve[i, r] += inflow
+
+        # 2. plans and orders
+        for s in range(n_s):
+            p = slot_producer[s]
+            for r in range(nr):
+                if p >= 0:
+                    plan = coef[s, r] * min(cap[p, r], orders_prev[p, r])
+                else:
+                    plan = demand[is_demand[s], r]
+                order[s, r] = plan  # the planned use, until the order is worked out
+        for i in range(reserve_rows.shape[0]):
+            if reserve_now[i]:
+                continue
+            s = reserve_rows[i]
+            for r in range(nr):
+                give = min(reserve[i, r], max(order[s, r] - stock[s, r], 0.0))
+                reserve[i, r] -= give
+                stock[s, r] += give
+                received[s, r] += give
+        for s in range(n_s):
+            for r in range(nr):
+                plan = order[s, r]
+                from_scrap = scrap[s, r] * plan
+                wanted = max(plan - from_scrap + (slot_target[s] - stock[s, r]) / tau, 0.0)
+                order[s, r] = wanted
+                # suppliers outside the network ship their share of the planned use, not of
+                # the refill: they do not make up for what network suppliers fail to ship
+                outside = slot_unknown[s] * min(wanted, plan - from_scrap) + from_scrap
+                stock[s, r] += outside
+                received[s, r] += outside
+        for p in range(n_p):
+            for r in range(nr):
+                orders[p, r] = external[p]
+                made[p, r] = 0.0
+                alt_req[p, r] = 0.0
+                alt_made[p, r] = 0.0
+        for link in range(n_l):
+            s = link_slot[link]
+            p = link_supplier[link]
+            gi, qi = gate_pos[link], quota_pos[link]
+            for r in range(nr):
+                wanted = link_share[link] * order[s, r]
+                link_order[link, r] = wanted
+                allowed = wanted if gi < 0 else gate[gi, r] * wanted
+                if qi >= 0:
+                    allowed = min(allowed, quota[qi, r])
+                effective[link, r] = allowed
+                orders[p, r] += allowed
+                shipped[link, r] = 0.0
+
+        # 3. production, level by level; then 4. final demand
+        for level in range(n_levels + 1):
+            _serve_alternatives(
+                t,
+                r0,
+                nr,
+                level_slot_ptr[level],
+                level_slot_ptr[level + 1],
+                level_slots,
+                level_alt_ptr[level],
+                level_alt_ptr[level + 1],
+                level_alts,
+                level_sup_ptr[level],
+                level_sup_ptr[level + 1],
+                level_sups,
+                slot_in_ptr,
+                slot_in_idx,
+                slot_alt_ptr,
+                slot_alt_idx,
+                link_supplier,
+                link_slot,
+                link_qual,
+                link_data_alt,
+                link_ready,
+                prod_slot_ptr,
+                prod_slot_idx,
+                coef,
+                cap,
+                gate,
+                quota,
+                gate_pos,
+                quota_pos,
+                alt_pos,
+                order,
+                link_order,
+                shipped,
+                made,
+                used,
+                stock,
+                alt_req,
+                alt_made,
+                short_since,
+                gap,
+                request,
+                asked,
+                extra,
+                trigger,
+            )
+            if level == n_levels:
+                break
+            for k in range(level_ptr[level], level_ptr[level + 1]):
+                p = level_producers[k]
+                for r in range(nr):
+                    limit = np.inf
+                    for q in range(prod_slot_ptr[p], prod_slot_ptr[p + 1]):
+                        s = prod_slot_idx[q]
+                        if coef[s, r] > TINY:
+                            limit = min(limit, stock[s, r] / coef[s, r])
+                    made[p, r] = min(min(cap[p, r], orders[p, r]), max(limit, 0.0))
+                for q in range(prod_out_ptr[p], prod_out_ptr[p + 1]):
+                    link = prod_out_idx[q]
+                    s = link_slot[link]
+                    for r in range(nr):
+                        amount = effective[link, r] * made[p, r] / max(orders[p, r], TINY)
+                        shipped[link, r] = amount
+                        stock[s, r] += amount
+                for q in range(prod_slot_ptr[p], prod_slot_ptr[p + 1]):
+                    s = prod_slot_idx[q]
+                    for r in range(nr):
+                        take = coef[s, r] * made[p, r]
+                        stock[s, r] -= take
+                        used[s, r] += take
+        for j in range(n_d):
+            s = demand_slots[j]
+            for r in range(nr):
+                delivered = min(max(stock[s, r], 0.0), demand[j, r])
+                stock[s, r] -= delivered
+                used[s, r] += delivered
+                delivered_now[j, r] = delivered
+                if keep:
+                    delivered_out[t, j, r0 + r] = delivered
+                    unmet_out[t, j, r0 + r] = demand[j, r] - delivered
+
+        # mass balance: stock change = received - used; output = shipped + sold outside
+        for p in range(n_p):
+            for r in range(nr):
+                extra[p, r] = 0.0  # free after the last level: the shipments of each supplier
+        for link in range(n_l):
+            s = link_slot[link]
+            p = link_supplier[link]
+            for r in range(nr):
+                received[s, r] += shipped[link, r]
+                extra[p, r] += shipped[link, r]
+        for r in range(nr):
+            worst = 0.0  # each residual relative to the size of its own row's numbers
+            for s in range(n_s):
+                residual = abs(stock[s, r] - start[s, r] - received[s, r] + used[s, r])
+                size = max(slot_use[s], received[s, r], used[s, r], abs(start[s, r]))
+                flow = max(size, TINY * scale)
+                worst = max(worst, residual / flow)
+            for p in range(n_p):
+                outside = (made[p, r] - alt_made[p, r]) * external[p] / max(orders[p, r], TINY)
+                residual = abs(made[p, r] - extra[p, r] - outside)
+                flow = max(output[p], capacity[p], made[p, r], TINY * scale)
+                worst = max(worst, residual / flow)
+            balance_out[t, r0 + r] = worst
+
+        # record
+        for g in range(group_ptr.shape[0] - 1):
+            for r in range(nr):
+                total = 0.0
+                for q in range(group_ptr[g], group_ptr[g + 1]):
+                    total += made[group_producers[q], r]
+                for q in range(group_dptr[g], group_dptr[g + 1]):
+                    total += delivered_now[group_demands[q], r]
+                group_out[t, g, r0 + r] = total
+        for g in range(sgroup_ptr.shape[0] - 1):
+            for r in range(nr):
+                total = 0.0
+                for q in range(sgroup_ptr[g], sgroup_ptr[g + 1]):
+                    total += stock[sgroup_slots[q], r]
+                sgroup_out[t, g, r0 + r] = total
+        if keep:
+            for p in range(n_p):
+                for r in range(nr):
+                    production_out[t, p, r0 + r] = made[p, r]
+            for s in range(n_s):
+                for r in range(nr):
+                    stock_out[t, s, r0 + r] = stock[s, r]
+            for i in range(gate_rows.shape[0]):
+                for r in range(nr):
+                    gate_out[t, i, r0 + r] = gate[i, r]
+        for p in range(n_p):
+            for r in range(nr):
+                orders_prev[p, r] = orders[p, r] + alt_req[p, r]

@@ -1,0 +1,249 @@
+"""The shortage engine: a pure function of the compiled model and its exogenous inputs.
+
+:func:`run` builds the kernel's index arrays from the model, splits the draws into two
+blocks and runs :func:`chokepoint.engine.kernel.simulate_block` on both cores (the kernel releases
+the GIL). Outputs are recorded on the fly: the output of each product group and the stock
+of each stock group per day and draw, the largest mass-balance residual per day and draw,
+and — with ``keep=True`` — the full daily production, deliveries, stocks and gates.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from chokepoint.compile.exogenous import Exogenous, Rows
+from chokepoint.compile.model import Model
+from chokepoint.engine.kernel import simulate_block
+
+
+@dataclass
+class Trajectories:
+    """Daily results of a chunk of draws: arrays ``[day, row, draw]``."""
+
+    group_output: np.ndarray  # [day, product group, draw]
+    grouped_stock: np.ndarray  # [day, stock group, draw]
+    balance: np.ndarray  # [day, draw]: largest mass-balance residual (relative)
+    production: np.ndarray | None = None  # [day, producer, draw] when kept
+    delivered: np.ndarray | None = None  # [day, demand, draw]
+    unmet: np.ndarray | None = None  # [day, demand, draw]
+    stock: np.ndarray | None = None  # [day, slot, draw]
+    gate: np.ndarray | None = None  # [day, gated link, draw]
+
+
+def _csr(groups: np.ndarray, members: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pointer and index arrays listing ``members`` by ``groups`` (stable order)."""
+    order = np.argsort(groups, kind="stable")
+    pointer = np.searchsorted(groups[order], np.arange(n_groups + 1)).astype(np.int64)
+    return pointer, members[order].astype(np.int64)
+
+
+def _matrix_csr(matrix: np.ndarray | sp.spmatrix) -> tuple[np.ndarray, np.ndarray]:
+    csr = sp.csr_matrix(matrix)
+    return csr.indptr.astype(np.int64), csr.indices.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Structure:
+    """Index arrays of a model for the kernel, built once per model."""
+
+    arrays: dict
+
+    @classmethod
+    def of(cls, model: Model) -> Structure:
+        n_p, n_s = model.n_producers, model.n_slots
+        n_levels = int(model.level.max()) + 1 if n_p else 0
+        producer_slots = np.flatnonzero(model.slot_producer >= 0)
+        demand_slots = np.flatnonzero(model.slot_producer < 0).astype(np.int64)
+        primary = np.flatnonzero(~model.link_alternative)
+        alternative = np.flatnonzero(model.link_alternative)
+        level_ptr, level_producers = _csr(model.level, np.arange(n_p), n_levels)
+        prod_slot_ptr, prod_slot_idx = _csr(
+            model.slot_producer[producer_slots], producer_slots, n_p
+        )
+        prod_out_ptr, prod_out_idx = _csr(model.link_supplier[primary], primary, n_p)
+        slot_in_ptr, slot_in_idx = _csr(model.link_slot[primary], primary, n_s)
+        slot_alt_ptr, slot_alt_idx = _csr(model.link_slot[alternative], alternative, n_s)
+        # the holders of each level (producer slots by their owner's level; demand last)
+        slot_level = np.full(n_s, n_levels)
+        slot_level[producer_slots] = model.level[model.slot_producer[producer_slots]]
+        level_slot_ptr, level_slots = _csr(slot_level, np.arange(n_s), n_levels + 1)
+        alt_level = slot_level[model.link_slot[alternative]]
+        level_alt_ptr, level_alts = _csr(alt_level, alternative, n_levels + 1)
+        pairs = sorted(
+            {
+                (int(lv), int(model.link_supplier[a]))
+                for lv, a in zip(alt_level, alternative, strict=True)
+            }
+        )
+        sup_level = np.array([lv for lv, _ in pairs], dtype=np.int64)
+        sup_ids = np.array([p for _, p in pairs], dtype=np.int64)
+        level_sup_ptr, level_sups = _csr(sup_level, sup_ids, n_levels + 1)
+        arrays = {
+            "capacity": model.capacity.astype(float),
+            "external": model.external_orders.astype(float),
+            "output": model.output.astype(float),
+            "level_ptr": level_ptr,
+            "level_producers": level_producers,
+            "prod_slot_ptr": prod_slot_ptr,
+            "prod_slot_idx": prod_slot_idx,
+            "prod_out_ptr": prod_out_ptr,
+            "prod_out_idx": prod_out_idx,
+            "slot_producer": model.slot_producer.astype(np.int64),
+            "slot_coef": model.slot_coef.astype(float),
+            "slot_use": model.slot_use.astype(float),
+            "slot_target": model.slot_target.astype(float),
+            "slot_unknown": model.slot_unknown.astype(float),
+            "slot_stock": model.slot_stock.astype(float),
+            "slot_in_ptr": slot_in_ptr,
+            "slot_in_idx": slot_in_idx,
+            "slot_alt_ptr": slot_alt_ptr,
+            "slot_alt_idx": slot_alt_idx,
+            "demand_slots": demand_slots,
+            "level_slot_ptr": level_slot_ptr,
+            "level_slots": level_slots,
+            "level_alt_ptr": level_alt_ptr,
+            "level_alts": level_alts,
+            "level_sup_ptr": level_sup_ptr,
+            "level_sups": level_sups,
+            "link_supplier": model.link_supplier.astype(np.int64),
+            "link_slot": model.link_slot.astype(np.int64),
+            "link_share": model.link_share.astype(float),
+            "link_qual": model.link_qualification.astype(float),
+            "link_data_alt": (model.link_from_data & model.link_alternative).astype(np.bool_),
+            "link_flow": model.link_flow.astype(float),
+        }
+        return cls(arrays)
+
+
+def _rows(rows: Rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return (
+        rows.rows.astype(np.int64),
+        rows.pattern.astype(np.int64),
+        np.ascontiguousarray(rows.values, dtype=np.float64),
+    )
+
+
+def run(
+    model: Model,
+    exo: Exogenous,
+    *,
+    product_groups: tuple[np.ndarray | sp.spmatrix, np.ndarray | sp.spmatrix] | None = None,
+    stock_groups: np.ndarray | sp.spmatrix | None = None,
+    restoration_days: float = 10.0,
+    qualification_trigger: float = 0.01,
+    keep: bool = False,
+    structure: Structure | None = None,
+    threads: int = 2,
+) -> Trajectories:
+    """Simulate ``exo.horizon`` days for the draws of ``exo``.
+
+    ``product_groups`` is a pair of matrices (group × producer, group × demand): a group's
+    output is the production of its producers plus the deliveries to its demands.
+    ``stock_groups`` (group × slot) sums stocks. ``keep`` records every row every day.
+    """
+    structure = structure or Structure.of(model)
+    horizon, n_draws = exo.horizon, len(exo.draws)
+    n_p, n_s = model.n_producers, model.n_slots
+    n_d = len(model.demand_ids)
+    if product_groups is None:
+        product_groups = (np.zeros((0, n_p)), np.zeros((0, n_d)))
+    group_ptr, group_producers = _matrix_csr(product_groups[0])
+    group_dptr, group_demands = _matrix_csr(product_groups[1])
+    if stock_groups is None:
+        stock_groups = np.zeros((0, n_s))
+    sgroup_ptr, sgroup_slots = _matrix_csr(stock_groups)
+    group_out = np.zeros((horizon, len(group_ptr) - 1, n_draws))
+    sgroup_out = np.zeros((horizon, len(sgroup_ptr) - 1, n_draws))
+    balance = np.zeros((horizon, n_draws))
+    shape = (lambda rows: (horizon, rows, n_draws)) if keep else (lambda rows: (1, 1, 1))
+    production = np.zeros(shape(n_p))
+    delivered = np.zeros(shape(n_d))
+    unmet = np.zeros(shape(n_d))
+    stock = np.zeros(shape(n_s))
+    gate = np.zeros(shape(len(exo.gate.rows)))
+    exogenous = [
+        *_rows(exo.capacity),
+        *_rows(exo.gate),
+        *_rows(exo.quota),
+        *_rows(exo.demand),
+        *_rows(exo.coef),
+        *_rows(exo.scrap),
+        *_rows(exo.reserve),
+    ]
+    a = structure.arrays
+    ready = np.ascontiguousarray(exo.link_ready, dtype=np.float64)
+
+    def block(bounds: tuple[int, int]) -> None:
+        simulate_block(
+            horizon,
+            bounds[0],
+            bounds[1],
+            float(restoration_days),
+            float(qualification_trigger),
+            a["capacity"],
+            a["external"],
+            a["output"],
+            a["level_ptr"],
+            a["level_producers"],
+            a["prod_slot_ptr"],
+            a["prod_slot_idx"],
+            a["prod_out_ptr"],
+            a["prod_out_idx"],
+            a["slot_producer"],
+            a["slot_coef"],
+            a["slot_use"],
+            a["slot_target"],
+            a["slot_unknown"],
+            a["slot_stock"],
+            a["slot_in_ptr"],
+            a["slot_in_idx"],
+            a["slot_alt_ptr"],
+            a["slot_alt_idx"],
+            a["demand_slots"],
+            a["level_slot_ptr"],
+            a["level_slots"],
+            a["level_alt_ptr"],
+            a["level_alts"],
+            a["level_sup_ptr"],
+            a["level_sups"],
+            a["link_supplier"],
+            a["link_slot"],
+            a["link_share"],
+            a["link_qual"],
+            a["link_data_alt"],
+            ready,
+            a["link_flow"],
+            *exogenous,
+            exo.reserve_immediate.astype(np.bool_),
+            group_ptr,
+            group_producers,
+            group_dptr,
+            group_demands,
+            group_out,
+            sgroup_ptr,
+            sgroup_slots,
+            sgroup_out,
+            balance,
+            keep,
+            production,
+            delivered,
+            unmet,
+            stock,
+            gate,
+        )
+
+    cuts = np.linspace(0, n_draws, max(1, min(threads, n_draws)) + 1).astype(int)
+    blocks = [(int(lo), int(hi)) for lo, hi in zip(cuts[:-1], cuts[1:], strict=True) if hi > lo]
+    if len(blocks) <= 1:
+        for bounds in blocks:
+            block(bounds)
+    else:
+        with ThreadPoolExecutor(max_workers=len(blocks)) as pool:
+            list(pool.map(block, blocks))
+    if not keep:
+        return Trajectories(group_out, sgroup_out, balance)
+    return Trajectories(group_out, sgroup_out, balance, production, delivered, unmet, stock, gate)

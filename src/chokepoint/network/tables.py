@@ -1,0 +1,166 @@
+"""Reading and writing one network table: parse each column by its schema type.
+
+Files are read as text (CSV) or as Arrow (Parquet) and turned into typed DataFrames:
+floats as float64 (NaN when blank), ints as nullable Int64, booleans as bool, everything
+else as str ("" when blank). A cell that does not parse raises a DataError naming the
+file, the 1-based data row and the column.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from chokepoint.errors import DataError
+from chokepoint.network.schema import ENUMS, NUMERIC_TYPES, Column, TableSchema
+
+TRUE_WORDS = frozenset({"true", "yes", "1", "y", "t"})
+FALSE_WORDS = frozenset({"false", "no", "0", "n", "f", ""})
+
+
+def read_table(path: Path, schema: TableSchema) -> pd.DataFrame:
+    """Read one table file (``.csv`` or ``.parquet``) and parse it by ``schema``."""
+    try:
+        if path.suffix == ".parquet":
+            raw = pd.read_parquet(path)
+        else:
+            raw = pd.read_csv(
+                path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8"
+            )
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"cannot read the file: {first_line}", file=path) from None
+    return parse_table(raw, schema, label=str(path))
+
+
+def parse_table(raw: pd.DataFrame, schema: TableSchema, *, label: str) -> pd.DataFrame:
+    """Check the columns of ``raw`` against ``schema`` and convert each to its type."""
+    raw = raw.rename(columns=lambda name: str(name).strip())
+    unknown = [name for name in raw.columns if name not in schema.names]
+    if unknown:
+        raise DataError(
+            f"unknown column (expected some of: {', '.join(schema.names)})",
+            file=label,
+            field=unknown[0],
+        )
+    for name in schema.required:
+        if name not in raw.columns:
+            raise DataError("required column is missing", file=label, field=name)
+    parsed: dict[str, pd.Series] = {}
+    for column in schema.columns:
+        values = raw[column.name] if column.name in raw.columns else None
+        parsed[column.name] = _parse_column(values, column, len(raw), label)
+    table = pd.DataFrame(parsed, index=pd.RangeIndex(len(raw)))
+    for column in schema.columns:
+        if column.default_from:
+            source = table[column.default_from]
+            target = table[column.name]
+            blank = target.isna() if target.dtype.kind == "f" else target.eq("")
+            table[column.name] = target.where(~blank, source)
+    return table
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    return pd.Series(
+        ["" if not isinstance(v, str | bool | np.bool_) and pd.isna(v) else v for v in values],
+        dtype=object,
+    )
+
+
+def _parse_column(values: pd.Series | None, column: Column, length: int, label: str) -> pd.Series:
+    literal_default = column.default if column.default and not column.default_from else ""
+    if values is None:
+        values = pd.Series([literal_default] * length, dtype=object)
+    values = _as_text(values.reset_index(drop=True).astype(object))
+    text = pd.Series([v.strip() if isinstance(v, str) else v for v in values], dtype=object)
+    blank = pd.Series([isinstance(v, str) and v == "" for v in text], dtype=bool)
+    if column.required and blank.any():
+        row = int(np.flatnonzero(blank.to_numpy())[0]) + 1
+        raise DataError("a value is required", file=label, row=row, field=column.name)
+    if literal_default:
+        text = text.where(~blank, literal_default)
+        blank = pd.Series([isinstance(v, str) and v == "" for v in text], dtype=bool)
+    if column.type in NUMERIC_TYPES:
+        return _parse_number(text, blank, column, label)
+    if column.type == "bool":
+        return _parse_bool(text, column, label)
+    strings = pd.Series([str(v) for v in text], dtype=object)
+    if column.type in ENUMS:
+        allowed = ENUMS[column.type]
+        bad = ~blank & ~strings.isin(allowed)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"'{strings[row]}' is not one of: {', '.join(allowed)}",
+                file=label,
+                row=row + 1,
+                field=column.name,
+            )
+    return strings
+
+
+def _parse_number(text: pd.Series, blank: pd.Series, column: Column, label: str) -> pd.Series:
+    numbers = pd.to_numeric(text.where(~blank, None), errors="coerce").astype(float)
+    bad = numbers.isna() & ~blank
+    if not bad.any():
+        bad = ~blank & ~np.isfinite(numbers.fillna(0.0))
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(
+            f"'{text[row]}' is not a number", file=label, row=row + 1, field=column.name
+        )
+    if column.type == "int":
+        fractional = numbers.notna() & (numbers != np.round(numbers))
+        if fractional.any():
+            row = int(np.flatnonzero(fractional.to_numpy())[0])
+            raise DataError(
+                f"'{text[row]}' is not a whole number", file=label, row=row + 1, field=column.name
+            )
+        return numbers.round().astype("Int64")
+    return numbers
+
+
+def _parse_bool(text: pd.Series, column: Column, label: str) -> pd.Series:
+    def to_bool(value: object) -> bool | None:
+        if isinstance(value, bool | np.bool_):
+            return bool(value)
+        word = str(value).strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        return None
+
+    parsed = pd.Series([to_bool(v) for v in text], dtype=object)
+    bad = parsed.isna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(
+            f"'{text[row]}' is not true or false", file=label, row=row + 1, field=column.name
+        )
+    return parsed.astype(bool)
+
+
+def format_table(table: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
+    """The table as text columns, ready to write as CSV (blanks for missing values)."""
+    out: dict[str, pd.Series] = {}
+    for column in schema.columns:
+        values = table[column.name]
+        if column.type == "bool":
+            out[column.name] = values.map(lambda v: "true" if v else "false")
+        elif column.type == "int":
+            out[column.name] = values.map(lambda v: "" if pd.isna(v) else str(int(v)))
+        elif column.type == "float":
+            out[column.name] = values.map(_format_float)
+        else:
+            out[column.name] = values.astype(str)
+    return pd.DataFrame(out)
+
+
+def _format_float(value: float) -> str:
+    if pd.isna(value):
+        return ""
+    value = float(value)
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)

@@ -1,0 +1,1 @@
+"""The results stage: what a run reports on, risk figures over draws, writing results."""

@@ -1,0 +1,158 @@
+"""What a run reports on: final products by region, EU stocks by commodity, and the
+outcomes (time to survive and recover, lost output) of a product group's daily output.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from numba import njit
+
+from chokepoint.analysis.metrics import region_codes
+from chokepoint.compile.model import Model
+from chokepoint.network.container import SupplyNetwork
+from chokepoint.network.countries import EU27
+from chokepoint.network.structure import link_flows
+
+
+@dataclass(frozen=True)
+class ProductGroups:
+    """Final products × regions, and the producers or demands whose output they sum."""
+
+    table: pd.DataFrame  # product, region, source (production|delivery), value
+    producer_matrix: np.ndarray  # [group, producer]
+    demand_matrix: np.ndarray  # [group, demand]
+
+
+def product_groups(model: Model, net: SupplyNetwork, regions: list[str] | None) -> ProductGroups:
+    """Final products (commodities with final demand) by region.
+
+    A region's row measures the output of its own producers of the product when they meet
+    at least half of the region's final demand for it (EU car plants), and otherwise the
+    deliveries to the region's final demand (magnets the EU buys abroad). Member states get
+    a production row where they make the product.
+    """
+    products = list(dict.fromkeys(net.demand["commodity"]))
+    baseline = link_flows(net)
+    rows, producer_rows, demand_rows = [], [], []
+    for product in products:
+        makers = np.flatnonzero(
+            (model.producer_commodity == product) & ~model.virtual & (model.output > 0)
+        )
+        countries = sorted({c for c in model.producer_country[makers] if c in EU27})
+        wanted = regions or ["EU27", *countries]
+        for region in wanted:
+            codes = region_codes(region)
+            buyers = (model.demand_commodity == product) & np.isin(
+                model.demand_region.astype(str), list(codes)
+            )
+            own = makers[np.isin(model.producer_country[makers].astype(str), list(codes))]
+            into = baseline[baseline["customer"].isin(model.demand_ids[buyers])]
+            needed = into["flow"].sum()
+            domestic = into[into["supplier"].isin(model.producer_ids[own])]["flow"].sum()
+            producer_row = np.zeros(model.n_producers)
+            demand_row = np.zeros(len(model.demand_ids))
+            if len(own) and (not buyers.any() or domestic >= 0.5 * needed):
+                producer_row[own] = 1.0
+                source = "production"
+            elif buyers.any():
+                demand_row[buyers] = 1.0
+                source = "delivery"
+            else:
+                continue
+            rows.append(
+                {
+                    "product": product,
+                    "region": region,
+                    "measured_as": source,
+                    "value": model.commodity_value.get(product, math.nan),
+                }
+            )
+            producer_rows.append(producer_row)
+            demand_rows.append(demand_row)
+    return ProductGroups(
+        pd.DataFrame(rows, columns=["product", "region", "measured_as", "value"]),
+        np.array(producer_rows).reshape(len(rows), model.n_producers),
+        np.array(demand_rows).reshape(len(rows), len(model.demand_ids)),
+    )
+
+
+def stock_groups(model: Model) -> tuple[pd.DataFrame, sp.csr_matrix]:
+    """Sum of the stocks of each commodity held in the EU (for charts of stocks running down)."""
+    inside = np.isin(model.slot_location.astype(str), list(region_codes("EU27")))
+    commodities = [
+        c
+        for c in dict.fromkeys(model.slot_commodity[inside])
+        if model.slot_stock[inside & (model.slot_commodity == c)].sum() > 0
+    ]
+    rows: list[int] = []
+    cols: list[int] = []
+    for g, commodity in enumerate(commodities):
+        slots = np.flatnonzero(inside & (model.slot_commodity == commodity))
+        rows += [g] * len(slots)
+        cols += list(slots)
+    matrix = sp.csr_matrix(
+        (np.ones(len(rows)), (rows, cols)), shape=(len(commodities), model.n_slots)
+    )
+    return pd.DataFrame({"commodity": commodities, "region": "EU27"}), matrix
+
+
+def outcomes(
+    output: np.ndarray, reference: np.ndarray, first_shock: int, threshold: float
+) -> dict[str, np.ndarray]:
+    """Per group and draw: time to survive and recover, lost output and its share.
+
+    ``output[day, group, draw]`` against the no-shock ``reference[day, group]``: a day is a
+    stoppage when output is below ``threshold`` × reference. Time to survive counts days from
+    the first shock to the first stoppage; time to recover, to the day after the last one
+    (NaN when output is still short at the end of the horizon, or never stopped).
+    """
+    survive, recover, lost, share = _outcome_kernel(
+        np.ascontiguousarray(output, dtype=np.float64),
+        np.ascontiguousarray(reference, dtype=np.float64),
+        int(first_shock),
+        float(threshold),
+    )
+    return {
+        "time_to_survive_days": survive,
+        "time_to_recover_days": recover,
+        "lost_output": lost,
+        "lost_output_share": share,
+    }
+
+
+@njit(cache=True, nogil=True)
+def _outcome_kernel(output, reference, first_shock, threshold):
+    horizon, groups, draws = output.shape
+    survive = np.full((groups, draws), np.nan)
+    recover = np.full((groups, draws), np.nan)
+    lost = np.zeros((groups, draws))
+    share = np.full((groups, draws), np.nan)
+    first = np.full((groups, draws), -1)
+    last = np.full((groups, draws), -1)
+    total = np.zeros(groups)
+    for t in range(horizon):
+        for g in range(groups):
+            ref = reference[t, g]
+            total[g] += ref
+            for r in range(draws):
+                value = output[t, g, r]
+                if ref > value:
+                    lost[g, r] += ref - value
+                if t >= first_shock and ref > 0 and value < threshold * ref - 1e-9:
+                    if first[g, r] < 0:
+                        first[g, r] = t
+                    last[g, r] = t
+    for g in range(groups):
+        for r in range(draws):
+            if first[g, r] >= 0:
+                survive[g, r] = first[g, r] - first_shock
+                if last[g, r] < horizon - 1:
+                    recover[g, r] = last[g, r] + 1 - first_shock
+            if total[g] > 0:
+                share[g, r] = lost[g, r] / total[g]
+    return survive, recover, lost, share

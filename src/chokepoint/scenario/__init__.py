@@ -1,0 +1,1 @@
+"""The scenario stage: typed events on a timeline, uncertain parameters, bundled presets."""
