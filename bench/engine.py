@@ -38,7 +38,7 @@ def main() -> None:
 
     from chokepoint.compile.model import build_model
     from chokepoint.network.container import load_default
-    from chokepoint.scenario.spec import load_scenario
+    from chokepoint.scenario import load_scenario
     from chokepoint.simulation.run import simulate
 
     net = load_default()

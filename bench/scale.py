@@ -156,7 +156,7 @@ events:
 
 
 def one(size: int, draws: int, days: int) -> dict:
-    from chokepoint.scenario.spec import Scenario
+    from chokepoint.scenario import Scenario
     from chokepoint.simulation.run import simulate
 
     start = time.perf_counter()

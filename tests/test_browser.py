@@ -161,7 +161,7 @@ def test_dashboard_shows_upload_errors(page, server, tmp_path):
 def test_report_renders_every_chart(page, tmp_path):
     from chokepoint.cli.show import write_demo_report
     from chokepoint.network.container import load_default
-    from chokepoint.scenario.spec import load_scenario
+    from chokepoint.scenario import load_scenario
     from chokepoint.simulation.run import simulate
 
     network = load_default()

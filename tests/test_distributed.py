@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from chokepoint.scenario.spec import load_scenario
+from chokepoint.scenario import load_scenario
 from chokepoint.simulation.run import simulate
 
 

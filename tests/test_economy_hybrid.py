@@ -28,7 +28,7 @@ from chokepoint.economy.run import run_economy
 from chokepoint.errors import ChokepointError, DataError
 from chokepoint.network.container import load_default
 from chokepoint.network.countries import EU27
-from chokepoint.scenario.spec import Scenario
+from chokepoint.scenario import Scenario
 
 ICIO_INDUSTRIES = (
     "A01_02 A03 B05_06 B07_08 B09 C10T12 C13T15 C16 C17_18 C19 C20 C21 C22 C23 C24 C25 C26 "

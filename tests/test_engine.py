@@ -8,7 +8,7 @@ from netbuild import chain, network
 
 from chokepoint.compile.licensing import licence_gates
 from chokepoint.compile.rng import FIXED
-from chokepoint.scenario.spec import Scenario
+from chokepoint.scenario import Scenario
 from chokepoint.simulation.run import simulate
 
 

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from netbuild import network
 
-from chokepoint.scenario.spec import Scenario
+from chokepoint.scenario import Scenario
 from chokepoint.simulation.run import simulate
 
 COMMODITIES = [

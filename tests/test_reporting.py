@@ -19,7 +19,7 @@ from chokepoint.reporting import RunData, key_numbers, report_from_folders
 from chokepoint.reporting.charts import Catalog, rounded
 from chokepoint.reporting.html import build_report
 from chokepoint.reporting.network_chart import chain_commodities, restricted_links
-from chokepoint.scenario.spec import load_scenario
+from chokepoint.scenario import load_scenario
 from chokepoint.simulation.run import simulate
 
 DRAWS = 8

@@ -7,7 +7,7 @@ import pytest
 from netbuild import chain
 
 from chokepoint.results.results import cvar
-from chokepoint.scenario.spec import Scenario
+from chokepoint.scenario import Scenario
 from chokepoint.simulation.run import simulate
 from chokepoint.simulation.sensitivity import first_order_index, tornado, uncertain_parameters
 from chokepoint.simulation.sweep import apply, parse_vary, sweep

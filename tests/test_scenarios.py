@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from chokepoint import ScenarioError, load_default
 from chokepoint.cli.main import app
-from chokepoint.scenario.spec import EVENT_TYPES, Scenario, load_scenario, preset_names
+from chokepoint.scenario import EVENT_TYPES, Scenario, load_scenario, preset_names
 from chokepoint.simulation.run import simulate
 
 GOOD_EVENT = """
@@ -251,7 +251,7 @@ def test_value_content_rule_catches_foreign_magnets() -> None:
 def test_eu27_aggregate_customers_are_domestic_for_member_states() -> None:
     from chokepoint.compile.exogenous import select_links
     from chokepoint.compile.model import build_model
-    from chokepoint.scenario.spec import ExportBan
+    from chokepoint.scenario import ExportBan
 
     net = load_default()
     ban = ExportBan(type="export_ban", exporter=["DEU"], commodity=["ndfeb_magnet"])

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from chokepoint.scenario.spec import load_scenario, presets_folder
+from chokepoint.scenario import load_scenario, presets_folder
 from chokepoint.simulation.run import simulate
 from chokepoint.web import create_app
 from chokepoint.web.server import BackgroundServer

@@ -3,9 +3,10 @@
 Pure functions of a network and an importing region. A region is an ISO3 code, ``EU``
 (= ``EU27``, the member states plus producers recorded under the ``EU27`` pseudo-code) or
 ``WORLD`` (global production shares). Flows come from
-:func:`chokepoint.network.structure.link_flows`: a link carries ``share × requirement`` of its customer. Consumption of a commodity in a
-region is the baseline requirement of the region's producers and final demand; the part of
-it that no link covers has unknown origin and appears under the code ``UNK``.
+:func:`chokepoint.network.structure.link_flows`: a link carries ``share × requirement`` of
+its customer. Consumption of a commodity in a region is the baseline requirement of the
+region's producers and final demand; the part of it that no link covers has unknown origin
+and appears under the code ``UNK``.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from chokepoint.analysis.metrics import dependency_table
 from chokepoint.analysis.origins import material_origins_by_stage
 from chokepoint.network.container import load_default
 from chokepoint.reporting.tables import comparison_rich_table, percent
-from chokepoint.scenario.spec import load_scenario
+from chokepoint.scenario import load_scenario
 from chokepoint.simulation.run import simulate
 
 PAIR = ("licences-3m", "licences-12m")

@@ -253,7 +253,7 @@ def run_command(
     ] = None,
 ) -> None:
     """Simulate a scenario day by day: days to stoppage, lost output and value per product."""
-    from chokepoint.scenario.spec import load_scenario
+    from chokepoint.scenario import load_scenario
     from chokepoint.simulation.run import simulate
 
     loaded = load_scenario(scenario)
@@ -402,7 +402,7 @@ def sweep(
 ) -> None:
     """Run a grid of scenario variants; one tidy row per grid point, product and region."""
     from chokepoint.reporting.tables import to_csv, to_json
-    from chokepoint.scenario.spec import load_scenario
+    from chokepoint.scenario import load_scenario
     from chokepoint.simulation.sweep import parse_vary
     from chokepoint.simulation.sweep import sweep as run_sweep
 
@@ -500,7 +500,7 @@ def sensitivity(
 ) -> None:
     """Rank the scenario's uncertain inputs by their effect on losses (tornado + index)."""
     from chokepoint.reporting.tables import to_csv, to_json
-    from chokepoint.scenario.spec import load_scenario
+    from chokepoint.scenario import load_scenario
     from chokepoint.simulation.sensitivity import sensitivity as rank
 
     if metric not in {"lost_value", "lost_output", "lost_output_share"}:
@@ -552,7 +552,7 @@ def sensitivity(
 @app.command()
 def presets() -> None:
     """List the scenario presets shipped with chokepoint, one line each."""
-    from chokepoint.scenario.spec import load_scenario, preset_names
+    from chokepoint.scenario import load_scenario, preset_names
 
     for name in preset_names():
         description = " ".join(load_scenario(name).description.split())

@@ -21,9 +21,7 @@ from chokepoint.compile.rng import sample_draws
 from chokepoint.errors import ScenarioError
 from chokepoint.network.container import SupplyNetwork
 from chokepoint.network.structure import total_requirements
-from chokepoint.scenario.distributions import Number
-from chokepoint.scenario.distributions import code as distribution_code
-from chokepoint.scenario.spec import (
+from chokepoint.scenario import (
     DemandCut,
     DemandShift,
     Event,
@@ -39,6 +37,8 @@ from chokepoint.scenario.spec import (
     Substitution,
     SupplierSwitch,
 )
+from chokepoint.scenario.distributions import Number
+from chokepoint.scenario.distributions import code as distribution_code
 
 
 @dataclass

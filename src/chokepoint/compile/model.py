@@ -17,7 +17,7 @@ from chokepoint.analysis.metrics import region_codes
 from chokepoint.errors import ScenarioError
 from chokepoint.network.container import SupplyNetwork
 from chokepoint.network.structure import link_flows
-from chokepoint.scenario.spec import NewCapacity, Scenario, SupplierSwitch
+from chokepoint.scenario import NewCapacity, Scenario, SupplierSwitch
 
 DAYS_PER_YEAR = 365.0
 

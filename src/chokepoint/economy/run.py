@@ -28,7 +28,7 @@ from chokepoint.economy.mrio import MRIO, load_mrio
 from chokepoint.errors import DataError
 from chokepoint.network.container import SupplyNetwork
 from chokepoint.network.countries import EU27
-from chokepoint.scenario.spec import Scenario, load_scenario
+from chokepoint.scenario import Scenario, load_scenario
 from chokepoint.simulation.run import Results, network_for, simulate
 
 QUANTILES = (5, 50, 95)

@@ -20,7 +20,7 @@ from chokepoint.errors import ChokepointError
 
 if TYPE_CHECKING:
     from chokepoint.network.container import SupplyNetwork
-    from chokepoint.scenario.spec import Scenario
+    from chokepoint.scenario import Scenario
     from chokepoint.simulation.run import Results
 
 EU_REGION = "EU27"
@@ -131,7 +131,7 @@ def recover_scenario(metadata: dict[str, Any]) -> Scenario | None:
     the file is read again and used only if the hash is the same, so a report never shows
     a scenario that has changed since the run.
     """
-    from chokepoint.scenario.spec import load_scenario
+    from chokepoint.scenario import load_scenario
 
     reference = metadata.get("scenario_file")
     if not reference:

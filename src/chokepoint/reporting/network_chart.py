@@ -31,7 +31,7 @@ def restricted_links(network, run: RunData) -> dict[str, str]:
     of measure; licensed links come from the run's licensing table."""
     from chokepoint.compile.exogenous import select_links
     from chokepoint.compile.model import build_model
-    from chokepoint.scenario.spec import ExportBan, ExportLicensing, ExportQuota
+    from chokepoint.scenario import ExportBan, ExportLicensing, ExportQuota
 
     restricted = {str(link): "licensed" for link in run.licences.get("link", [])}
     if run.scenario is None:

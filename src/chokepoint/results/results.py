@@ -21,7 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from chokepoint.errors import ScenarioError
-from chokepoint.scenario.spec import Scenario
+from chokepoint.scenario import Scenario
 
 METRICS = (
     "time_to_survive_days",

@@ -1,1 +1,51 @@
-"""The scenario stage: typed events on a timeline, uncertain parameters, bundled presets."""
+"""The scenario stage: typed events on a timeline, uncertain parameters, bundled presets.
+
+``Scenario.from_yaml(path)`` or ``load_scenario(name_or_path)`` read and validate a scenario;
+``EVENT_TYPES`` is the registry of event classes by YAML ``type:``.
+"""
+
+from chokepoint.scenario.events import (
+    EVENT_TYPES,
+    DemandCut,
+    DemandShift,
+    Event,
+    Exemption,
+    ExportBan,
+    ExportLicensing,
+    ExportQuota,
+    FlowSelector,
+    NewCapacity,
+    Outage,
+    Recycling,
+    Stockpile,
+    Substitution,
+    SupplierSwitch,
+    ValueContentRule,
+)
+from chokepoint.scenario.presets import load_scenario, preset_names, presets_folder, resolve
+from chokepoint.scenario.spec import Scenario, Settings
+
+__all__ = [
+    "EVENT_TYPES",
+    "DemandCut",
+    "DemandShift",
+    "Event",
+    "Exemption",
+    "ExportBan",
+    "ExportLicensing",
+    "ExportQuota",
+    "FlowSelector",
+    "NewCapacity",
+    "Outage",
+    "Recycling",
+    "Scenario",
+    "Settings",
+    "Stockpile",
+    "Substitution",
+    "SupplierSwitch",
+    "ValueContentRule",
+    "load_scenario",
+    "preset_names",
+    "presets_folder",
+    "resolve",
+]

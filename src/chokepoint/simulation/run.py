@@ -33,7 +33,7 @@ from chokepoint.results.results import (
     measures_table,
     risk_figures,
 )
-from chokepoint.scenario.spec import Scenario
+from chokepoint.scenario import Scenario
 
 BALANCE_TOLERANCE = 1e-6
 """Largest mass-balance residual allowed, relative to the size of each row's own numbers
@@ -191,8 +191,8 @@ def _empty_exogenous(model: Model, horizon: int) -> Exogenous:
 def _reference_exogenous(net: SupplyNetwork, model: Model, scenario: Scenario) -> Exogenous:
     """What output is measured against: no shocks and no measures, except the scenario's
     changes of final demand (at their medians) — a demand cut is not a supply loss."""
+    from chokepoint.scenario import DemandCut, DemandShift
     from chokepoint.scenario.distributions import median
-    from chokepoint.scenario.spec import DemandCut, DemandShift
 
     empty = _empty_exogenous(model, scenario.horizon_days)
     demand_events = [e for e in scenario.events if isinstance(e, DemandShift | DemandCut)]
@@ -455,7 +455,7 @@ def _optional_str(value: object) -> str | None:
 
 def _scenario_label(path: str | None) -> str | None:
     """``preset:NAME`` for a shipped preset, else the path as given."""
-    from chokepoint.scenario.spec import presets_folder
+    from chokepoint.scenario import presets_folder
 
     if path and Path(path).parent == presets_folder():
         return f"preset:{Path(path).stem}"

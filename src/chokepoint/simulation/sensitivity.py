@@ -26,8 +26,8 @@ from chokepoint.compile.exogenous import PART, exemption_part, per_draw
 from chokepoint.errors import ChokepointError
 from chokepoint.network.container import SupplyNetwork
 from chokepoint.results.results import Results
+from chokepoint.scenario import Scenario
 from chokepoint.scenario.distributions import Fixed, median, quantile
-from chokepoint.scenario.spec import Scenario
 from chokepoint.simulation.run import simulate
 
 PER_APPLICATION = {"processing_days": "mean_delay"}

@@ -22,7 +22,7 @@ import pandas as pd
 
 from chokepoint.errors import ChokepointError
 from chokepoint.network.container import SupplyNetwork
-from chokepoint.scenario.spec import EVENT_TYPES, Scenario
+from chokepoint.scenario import EVENT_TYPES, Scenario
 from chokepoint.simulation.run import simulate
 
 ALIASES = {

@@ -168,7 +168,7 @@ def _routes(app: FastAPI) -> None:
     @app.get("/api/presets", tags=["scenarios"])
     def presets() -> list[dict[str, Any]]:
         """The scenario presets shipped with chokepoint."""
-        from chokepoint.scenario.spec import load_scenario, preset_names
+        from chokepoint.scenario import load_scenario, preset_names
 
         listed = []
         for name in preset_names():
@@ -209,7 +209,7 @@ def _routes(app: FastAPI) -> None:
             text = content.decode("utf-8")
         except UnicodeDecodeError:
             raise HTTPException(422, "the file is not UTF-8 text (a scenario is YAML)") from None
-        from chokepoint.scenario.spec import Scenario
+        from chokepoint.scenario import Scenario
         from chokepoint.simulation.run import check_scenario
 
         label = f"upload:{_slug(Path(file.filename or 'scenario.yaml').name)}"
@@ -307,7 +307,7 @@ def _routes(app: FastAPI) -> None:
 
 
 def _preset(name: str):
-    from chokepoint.scenario.spec import load_scenario, preset_names, presets_folder
+    from chokepoint.scenario import load_scenario, preset_names, presets_folder
 
     if name not in preset_names():
         raise HTTPException(404, f"no preset '{name[:60]}' (presets: {', '.join(preset_names())})")

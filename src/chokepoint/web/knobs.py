@@ -14,8 +14,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from chokepoint.errors import ScenarioError
+from chokepoint.scenario import ExportLicensing, FlowSelector, Scenario
 from chokepoint.scenario.distributions import median
-from chokepoint.scenario.spec import ExportLicensing, FlowSelector, Scenario
 
 
 class Knobs(BaseModel):

@@ -22,7 +22,7 @@ from chokepoint.errors import ChokepointError
 
 if TYPE_CHECKING:
     from chokepoint.network.container import SupplyNetwork
-    from chokepoint.scenario.spec import Scenario
+    from chokepoint.scenario import Scenario
     from chokepoint.simulation.run import Results
 
 logger = logging.getLogger(__name__)
