@@ -238,8 +238,8 @@ def test_unknown_preset() -> None:
 
 
 def test_value_content_rule_catches_foreign_magnets() -> None:
-    from chokepoint.compile.exogenous import value_content_links
     from chokepoint.compile.model import build_model
+    from chokepoint.compile.selection import value_content_links
 
     net, scenario = load_default(), load_scenario("ree-2025-10")
     model = build_model(net, scenario)
@@ -249,8 +249,8 @@ def test_value_content_rule_catches_foreign_magnets() -> None:
 
 
 def test_eu27_aggregate_customers_are_domestic_for_member_states() -> None:
-    from chokepoint.compile.exogenous import select_links
     from chokepoint.compile.model import build_model
+    from chokepoint.compile.selection import select_links
     from chokepoint.scenario import ExportBan
 
     net = load_default()

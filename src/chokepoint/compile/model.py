@@ -9,6 +9,7 @@ engine reads nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,9 @@ from chokepoint.analysis.metrics import region_codes
 from chokepoint.errors import ScenarioError
 from chokepoint.network.container import SupplyNetwork
 from chokepoint.network.structure import link_flows
-from chokepoint.scenario import NewCapacity, Scenario, SupplierSwitch
+
+if TYPE_CHECKING:
+    from chokepoint.scenario import Scenario, When
 
 DAYS_PER_YEAR = 365.0
 
@@ -150,6 +153,7 @@ def build_model(net: SupplyNetwork, scenario: Scenario) -> Model:
 
     # links
     made = pd.Series(commodity, index=ids)
+    location = holders_location(slot_producer, slot_demand, producers, net)
     link_commodity = made.reindex(net.links["supplier"]).to_numpy(object)
     link_slot = slot_key.get_indexer(list(zip(net.links["customer"], link_commodity, strict=True)))
     link_supplier = index.get_indexer(net.links["supplier"])
@@ -172,82 +176,10 @@ def build_model(net: SupplyNetwork, scenario: Scenario) -> Model:
     covered = np.bincount(link_slot[keep], weights=share[keep], minlength=len(slot_use))
     unknown = np.clip(1.0 - covered, 0.0, 1.0)
 
-    producers_extra = {"ids": [], "country": [], "commodity": [], "capacity": []}
+    builder = ModelBuilder(scenario, ids, made, links, holders, slot_commodity, location)
     for position, event in enumerate(scenario.events):
-        if isinstance(event, NewCapacity):
-            new_id = f"new_capacity[{position}]:{event.commodity}@{event.country}"
-            producer_index = len(ids) + len(producers_extra["ids"])
-            producers_extra["ids"].append(new_id)
-            producers_extra["country"].append(event.country)
-            producers_extra["commodity"].append(event.commodity)
-            producers_extra["capacity"].append(0.0)  # set per draw via capacity multipliers
-            customers = _model_slots(
-                slot_commodity,
-                holders_location(slot_producer, slot_demand, producers, net),
-                event.commodity,
-                event.serves,
-            )
-            if len(customers) == 0:
-                raise ScenarioError(
-                    f"nobody in {', '.join(event.serves)} uses '{event.commodity}': the new "
-                    "capacity would serve no one",
-                    field=f"events[{position}].serves",
-                )
-            for slot in customers:
-                _add_link(
-                    links,
-                    f"{new_id}->{holders[slot]}",
-                    producer_index,
-                    slot,
-                    ready=float(scenario.day(event.start)),
-                    event=position,
-                )
-        elif isinstance(event, SupplierSwitch):
-            location = holders_location(slot_producer, slot_demand, producers, net)
-            customers = _model_slots(slot_commodity, location, event.commodity, event.regions)
-            if len(customers) == 0:
-                raise ScenarioError(
-                    f"nobody in {', '.join(event.regions)} buys '{event.commodity}'",
-                    field=f"events[{position}].regions",
-                )
-            switched = 0
-            for supplier in event.suppliers:
-                supplier_index = index.get_indexer([supplier])[0]
-                if made[supplier] != event.commodity:
-                    raise ScenarioError(
-                        f"supplier '{supplier}' makes '{made[supplier]}', not '{event.commodity}'",
-                        field=f"events[{position}].suppliers",
-                    )
-                for slot in customers:
-                    existing = [
-                        i
-                        for i, (s, t) in enumerate(
-                            zip(links["supplier"], links["slot"], strict=True)
-                        )
-                        if s == supplier_index and t == slot
-                    ]
-                    if existing:
-                        # already a supplier: a standby one becomes ready on schedule
-                        i = existing[0]
-                        if links["alternative"][i]:
-                            links["event"][i] = position  # ready day drawn in compile
-                            switched += 1
-                        continue
-                    switched += 1
-                    _add_link(
-                        links,
-                        f"{supplier}->{holders[slot]}",
-                        supplier_index,
-                        slot,
-                        ready=np.inf,
-                        event=position,
-                    )
-            if switched == 0:
-                raise ScenarioError(
-                    "every supplier named is already a regular supplier of these buyers: "
-                    "the switch changes nothing",
-                    field=f"events[{position}].suppliers",
-                )
+        event.extend_model(builder, position)
+    producers_extra = builder.extra
 
     all_ids = np.concatenate([ids, np.array(producers_extra["ids"], dtype=object)])
     n_extra = len(producers_extra["ids"])
@@ -297,32 +229,89 @@ def build_model(net: SupplyNetwork, scenario: Scenario) -> Model:
     )
 
 
+class ModelBuilder:
+    """What an event may add to the model while it is built: plants (virtual producers
+    with no base capacity) and links (standby alternatives). Events call it from their
+    ``extend_model`` hook."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        ids: np.ndarray,
+        made: pd.Series,
+        links: dict,
+        holders: np.ndarray,
+        slot_commodity: np.ndarray,
+        location: np.ndarray,
+    ) -> None:
+        self.scenario, self.ids, self._made, self.links = scenario, ids, made, links
+        self.holders, self.slot_commodity, self.location = holders, slot_commodity, location
+        self.index = pd.Index(ids)
+        self.extra: dict[str, list] = {"ids": [], "country": [], "commodity": []}
+
+    def day(self, when: When) -> int:
+        return self.scenario.day(when)
+
+    def made(self, producer: str) -> str:
+        """The commodity a producer of the network makes."""
+        return str(self._made[producer])
+
+    def customers(self, commodity: str, regions: list[str]) -> np.ndarray:
+        """Slots of holders in the regions that use the commodity."""
+        codes = set().union(*(region_codes(r) for r in regions))
+        mask = (self.slot_commodity == commodity) & np.isin(self.location.astype(str), list(codes))
+        return np.flatnonzero(mask)
+
+    def add_producer(self, producer_id: str, country: str, commodity: str) -> int:
+        """A new plant; its capacity is set per draw through the capacity multipliers."""
+        self.extra["ids"].append(producer_id)
+        self.extra["country"].append(country)
+        self.extra["commodity"].append(commodity)
+        return len(self.ids) + len(self.extra["ids"]) - 1
+
+    def producer_id(self, producer: int) -> str:
+        n = len(self.ids)
+        return str(self.ids[producer] if producer < n else self.extra["ids"][producer - n])
+
+    def add_link(self, supplier: int, slot: int, *, ready: float, event: int) -> None:
+        """A standby link from ``supplier`` into ``slot``, ready from day ``ready``."""
+        links = self.links
+        links["ids"].append(f"{self.producer_id(supplier)}->{self.holders[slot]}")
+        links["supplier"].append(supplier)
+        links["slot"].append(slot)
+        links["share"].append(0.0)
+        links["alternative"].append(True)
+        links["qualification"].append(0.0)
+        links["flow"].append(0.0)
+        links["ready"].append(ready)
+        links["event"].append(event)
+
+    def switch_to(self, supplier_id: str, slot: int, *, event: int) -> int:
+        """Make ``supplier_id`` an alternative supplier of ``slot`` whose ready day the
+        event draws; 1 if that changes anything, 0 if it is already a regular supplier."""
+        supplier = int(self.index.get_indexer([supplier_id])[0])
+        links = self.links
+        existing = [
+            i
+            for i, (s, t) in enumerate(zip(links["supplier"], links["slot"], strict=True))
+            if s == supplier and t == slot
+        ]
+        if existing:
+            i = existing[0]
+            if links["alternative"][i]:  # a standby supplier becomes ready on schedule
+                links["event"][i] = event
+                return 1
+            return 0
+        self.add_link(supplier, slot, ready=np.inf, event=event)
+        return 1
+
+
 def holders_location(slot_producer, slot_demand, producers, net) -> np.ndarray:
     location = np.empty(len(slot_producer), dtype=object)
     is_producer = slot_producer >= 0
     location[is_producer] = producers["country"].to_numpy(object)[slot_producer[is_producer]]
     location[~is_producer] = net.demand["region"].to_numpy(object)[slot_demand[~is_producer]]
     return location
-
-
-def _model_slots(slot_commodity, location, commodity: str, regions: list[str]) -> np.ndarray:
-    codes = set().union(*(region_codes(r) for r in regions))
-    mask = (slot_commodity == commodity) & np.isin(location.astype(str), list(codes))
-    return np.flatnonzero(mask)
-
-
-def _add_link(
-    links: dict, link_id: str, supplier: int, slot: int, *, ready: float, event: int
-) -> None:
-    links["ids"].append(link_id)
-    links["supplier"].append(supplier)
-    links["slot"].append(slot)
-    links["share"].append(0.0)
-    links["alternative"].append(True)
-    links["qualification"].append(0.0)
-    links["flow"].append(0.0)
-    links["ready"].append(ready)
-    links["event"].append(event)
 
 
 def _levels(

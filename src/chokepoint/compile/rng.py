@@ -79,3 +79,15 @@ def sample_draws(
     for i in range(draws.shape[0]):
         out[i] = sample(code, params, seed, event, part, draws[i], 0)
     return out
+
+
+def stream(name: str) -> int:
+    """The random-stream number (the key's ``part``) of a named parameter, e.g.
+    ``"capacity_loss"`` or ``"exemptions[0].share"``: 64-bit FNV-1a of the name with bit 62
+    set and bit 63 clear. Named, not numbered by position, so adding a parameter to an event
+    changes no other parameter's draws; bit 62 keeps it apart from the licensing kernel's
+    small per-flow numbers."""
+    value = 0xCBF29CE484222325
+    for byte in name.encode("utf-8"):
+        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return (value & ((1 << 62) - 1)) | (1 << 62)

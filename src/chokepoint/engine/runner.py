@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from chokepoint.compile.exogenous import Exogenous, Rows
+from chokepoint.compile.exogenous import Exogenous
 from chokepoint.compile.model import Model
+from chokepoint.compile.patterns import Rows
 from chokepoint.engine.kernel import simulate_block
 
 

@@ -29,8 +29,8 @@ EU_AREA = "EU"
 def restricted_links(network, run: RunData) -> dict[str, str]:
     """Link ids (``supplier->customer``) the run's export measures apply to, with the kind
     of measure; licensed links come from the run's licensing table."""
-    from chokepoint.compile.exogenous import select_links
     from chokepoint.compile.model import build_model
+    from chokepoint.compile.selection import select_links
     from chokepoint.scenario import ExportBan, ExportLicensing, ExportQuota
 
     restricted = {str(link): "licensed" for link in run.licences.get("link", [])}

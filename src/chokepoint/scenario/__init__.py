@@ -4,25 +4,24 @@
 ``EVENT_TYPES`` is the registry of event classes by YAML ``type:``.
 """
 
-from chokepoint.scenario.events import (
-    EVENT_TYPES,
+from chokepoint.scenario.events import EVENT_TYPES, Event, Exemption, FlowSelector
+from chokepoint.scenario.measures import (
     DemandCut,
-    DemandShift,
-    Event,
-    Exemption,
-    ExportBan,
-    ExportLicensing,
-    ExportQuota,
-    FlowSelector,
     NewCapacity,
-    Outage,
     Recycling,
     Stockpile,
     Substitution,
     SupplierSwitch,
-    ValueContentRule,
 )
 from chokepoint.scenario.presets import load_scenario, preset_names, presets_folder, resolve
+from chokepoint.scenario.shocks import (
+    DemandShift,
+    ExportBan,
+    ExportLicensing,
+    ExportQuota,
+    Outage,
+    ValueContentRule,
+)
 from chokepoint.scenario.spec import Scenario, Settings
 
 __all__ = [

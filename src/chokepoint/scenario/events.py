@@ -7,8 +7,9 @@ to its class. Parameters may be numbers or distributions (:mod:`chokepoint.scena
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
+import numpy as np
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -19,6 +20,10 @@ from pydantic import (
 )
 
 from chokepoint.scenario.distributions import Number, support
+
+if TYPE_CHECKING:
+    from chokepoint.compile.context import CompileContext
+    from chokepoint.compile.model import ModelBuilder
 
 # --------------------------------------------------------------------------- field types
 
@@ -79,10 +84,29 @@ class Event(_Model):
         """Ids this event refers to, by kind: country, commodity, producer, node."""
         return {}
 
+    # Hooks of the compile stage. Each event type says in its own class what it does; the
+    # compile stage calls these through one context object and never dispatches on type.
+
+    def extend_model(self, builder: ModelBuilder, position: int) -> None:
+        """Add the plants or links the event brings to the model (default: none)."""
+
+    def compile(self, ctx: CompileContext, position: int) -> None:
+        """Write the event's exogenous inputs (gates, capacities, injections) into ``ctx``."""
+        raise NotImplementedError(f"{type(self).__name__} does not compile")
+
+    def cost(self, ctx: CompileContext, position: int) -> np.ndarray | None:
+        """What the measure costs per draw (EUR), or None for an event without a cost."""
+        return None
+
+    def reference_copy(self) -> Event | None:
+        """The event as it applies to the reference run that losses are measured against
+        (at its median), or None when the reference run ignores it (default)."""
+        return None
+
 
 EVENT_TYPES: dict[str, type[Event]] = {}
-_E = TypeVar("_E", bound=type[Event])
 """The registry: YAML ``type:`` → event class. Classes join it with :func:`event_type`."""
+_E = TypeVar("_E", bound=type[Event])
 
 
 def event_type(cls: _E) -> _E:
@@ -120,237 +144,6 @@ class FlowSelector(_Model):
             "producer": list(self.producer or []),
             "node": list(self.customers or []),
         }
-
-
-@event_type
-class ExportBan(Event, FlowSelector):
-    """No exports of the selected flows in the window, except the exemptions."""
-
-    type: Literal["export_ban"]
-    exemptions: list[Exemption] = []
-
-    def references(self) -> dict[str, list[str]]:
-        refs = self.selector_references()
-        refs["node"] += [c for e in self.exemptions for c in (e.customers or [])]
-        return refs
-
-
-@event_type
-class ExportQuota(Event, FlowSelector):
-    """Exports of the selected flows capped at a fraction of their baseline volume."""
-
-    type: Literal["export_quota"]
-    fraction: Fraction
-
-    def references(self) -> dict[str, list[str]]:
-        return self.selector_references()
-
-
-class ValueContentRule(_Model):
-    """Foreign-made goods with at least ``threshold`` (share of value) of the exporter's
-    controlled content need the exporter's licence too (e.g. China's 0.1% rule)."""
-
-    threshold: Fraction
-    controlled: Names
-
-
-@event_type
-class ExportLicensing(Event, FlowSelector):
-    """Each selected flow is split into contracts that need a valid licence to ship.
-
-    A contract applies at the start of the regime, waits ``processing_days``, is approved
-    with ``approval_probability`` (else re-applies after ``reapply_days``), holds a licence
-    valid ``validity_days`` from approval and applies for renewal ``renewal_lead_days``
-    before it expires. The share of contracts holding a valid licence gates the flow: that
-    share of the contracts ships, each at most its baseline volume.
-    """
-
-    type: Literal["export_licensing"]
-    licence: Literal["individual", "general"] = "individual"
-    contracts: Annotated[int, Field(ge=1, le=1000)] = 10
-    processing_days: Days = 63.0
-    approval_probability: Probability = 1.0
-    reapply_days: Days = 30.0
-    validity_days: Positive | None = None
-    renewal_lead_days: Days = 30.0
-    value_content: ValueContentRule | None = None
-    volume_headroom: Annotated[float, Field(ge=0)] = 0.0
-    """Licensed contracts ship at most (1 + headroom) × their baseline volume: 0 means a
-    licence covers the contracted quantity, so buyers cannot stock up through it (CLEPA,
-    2025: "stockpiling virtually impossible")."""
-    exemptions: list[Exemption] = []
-
-    VALIDITY_DEFAULTS: ClassVar[dict[str, float]] = {"individual": 180.0, "general": 365.0}
-
-    @property
-    def validity(self) -> Number:
-        """Validity in days: as given, else 180 (individual) or 365 (general)."""
-        if self.validity_days is not None:
-            return self.validity_days
-        return self.VALIDITY_DEFAULTS[self.licence]
-
-    def references(self) -> dict[str, list[str]]:
-        refs = self.selector_references()
-        refs["node"] += [c for e in self.exemptions for c in (e.customers or [])]
-        if self.value_content:
-            refs["commodity"] += self.value_content.controlled
-        return refs
-
-
-@event_type
-class Outage(Event):
-    """Producers lose a fraction of capacity in the window, then recover linearly."""
-
-    type: Literal["outage"]
-    producer: Names
-    capacity_loss: Fraction = 1.0
-    recovery_days: Days = 0.0
-
-    def references(self) -> dict[str, list[str]]:
-        return {"producer": list(self.producer)}
-
-
-@event_type
-class DemandShift(Event):
-    """Final demand for commodities (in regions) multiplied by ``factor`` in the window."""
-
-    type: Literal["demand_shift"]
-    commodity: Names
-    regions: Names | None = None
-    factor: NonNegative
-
-    def references(self) -> dict[str, list[str]]:
-        return {"commodity": list(self.commodity), "country": list(self.regions or [])}
-
-
-@event_type
-class Stockpile(Event):
-    """A reserve of a commodity placed at the holders' sites on ``start``.
-
-    ``quantity`` (total) or ``days_of_cover`` (of the holders' baseline use); the reserve is
-    split over the holders by baseline use and released ``on_shortage`` (to cover a day's
-    use when the holder's own stock falls short) or ``immediately`` into their stocks.
-    """
-
-    kind: ClassVar[str] = "measure"
-    type: Literal["stockpile"]
-    commodity: str
-    holders: Names | None = None
-    regions: Names | None = None
-    quantity: NonNegative | None = None
-    days_of_cover: NonNegative | None = None
-    release: Literal["on_shortage", "immediately"] = "on_shortage"
-    cost_per_unit_year: NonNegative = 0.0
-    """Holding cost (EUR per unit and year) of the reserve, reported as the measure's cost."""
-
-    @model_validator(mode="after")
-    def _amount(self) -> Stockpile:
-        if (self.quantity is None) == (self.days_of_cover is None):
-            raise ValueError("give either quantity or days_of_cover")
-        return self
-
-    def references(self) -> dict[str, list[str]]:
-        return {
-            "commodity": [self.commodity],
-            "node": list(self.holders or []),
-            "country": list(self.regions or []),
-        }
-
-
-@event_type
-class NewCapacity(Event):
-    """A new plant: serves the commodity's customers in ``serves`` from ``start``, ramping up."""
-
-    kind: ClassVar[str] = "measure"
-    type: Literal["new_capacity"]
-    commodity: str
-    country: str
-    capacity: NonNegative
-    ramp_days: Days = 0.0
-    serves: Names = ["EU27"]
-    capex: NonNegative = 0.0
-    """Investment (EUR), reported as the measure's cost."""
-
-    def references(self) -> dict[str, list[str]]:
-        return {"commodity": [self.commodity], "country": [self.country, *self.serves]}
-
-
-@event_type
-class Recycling(Event):
-    """A share of the region's use of a commodity met from scrap, ramping up from ``start``."""
-
-    kind: ClassVar[str] = "measure"
-    type: Literal["recycling"]
-    commodity: str
-    regions: Names = ["EU27"]
-    share: Fraction
-    ramp_days: Days = 0.0
-
-    def references(self) -> dict[str, list[str]]:
-        return {"commodity": [self.commodity], "country": list(self.regions)}
-
-
-@event_type
-class Substitution(Event):
-    """A recipe alternative: part of the output of ``output`` uses less of ``input``.
-
-    From ``start + lead_days`` a ``share`` of production in ``regions`` switches to a recipe
-    using ``factor`` times the input (0: input-free, e.g. Dy-free or ferrite motors). The
-    switched share costs ``cost_penalty`` EUR more per unit of output (reported as the
-    measure's cost) and loses ``performance_penalty`` of its throughput (the producers'
-    capacity falls by ``share × performance_penalty``).
-    """
-
-    kind: ClassVar[str] = "measure"
-    type: Literal["substitution"]
-    output: str
-    input: str
-    factor: NonNegative = 0.0
-    share: Fraction = 1.0
-    lead_days: Days = 0.0
-    regions: Names = ["EU27"]
-    cost_penalty: NonNegative = 0.0
-    performance_penalty: Fraction = 0.0
-
-    def references(self) -> dict[str, list[str]]:
-        return {"commodity": [self.output, self.input], "country": list(self.regions)}
-
-
-@event_type
-class SupplierSwitch(Event):
-    """Qualify alternative suppliers for the region's buyers of a commodity.
-
-    Orders the usual suppliers cannot fill may move to ``suppliers`` from
-    ``start + qualification_days``.
-    """
-
-    kind: ClassVar[str] = "measure"
-    type: Literal["supplier_switch"]
-    commodity: str
-    suppliers: Names
-    regions: Names = ["EU27"]
-    qualification_days: Days = 0.0
-
-    def references(self) -> dict[str, list[str]]:
-        return {
-            "commodity": [self.commodity],
-            "producer": list(self.suppliers),
-            "country": list(self.regions),
-        }
-
-
-@event_type
-class DemandCut(Event):
-    """Final demand for commodities (in regions) cut by ``cut`` (a fraction) in the window."""
-
-    kind: ClassVar[str] = "measure"
-    type: Literal["demand_cut"]
-    commodity: Names
-    regions: Names | None = None
-    cut: Fraction
-
-    def references(self) -> dict[str, list[str]]:
-        return {"commodity": list(self.commodity), "country": list(self.regions or [])}
 
 
 def _parse_event(value: Any) -> Any:

@@ -19,7 +19,12 @@ import pandas as pd
 import scipy.sparse as sp
 import xarray as xr
 
-from chokepoint.compile.exogenous import Exogenous, Rows, compile_exogenous, measure_costs
+from chokepoint.compile.exogenous import (
+    Exogenous,
+    compile_exogenous,
+    measure_costs,
+    reference_exogenous,
+)
 from chokepoint.compile.model import Model, build_model
 from chokepoint.engine.runner import Structure, Trajectories, run
 from chokepoint.errors import ScenarioError
@@ -166,52 +171,6 @@ class ChunkResult:
     dataset: xr.Dataset | None
 
 
-def _empty_exogenous(model: Model, horizon: int) -> Exogenous:
-    """No events: the baseline (new plants of the scenario have no capacity)."""
-    virtual = np.flatnonzero(model.virtual).astype(np.int64)
-    capacity = Rows(virtual, np.zeros(len(virtual), np.int64), np.zeros((horizon, 1, 1)))
-    if not len(virtual):
-        capacity = Rows.empty(horizon)
-    empty = Rows.empty(horizon)
-    return Exogenous(
-        horizon=horizon,
-        draws=np.zeros(1, int),
-        capacity=capacity,
-        gate=empty,
-        quota=empty,
-        demand=empty,
-        coef=empty,
-        scrap=empty,
-        reserve=empty,
-        reserve_immediate=np.zeros(0, bool),
-        link_ready=np.full((model.n_links, 1), np.inf),
-    )
-
-
-def _reference_exogenous(net: SupplyNetwork, model: Model, scenario: Scenario) -> Exogenous:
-    """What output is measured against: no shocks and no measures, except the scenario's
-    changes of final demand (at their medians) — a demand cut is not a supply loss."""
-    from chokepoint.scenario import DemandCut, DemandShift
-    from chokepoint.scenario.distributions import median
-
-    empty = _empty_exogenous(model, scenario.horizon_days)
-    demand_events = [e for e in scenario.events if isinstance(e, DemandShift | DemandCut)]
-    if not demand_events:
-        return empty
-    fixed = [
-        e.model_copy(
-            update={"factor": median(e.factor)}
-            if isinstance(e, DemandShift)
-            else {"cut": median(e.cut)}
-        )
-        for e in demand_events
-    ]
-    reference = scenario.model_copy(update={"events": fixed})
-    compiled = compile_exogenous(net, model, reference, np.zeros(1, dtype=np.int64))
-    empty.demand = compiled.demand
-    return empty
-
-
 def prepare(
     scenario: Scenario,
     network: SupplyNetwork | str | Path | None = None,
@@ -232,7 +191,7 @@ def prepare(
     structure = Structure.of(model)
     baseline = run(
         model,
-        _reference_exogenous(net, model, scenario),
+        reference_exogenous(net, model, scenario),
         restoration_days=scenario.settings.restoration_days,
         stock_groups=stock_matrix,
         product_groups=(groups.producer_matrix, groups.demand_matrix),

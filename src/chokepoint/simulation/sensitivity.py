@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from chokepoint.compile.exogenous import PART, exemption_part, per_draw
+from chokepoint.compile.context import per_draw
 from chokepoint.errors import ChokepointError
 from chokepoint.network.container import SupplyNetwork
 from chokepoint.results.results import Results
@@ -30,8 +30,9 @@ from chokepoint.scenario import Scenario
 from chokepoint.scenario.distributions import Fixed, median, quantile
 from chokepoint.simulation.run import simulate
 
-PER_APPLICATION = {"processing_days": "mean_delay"}
-"""Licensing parameters drawn per application, and the per-draw column that realises them."""
+PER_APPLICATION = {"processing_days": "mean_delay", "reapply_days": None}
+"""Licensing parameters drawn per application, and the per-draw column that realises them
+(None: none does)."""
 
 
 @dataclass(frozen=True)
@@ -156,19 +157,18 @@ def realised_values(results: Results, parameters: list[Parameter]) -> pd.DataFra
     columns = {}
     for parameter in parameters:
         if parameter.field in PER_APPLICATION:
+            if PER_APPLICATION[parameter.field] is None:
+                continue
             licensed = results.licence_draws
             part = licensed[licensed["event"] == parameter.event]
             column = part.groupby("draw")[PER_APPLICATION[parameter.field]].mean()
             columns[parameter.label] = column.reindex(draws).to_numpy()
             continue
+        name = parameter.field
         if parameter.exemption is not None:
-            number = exemption_part(parameter.exemption)
-        elif parameter.field in PART:
-            number = PART[parameter.field]
-        else:
-            continue
+            name = f"exemptions[{parameter.exemption}].{parameter.field}"
         columns[parameter.label] = per_draw(
-            parameter.value, scenario.seed, draws, parameter.event, number
+            parameter.value, scenario.seed, draws, parameter.event, name
         )
     return pd.DataFrame(columns, index=pd.Index(draws, name="draw"))
 

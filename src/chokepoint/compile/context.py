@@ -1,0 +1,241 @@
+"""The context every event compiles against: the model, the draws, the accumulators of
+daily inputs, and the operations events need (selection, per-draw values, exemptions,
+licence gates).
+
+Event classes (:mod:`chokepoint.scenario.shocks`, :mod:`chokepoint.scenario.measures`) say
+what they do through this one object, so the compile stage never dispatches on event type
+and an event type lives in one module.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from chokepoint.compile import patterns, selection
+from chokepoint.compile.licensing import licence_gates
+from chokepoint.compile.model import Model
+from chokepoint.compile.patterns import Accumulator
+from chokepoint.compile.rng import sample_draws, stream
+from chokepoint.errors import ScenarioError
+from chokepoint.network.container import SupplyNetwork
+from chokepoint.scenario.distributions import Number
+from chokepoint.scenario.distributions import code as distribution_code
+
+if TYPE_CHECKING:
+    from chokepoint.scenario import (
+        Event,
+        Exemption,
+        ExportLicensing,
+        FlowSelector,
+        Scenario,
+        Stockpile,
+    )
+
+
+@dataclass
+class CompileContext:
+    """One chunk of draws being compiled: inputs, accumulators and shared operations."""
+
+    net: SupplyNetwork | None
+    model: Model
+    scenario: Scenario
+    draws: np.ndarray
+    capacity: Accumulator = field(init=False)
+    gate: Accumulator = field(init=False)
+    quota: Accumulator = field(init=False)
+    demand: Accumulator = field(init=False)
+    coef: Accumulator = field(init=False)
+    scrap: Accumulator = field(init=False)
+    reserve: Accumulator = field(init=False)
+    """Stock released on shortage."""
+    released: Accumulator = field(init=False)
+    """Stock put into the holders' stocks at once."""
+    ready: np.ndarray = field(init=False)
+    """``[link, draw]``: the day each alternative link may take orders (inf: on the first
+    shortage, as the data's standby suppliers)."""
+    licences: list[pd.DataFrame] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.draws = np.asarray(self.draws, dtype=np.int64)
+        horizon, n = self.horizon, len(self.draws)
+        self.capacity = Accumulator(horizon, n, 1.0, "multiply")
+        self.gate = Accumulator(horizon, n, 1.0, "multiply")
+        self.quota = Accumulator(horizon, n, np.inf, "min")
+        self.demand = Accumulator(horizon, n, 1.0, "multiply")
+        self.coef = Accumulator(horizon, n, 1.0, "multiply")
+        self.scrap = Accumulator(horizon, n, 0.0, "max")
+        self.reserve = Accumulator(horizon, n, 0.0, "add")
+        self.released = Accumulator(horizon, n, 0.0, "add")
+        self.ready = np.repeat(self.model.link_ready[:, None], n, axis=1)
+
+    # ------------------------------------------------------------------ time and draws
+
+    @property
+    def horizon(self) -> int:
+        return self.scenario.horizon_days
+
+    @property
+    def seed(self) -> int:
+        return self.scenario.seed
+
+    @property
+    def days(self) -> np.ndarray:
+        """``[day, 1]`` day indices, to broadcast against ``[day, draw]`` arrays."""
+        return np.arange(self.horizon)[:, None]
+
+    def window(self, event: Event) -> tuple[int, int]:
+        """First and past-the-last day of an event (the horizon when it has no end)."""
+        return self.scenario.day(event.start), self.scenario.day(event.end, default=self.horizon)
+
+    def active(self, event: Event) -> np.ndarray:
+        """``[day, 1]``: whether the event is in force."""
+        start, end = self.window(event)
+        return patterns.mask(self.horizon, start, end)[:, None]
+
+    def draw(self, position: int, value: Number, name: str) -> np.ndarray:
+        """One value per draw of the parameter ``name`` of event ``position``."""
+        return per_draw(value, self.seed, self.draws, position, name)
+
+    columns = staticmethod(patterns.columns)
+    narrow = staticmethod(patterns.narrow)
+    volume_cap = staticmethod(patterns.volume_cap)
+
+    def ramp(self, start: float, ramp_days: np.ndarray) -> np.ndarray:
+        return patterns.ramp(self.horizon, start, ramp_days)
+
+    # ---------------------------------------------------------------------- selection
+
+    def links(self, event: FlowSelector, position: int) -> np.ndarray:
+        """The links an export measure applies to; an error when there are none."""
+        links = selection.select_links(self.model, event)
+        rule = getattr(event, "value_content", None)
+        if rule is not None:
+            if self.net is None:
+                raise ScenarioError("the value-content rule needs the network", field="events")
+            extra = selection.value_content_links(self.net, self.model, event)  # type: ignore[arg-type]
+            links = np.union1d(links, extra)
+        if len(links) == 0:
+            raise ScenarioError(
+                "the event matches no link in the network", field=f"events[{position}]"
+            )
+        return links
+
+    def producers(self, ids: list[str], position: int) -> np.ndarray:
+        return selection.producer_rows(self.model, ids, f"events[{position}]")
+
+    def demand_slots(self, commodities: list[str], regions: list[str] | None, position: int):
+        slots = np.concatenate(
+            [selection.demand_slots(self.model, c, regions) for c in commodities]
+        )
+        if len(slots) == 0:
+            raise ScenarioError(
+                "the event matches no demand in the network", field=f"events[{position}]"
+            )
+        return slots
+
+    def stockpile_slots(self, event: Stockpile, position: int) -> np.ndarray:
+        return selection.stockpile_slots(self.model, event, f"events[{position}]")
+
+    def producer_row(self, producer_id: str) -> int:
+        return int(np.flatnonzero(self.model.producer_ids == producer_id)[0])
+
+    # ------------------------------------------------------------ exemptions, licences
+
+    def exempt(
+        self, closed: np.ndarray, exemptions: list[Exemption], link: int, position: int
+    ) -> np.ndarray:
+        """Open the exempt share of a restricted flow from each applicable exemption's start."""
+        result = closed
+        for number in selection.exemptions_for(exemptions, self.model, link):
+            exemption = exemptions[number]
+            share = self.columns(
+                self.draw(position, exemption.share, f"exemptions[{number}].share")
+            )
+            begin = self.scenario.day(exemption.start)
+            floor = np.where((np.arange(self.horizon) >= begin)[:, None], share[None, :], 0.0)
+            result = np.maximum(result, floor)
+        return result
+
+    def exemption_key(self, exemptions: list[Exemption], link: int) -> tuple[int, ...]:
+        """Which exemptions apply to a link (links with the same key share one pattern)."""
+        return selection.exemptions_for(exemptions, self.model, link)
+
+    def licence(self, event: ExportLicensing, links: np.ndarray, position: int) -> None:
+        """Gate each link by the share of its contracts holding a valid licence."""
+        start, end = self.window(event)
+        horizon, draws = self.horizon, self.draws
+        approval = self.draw(position, event.approval_probability, "approval_probability")
+        validity = np.maximum(self.draw(position, event.validity, "validity_days"), 1.0)
+        lead = self.draw(position, event.renewal_lead_days, "renewal_lead_days")
+        delay_code, delay_params = distribution_code(event.processing_days)
+        wait_code, wait_params = distribution_code(event.reapply_days)
+        gates = np.empty((horizon, len(links), len(draws)))
+        gated = np.empty((len(links), len(draws)))
+        delays = np.empty((len(links), len(draws)))
+        flows = np.asarray(links, dtype=np.int64)
+
+        def block(bounds: tuple[int, int]) -> None:
+            lo, hi = bounds
+            licence_gates(
+                self.seed, position, flows, draws[lo:hi], event.contracts, start, end, horizon,
+                approval[lo:hi], validity[lo:hi], lead[lo:hi], delay_code, delay_params,
+                wait_code, wait_params, gates[:, :, lo:hi], gated[:, lo:hi], delays[:, lo:hi],
+            )  # fmt: skip
+
+        run_halves(block, len(draws))
+        active = self.active(event)
+        for column, link in enumerate(links):
+            share = gates[:, column, :]
+            if self.exemption_key(event.exemptions, int(link)):
+                opened = self.exempt(np.zeros((horizon, 1)), event.exemptions, int(link), position)
+                share = np.maximum(share, opened)
+            self.gate.apply(link, share)
+            self.quota.apply(link, self.volume_cap(share, active, event.volume_headroom))
+            self.licences.append(
+                pd.DataFrame(
+                    {
+                        "event": position,
+                        "order": int(link),
+                        "link": self.model.link_ids[link],
+                        "contracts": event.contracts,
+                        "window_days": max(min(end, horizon) - max(start, 0), 0),
+                        "draw": draws,
+                        "gated_days": gated[column],
+                        "mean_delay": delays[column],
+                    }
+                )
+            )
+
+
+def per_draw(value: Number, seed: int, draws: np.ndarray, event: int, name: str) -> np.ndarray:
+    """One value per draw of the parameter ``name`` (e.g. ``"capacity_loss"``,
+    ``"exemptions[0].share"``) of event number ``event``, keyed by (seed, event, parameter
+    name, draw): chunking-independent."""
+    code, params = distribution_code(value)
+    return sample_draws(code, params, seed, event, stream(name), np.asarray(draws, np.int64))
+
+
+def run_halves(block, total: int, workers: int = 2) -> None:
+    """Run ``block((lo, hi))`` over ``workers`` contiguous parts of ``range(total)`` on
+    threads (compiled kernels release the GIL); one part when there are too few items."""
+    bounds = split_range(total, workers)
+    if len(bounds) == 1:
+        block(bounds[0])
+        return
+    with ThreadPoolExecutor(max_workers=len(bounds)) as pool:
+        list(pool.map(block, bounds))
+
+
+def split_range(total: int, parts: int) -> list[tuple[int, int]]:
+    """``range(total)`` as at most ``parts`` contiguous, non-empty ``(lo, hi)`` pieces of
+    near-equal size (one piece when ``total < parts``)."""
+    parts = max(1, min(parts, total))
+    edges = np.linspace(0, total, parts + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a] or [
+        (0, total)
+    ]
