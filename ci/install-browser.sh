@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Install Debian's chromium for the browser tests (tests/test_browser.py), if missing.
-# Idempotent: does nothing when /usr/bin/chromium exists. Never downloads a browser through
-# Playwright; the tests drive this system chromium with executable_path.
+# Make sure Debian's chromium is there for the browser tests (tests/test_browser.py).
+# Idempotent: does nothing when /usr/bin/chromium exists. Installs it with apt-get when it
+# can (root, or sudo without a password); otherwise exits 1 with one line saying why, and
+# `make test` then skips the browser tests. Never downloads a browser through Playwright:
+# the tests drive this system chromium with executable_path.
+# CHOKEPOINT_NO_INSTALL=1 forbids installing (to try the skip path).
 set -euo pipefail
 
 if [ -x /usr/bin/chromium ]; then
@@ -9,18 +12,28 @@ if [ -x /usr/bin/chromium ]; then
     exit 0
 fi
 
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO="sudo"
-    else
-        echo "error: installing chromium needs root (or sudo)" >&2
-        exit 1
-    fi
-else
+if [ "${CHOKEPOINT_NO_INSTALL:-}" = "1" ]; then
+    echo "chromium is missing and CHOKEPOINT_NO_INSTALL=1 forbids installing it" >&2
+    exit 1
+fi
+if [ "$(id -u)" -eq 0 ]; then
     SUDO=""
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    SUDO="sudo -n"
+else
+    echo "chromium is missing and installing it needs root or sudo" >&2
+    exit 1
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "chromium is missing and this is not a Debian-like system (no apt-get)" >&2
+    exit 1
 fi
 
+echo "installing Debian's chromium for the browser tests (apt-get)..."
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-liberation
+if ! { $SUDO apt-get update -qq && \
+       $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-liberation; } >/dev/null; then
+    echo "chromium is missing and apt-get could not install it" >&2
+    exit 1
+fi
 echo "installed: $(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium)"

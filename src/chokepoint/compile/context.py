@@ -9,7 +9,6 @@ and an event type lives in one module.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -25,6 +24,7 @@ from chokepoint.errors import ScenarioError
 from chokepoint.network.container import SupplyNetwork
 from chokepoint.scenario.distributions import Number
 from chokepoint.scenario.distributions import code as distribution_code
+from chokepoint.threads import map_in_threads
 
 if TYPE_CHECKING:
     from chokepoint.scenario import (
@@ -179,15 +179,14 @@ class CompileContext:
         delays = np.empty((len(links), len(draws)))
         flows = np.asarray(links, dtype=np.int64)
 
-        def block(bounds: tuple[int, int]) -> None:
-            lo, hi = bounds
+        def block(lo: int, hi: int) -> None:
             licence_gates(
                 self.seed, position, flows, draws[lo:hi], event.contracts, start, end, horizon,
                 approval[lo:hi], validity[lo:hi], lead[lo:hi], delay_code, delay_params,
                 wait_code, wait_params, gates[:, :, lo:hi], gated[:, lo:hi], delays[:, lo:hi],
             )  # fmt: skip
 
-        run_halves(block, len(draws))
+        map_in_threads(block, len(draws), 2)
         active = self.active(event)
         for column, link in enumerate(links):
             share = gates[:, column, :]
@@ -218,24 +217,3 @@ def per_draw(value: Number, seed: int, draws: np.ndarray, event: int, name: str)
     name, draw): chunking-independent."""
     code, params = distribution_code(value)
     return sample_draws(code, params, seed, event, stream(name), np.asarray(draws, np.int64))
-
-
-def run_halves(block, total: int, workers: int = 2) -> None:
-    """Run ``block((lo, hi))`` over ``workers`` contiguous parts of ``range(total)`` on
-    threads (compiled kernels release the GIL); one part when there are too few items."""
-    bounds = split_range(total, workers)
-    if len(bounds) == 1:
-        block(bounds[0])
-        return
-    with ThreadPoolExecutor(max_workers=len(bounds)) as pool:
-        list(pool.map(block, bounds))
-
-
-def split_range(total: int, parts: int) -> list[tuple[int, int]]:
-    """``range(total)`` as at most ``parts`` contiguous, non-empty ``(lo, hi)`` pieces of
-    near-equal size (one piece when ``total < parts``)."""
-    parts = max(1, min(parts, total))
-    edges = np.linspace(0, total, parts + 1).round().astype(int)
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a] or [
-        (0, total)
-    ]

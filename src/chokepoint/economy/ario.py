@@ -307,9 +307,8 @@ def _run_compiled(
     threads: int,
 ) -> ARIOResult:
     """The numba loop; draws split over ``threads`` threads (the kernel releases the GIL)."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from chokepoint.economy.ario_kernel import ario_steps
+    from chokepoint.threads import map_in_threads
 
     p = model.parameters
     n = model.n_industries
@@ -361,12 +360,7 @@ def _run_compiled(
         ario_steps(steps, size, *shared, part, *settings, *outputs)
         return outputs
 
-    bounds = np.linspace(0, count, max(1, min(threads, count)) + 1).astype(int)
-    if len(bounds) == 2:
-        parts = [run_part(0, count)]
-    else:
-        with ThreadPoolExecutor(max_workers=len(bounds) - 1) as pool:
-            parts = list(pool.map(run_part, bounds[:-1], bounds[1:]))
+    parts = map_in_threads(run_part, count, threads)
     production, grouped, va_loss, unmet, shortage = (
         np.concatenate([part[k] for part in parts], axis=-1) for k in range(5)
     )

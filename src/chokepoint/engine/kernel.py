@@ -163,89 +163,84 @@ def _serve_alternatives(
 
 
 @njit(cache=True, nogil=True)
-def simulate_block(
-    horizon,
-    r0,
-    r1,
-    tau,
-    trigger,
-    # producers
-    capacity,
-    external,
-    output,
-    level_ptr,
-    level_producers,
-    prod_slot_ptr,
-    prod_slot_idx,
-    prod_out_ptr,
-    prod_out_idx,
-    # slots
-    slot_producer,
-    slot_coef,
-    slot_use,
-    slot_target,
-    slot_unknown,
-    slot_stock,
-    slot_in_ptr,
-    slot_in_idx,
-    slot_alt_ptr,
-    slot_alt_idx,
-    demand_slots,
-    level_slot_ptr,
-    level_slots,
-    level_alt_ptr,
-    level_alts,
-    level_sup_ptr,
-    level_sups,
-    # links
-    link_supplier,
-    link_slot,
-    link_share,
-    link_qual,
-    link_data_alt,
-    link_ready,
-    link_flow,
-    # exogenous: rows, their patterns, values [day, pattern, draw or 1]
-    cap_rows,
-    cap_pat,
-    cap_vals,
-    gate_rows,
-    gate_pat,
-    gate_vals,
-    quota_rows,
-    quota_pat,
-    quota_vals,
-    demand_rows,
-    demand_pat,
-    demand_vals,
-    coef_rows,
-    coef_pat,
-    coef_vals,
-    scrap_rows,
-    scrap_pat,
-    scrap_vals,
-    reserve_rows,
-    reserve_pat,
-    reserve_vals,
-    reserve_now,
-    # recorded outputs
-    group_ptr,
-    group_producers,
-    group_dptr,
-    group_demands,
-    group_out,
-    sgroup_ptr,
-    sgroup_slots,
-    sgroup_out,
-    balance_out,
-    keep,
-    production_out,
-    delivered_out,
-    unmet_out,
-    stock_out,
-    gate_out,
-):
-    """Simulate ``horizon`` days for draws ``r0 .. r1 - 1``, writing the recorded outputs."""
+def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
+    """Simulate ``horizon`` days for draws ``r0 .. r1 - 1``, writing the recorded outputs.
+
+    ``settings``, ``net``, ``inputs`` and ``rec`` are the bundles of
+    :mod:`chokepoint.engine.bundles`."""
+    # the bundles' fields by name (free in compiled code)
+    tau = settings.tau
+    trigger = settings.trigger
+    keep = settings.keep
+    capacity = net.capacity
+    external = net.external
+    output = net.output
+    level_ptr = net.level_ptr
+    level_producers = net.level_producers
+    prod_slot_ptr = net.prod_slot_ptr
+    prod_slot_idx = net.prod_slot_idx
+    prod_out_ptr = net.prod_out_ptr
+    prod_out_idx = net.prod_out_idx
+    slot_producer = net.slot_producer
+    slot_coef = net.slot_coef
+    slot_use = net.slot_use
+    slot_target = net.slot_target
+    slot_unknown = net.slot_unknown
+    slot_stock = net.slot_stock
+    slot_in_ptr = net.slot_in_ptr
+    slot_in_idx = net.slot_in_idx
+    slot_alt_ptr = net.slot_alt_ptr
+    slot_alt_idx = net.slot_alt_idx
+    demand_slots = net.demand_slots
+    level_slot_ptr = net.level_slot_ptr
+    level_slots = net.level_slots
+    level_alt_ptr = net.level_alt_ptr
+    level_alts = net.level_alts
+    level_sup_ptr = net.level_sup_ptr
+    level_sups = net.level_sups
+    link_supplier = net.link_supplier
+    link_slot = net.link_slot
+    link_share = net.link_share
+    link_qual = net.link_qual
+    link_data_alt = net.link_data_alt
+    link_flow = net.link_flow
+    link_ready = inputs.link_ready
+    cap_rows = inputs.cap_rows
+    cap_pat = inputs.cap_pat
+    cap_vals = inputs.cap_vals
+    gate_rows = inputs.gate_rows
+    gate_pat = inputs.gate_pat
+    gate_vals = inputs.gate_vals
+    quota_rows = inputs.quota_rows
+    quota_pat = inputs.quota_pat
+    quota_vals = inputs.quota_vals
+    demand_rows = inputs.demand_rows
+    demand_pat = inputs.demand_pat
+    demand_vals = inputs.demand_vals
+    coef_rows = inputs.coef_rows
+    coef_pat = inputs.coef_pat
+    coef_vals = inputs.coef_vals
+    scrap_rows = inputs.scrap_rows
+    scrap_pat = inputs.scrap_pat
+    scrap_vals = inputs.scrap_vals
+    reserve_rows = inputs.reserve_rows
+    reserve_pat = inputs.reserve_pat
+    reserve_vals = inputs.reserve_vals
+    reserve_now = inputs.reserve_now
+    group_ptr = rec.group_ptr
+    group_producers = rec.group_producers
+    group_dptr = rec.group_dptr
+    group_demands = rec.group_demands
+    group_out = rec.group_out
+    sgroup_ptr = rec.sgroup_ptr
+    sgroup_slots = rec.sgroup_slots
+    sgroup_out = rec.sgroup_out
+    balance_out = rec.balance_out
+    production_out = rec.production_out
+    delivered_out = rec.delivered_out
+    unmet_out = rec.unmet_out
+    stock_out = rec.stock_out
+    gate_out = rec.gate_out
     nr = r1 - r0
     n_p = capacity.shape[0]
     n_s = slot_coef.shape[0]

@@ -9,7 +9,6 @@ and — with ``keep=True`` — the full daily production, deliveries, stocks and
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +17,9 @@ import scipy.sparse as sp
 from chokepoint.compile.exogenous import Exogenous
 from chokepoint.compile.model import Model
 from chokepoint.compile.patterns import Rows
+from chokepoint.engine.bundles import KernelInputs, KernelNetwork, KernelRecording, KernelSettings
 from chokepoint.engine.kernel import simulate_block
+from chokepoint.threads import map_in_threads
 
 
 @dataclass
@@ -51,7 +52,7 @@ def _matrix_csr(matrix: np.ndarray | sp.spmatrix) -> tuple[np.ndarray, np.ndarra
 class Structure:
     """Index arrays of a model for the kernel, built once per model."""
 
-    arrays: dict
+    network: KernelNetwork
 
     @classmethod
     def of(cls, model: Model) -> Structure:
@@ -83,49 +84,50 @@ class Structure:
         sup_level = np.array([lv for lv, _ in pairs], dtype=np.int64)
         sup_ids = np.array([p for _, p in pairs], dtype=np.int64)
         level_sup_ptr, level_sups = _csr(sup_level, sup_ids, n_levels + 1)
-        arrays = {
-            "capacity": model.capacity.astype(float),
-            "external": model.external_orders.astype(float),
-            "output": model.output.astype(float),
-            "level_ptr": level_ptr,
-            "level_producers": level_producers,
-            "prod_slot_ptr": prod_slot_ptr,
-            "prod_slot_idx": prod_slot_idx,
-            "prod_out_ptr": prod_out_ptr,
-            "prod_out_idx": prod_out_idx,
-            "slot_producer": model.slot_producer.astype(np.int64),
-            "slot_coef": model.slot_coef.astype(float),
-            "slot_use": model.slot_use.astype(float),
-            "slot_target": model.slot_target.astype(float),
-            "slot_unknown": model.slot_unknown.astype(float),
-            "slot_stock": model.slot_stock.astype(float),
-            "slot_in_ptr": slot_in_ptr,
-            "slot_in_idx": slot_in_idx,
-            "slot_alt_ptr": slot_alt_ptr,
-            "slot_alt_idx": slot_alt_idx,
-            "demand_slots": demand_slots,
-            "level_slot_ptr": level_slot_ptr,
-            "level_slots": level_slots,
-            "level_alt_ptr": level_alt_ptr,
-            "level_alts": level_alts,
-            "level_sup_ptr": level_sup_ptr,
-            "level_sups": level_sups,
-            "link_supplier": model.link_supplier.astype(np.int64),
-            "link_slot": model.link_slot.astype(np.int64),
-            "link_share": model.link_share.astype(float),
-            "link_qual": model.link_qualification.astype(float),
-            "link_data_alt": (model.link_from_data & model.link_alternative).astype(np.bool_),
-            "link_flow": model.link_flow.astype(float),
-        }
-        return cls(arrays)
+        network = KernelNetwork(
+            capacity=model.capacity.astype(float),
+            external=model.external_orders.astype(float),
+            output=model.output.astype(float),
+            level_ptr=level_ptr,
+            level_producers=level_producers,
+            prod_slot_ptr=prod_slot_ptr,
+            prod_slot_idx=prod_slot_idx,
+            prod_out_ptr=prod_out_ptr,
+            prod_out_idx=prod_out_idx,
+            slot_producer=model.slot_producer.astype(np.int64),
+            slot_coef=model.slot_coef.astype(float),
+            slot_use=model.slot_use.astype(float),
+            slot_target=model.slot_target.astype(float),
+            slot_unknown=model.slot_unknown.astype(float),
+            slot_stock=model.slot_stock.astype(float),
+            slot_in_ptr=slot_in_ptr,
+            slot_in_idx=slot_in_idx,
+            slot_alt_ptr=slot_alt_ptr,
+            slot_alt_idx=slot_alt_idx,
+            demand_slots=demand_slots,
+            level_slot_ptr=level_slot_ptr,
+            level_slots=level_slots,
+            level_alt_ptr=level_alt_ptr,
+            level_alts=level_alts,
+            level_sup_ptr=level_sup_ptr,
+            level_sups=level_sups,
+            link_supplier=model.link_supplier.astype(np.int64),
+            link_slot=model.link_slot.astype(np.int64),
+            link_share=model.link_share.astype(float),
+            link_qual=model.link_qualification.astype(float),
+            link_data_alt=(model.link_from_data & model.link_alternative).astype(np.bool_),
+            link_flow=model.link_flow.astype(float),
+        )
+        return cls(network)
 
 
-def _rows(rows: Rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return (
-        rows.rows.astype(np.int64),
-        rows.pattern.astype(np.int64),
-        np.ascontiguousarray(rows.values, dtype=np.float64),
-    )
+def _rows(kind: str, rows: Rows) -> dict[str, np.ndarray]:
+    """The kernel's ``<kind>_rows``, ``<kind>_pat`` and ``<kind>_vals`` of one input."""
+    return {
+        f"{kind}_rows": rows.rows.astype(np.int64),
+        f"{kind}_pat": rows.pattern.astype(np.int64),
+        f"{kind}_vals": np.ascontiguousarray(rows.values, dtype=np.float64),
+    }
 
 
 def run(
@@ -166,85 +168,39 @@ def run(
     unmet = np.zeros(shape(n_d))
     stock = np.zeros(shape(n_s))
     gate = np.zeros(shape(len(exo.gate.rows)))
-    exogenous = [
-        *_rows(exo.capacity),
-        *_rows(exo.gate),
-        *_rows(exo.quota),
-        *_rows(exo.demand),
-        *_rows(exo.coef),
-        *_rows(exo.scrap),
-        *_rows(exo.reserve),
-    ]
-    a = structure.arrays
-    ready = np.ascontiguousarray(exo.link_ready, dtype=np.float64)
+    inputs = KernelInputs(
+        **_rows("cap", exo.capacity),
+        **_rows("gate", exo.gate),
+        **_rows("quota", exo.quota),
+        **_rows("demand", exo.demand),
+        **_rows("coef", exo.coef),
+        **_rows("scrap", exo.scrap),
+        **_rows("reserve", exo.reserve),
+        reserve_now=exo.reserve_immediate.astype(np.bool_),
+        link_ready=np.ascontiguousarray(exo.link_ready, dtype=np.float64),
+    )
+    recording = KernelRecording(
+        group_ptr=group_ptr,
+        group_producers=group_producers,
+        group_dptr=group_dptr,
+        group_demands=group_demands,
+        group_out=group_out,
+        sgroup_ptr=sgroup_ptr,
+        sgroup_slots=sgroup_slots,
+        sgroup_out=sgroup_out,
+        balance_out=balance,
+        production_out=production,
+        delivered_out=delivered,
+        unmet_out=unmet,
+        stock_out=stock,
+        gate_out=gate,
+    )
+    settings = KernelSettings(float(restoration_days), float(qualification_trigger), bool(keep))
 
-    def block(bounds: tuple[int, int]) -> None:
-        simulate_block(
-            horizon,
-            bounds[0],
-            bounds[1],
-            float(restoration_days),
-            float(qualification_trigger),
-            a["capacity"],
-            a["external"],
-            a["output"],
-            a["level_ptr"],
-            a["level_producers"],
-            a["prod_slot_ptr"],
-            a["prod_slot_idx"],
-            a["prod_out_ptr"],
-            a["prod_out_idx"],
-            a["slot_producer"],
-            a["slot_coef"],
-            a["slot_use"],
-            a["slot_target"],
-            a["slot_unknown"],
-            a["slot_stock"],
-            a["slot_in_ptr"],
-            a["slot_in_idx"],
-            a["slot_alt_ptr"],
-            a["slot_alt_idx"],
-            a["demand_slots"],
-            a["level_slot_ptr"],
-            a["level_slots"],
-            a["level_alt_ptr"],
-            a["level_alts"],
-            a["level_sup_ptr"],
-            a["level_sups"],
-            a["link_supplier"],
-            a["link_slot"],
-            a["link_share"],
-            a["link_qual"],
-            a["link_data_alt"],
-            ready,
-            a["link_flow"],
-            *exogenous,
-            exo.reserve_immediate.astype(np.bool_),
-            group_ptr,
-            group_producers,
-            group_dptr,
-            group_demands,
-            group_out,
-            sgroup_ptr,
-            sgroup_slots,
-            sgroup_out,
-            balance,
-            keep,
-            production,
-            delivered,
-            unmet,
-            stock,
-            gate,
-        )
+    def block(first: int, last: int) -> None:
+        simulate_block(horizon, first, last, settings, structure.network, inputs, recording)
 
-    cuts = np.linspace(0, n_draws, max(1, min(threads, n_draws)) + 1).astype(int)
-    blocks = [(int(lo), int(hi)) for lo, hi in zip(cuts[:-1], cuts[1:], strict=True) if hi > lo]
-    if len(blocks) <= 1:
-        for bounds in blocks:
-            block(bounds)
-    else:
-        with ThreadPoolExecutor(max_workers=len(blocks)) as pool:
-            list(pool.map(block, blocks))
+    map_in_threads(block, n_draws, threads)
     if not keep:
         return Trajectories(group_out, sgroup_out, balance)
     return Trajectories(group_out, sgroup_out, balance, production, delivered, unmet, stock, gate)

@@ -1,0 +1,107 @@
+"""The kernel's inputs and outputs as typed bundles (named tuples numba compiles to structs).
+
+The fields are the kernel's names: :func:`chokepoint.engine.kernel.simulate_block` reads
+them by name, so two arrays of the same type cannot be swapped silently, and the runner
+builds each bundle by keyword from one place.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+class KernelSettings(NamedTuple):
+    """Scalars of a run: restoration time τ (days), the shortfall share that triggers a
+    search for alternatives, and whether to keep every row every day."""
+
+    tau: float
+    trigger: float
+    keep: bool
+
+
+class KernelNetwork(NamedTuple):
+    """The model's arrays and CSR index lists, built once per model (:class:`Structure`)."""
+
+    capacity: np.ndarray
+    external: np.ndarray
+    output: np.ndarray
+    level_ptr: np.ndarray
+    level_producers: np.ndarray
+    prod_slot_ptr: np.ndarray
+    prod_slot_idx: np.ndarray
+    prod_out_ptr: np.ndarray
+    prod_out_idx: np.ndarray
+    slot_producer: np.ndarray
+    slot_coef: np.ndarray
+    slot_use: np.ndarray
+    slot_target: np.ndarray
+    slot_unknown: np.ndarray
+    slot_stock: np.ndarray
+    slot_in_ptr: np.ndarray
+    slot_in_idx: np.ndarray
+    slot_alt_ptr: np.ndarray
+    slot_alt_idx: np.ndarray
+    demand_slots: np.ndarray
+    level_slot_ptr: np.ndarray
+    level_slots: np.ndarray
+    level_alt_ptr: np.ndarray
+    level_alts: np.ndarray
+    level_sup_ptr: np.ndarray
+    level_sups: np.ndarray
+    link_supplier: np.ndarray
+    link_slot: np.ndarray
+    link_share: np.ndarray
+    link_qual: np.ndarray
+    link_data_alt: np.ndarray
+    link_flow: np.ndarray
+
+
+class KernelInputs(NamedTuple):
+    """Exogenous inputs of a chunk: for each kind, the rows an event touches, their pattern
+    numbers and values ``[day, pattern, draw or 1]``; ``link_ready[link, draw]``."""
+
+    cap_rows: np.ndarray
+    cap_pat: np.ndarray
+    cap_vals: np.ndarray
+    gate_rows: np.ndarray
+    gate_pat: np.ndarray
+    gate_vals: np.ndarray
+    quota_rows: np.ndarray
+    quota_pat: np.ndarray
+    quota_vals: np.ndarray
+    demand_rows: np.ndarray
+    demand_pat: np.ndarray
+    demand_vals: np.ndarray
+    coef_rows: np.ndarray
+    coef_pat: np.ndarray
+    coef_vals: np.ndarray
+    scrap_rows: np.ndarray
+    scrap_pat: np.ndarray
+    scrap_vals: np.ndarray
+    reserve_rows: np.ndarray
+    reserve_pat: np.ndarray
+    reserve_vals: np.ndarray
+    reserve_now: np.ndarray
+    link_ready: np.ndarray
+
+
+class KernelRecording(NamedTuple):
+    """What to record and where: product and stock groups (CSR) with their output arrays,
+    the mass-balance residuals, and with ``keep`` the full daily rows."""
+
+    group_ptr: np.ndarray
+    group_producers: np.ndarray
+    group_dptr: np.ndarray
+    group_demands: np.ndarray
+    group_out: np.ndarray
+    sgroup_ptr: np.ndarray
+    sgroup_slots: np.ndarray
+    sgroup_out: np.ndarray
+    balance_out: np.ndarray
+    production_out: np.ndarray
+    delivered_out: np.ndarray
+    unmet_out: np.ndarray
+    stock_out: np.ndarray
+    gate_out: np.ndarray
