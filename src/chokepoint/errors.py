@@ -57,3 +57,21 @@ class ScenarioError(DataError):
     """
 
     row_word = "line"
+
+
+class OptionError(ChokepointError):
+    """An argument of a library call is wrong: ``argument`` is its parameter name.
+
+    The message reads ``argument: reason``; the CLI shows the same error under the
+    command-line option of that name (``--argument: reason``), so the library never has to
+    name a flag.
+    """
+
+    def __init__(self, argument: str, reason: str) -> None:
+        self.argument, self.reason = argument, reason
+        super().__init__(f"{argument}: {reason}")
+
+    @property
+    def as_option(self) -> str:
+        """The message as the command line says it."""
+        return f"--{self.argument.replace('_', '-')}: {self.reason}"

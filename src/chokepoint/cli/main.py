@@ -19,7 +19,7 @@ from chokepoint.cli.economy import economy_command
 from chokepoint.cli.imports import import_app
 from chokepoint.cli.options import DrawsOption, SeedOption
 from chokepoint.cli.show import report_command, serve_command
-from chokepoint.errors import ChokepointError
+from chokepoint.errors import ChokepointError, OptionError
 
 app = typer.Typer(
     name="chokepoint",
@@ -587,6 +587,7 @@ def main() -> None:
     except (ChokepointError, OSError) as exc:
         if debug:
             raise
-        message = " ".join(str(exc).split())
+        text = exc.as_option if isinstance(exc, OptionError) else str(exc)
+        message = " ".join(text.split())
         sys.stderr.write(f"error: {message}\n")
         sys.exit(2)

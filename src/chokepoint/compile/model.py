@@ -133,23 +133,7 @@ def build_model(net: SupplyNetwork, scenario: Scenario) -> Model:
     )
     slot_key = pd.Index(list(zip(holders, slot_commodity, strict=True)))
 
-    # stocks
-    stock = slot_use * scenario.settings.default_days_of_cover
-    target = stock.copy()
-    assumed = np.ones(len(slot_use), dtype=bool)
-    for row in net.stocks.itertuples(index=False):
-        position = slot_key.get_indexer([(row.holder, row.commodity)])[0]
-        if position < 0:
-            continue  # an output stock: the engine keeps none
-        if not np.isnan(row.quantity):
-            stock[position] = row.quantity
-            days = row.quantity / slot_use[position] if slot_use[position] > 0 else 0.0
-        else:
-            days = row.days_of_cover
-            stock[position] = row.days_of_cover * slot_use[position]
-        target_days = row.target_days if not np.isnan(row.target_days) else days
-        target[position] = target_days * slot_use[position]
-        assumed[position] = False
+    stock, target, assumed = _stocks(net, slot_key, slot_use, scenario)
 
     # links
     made = pd.Series(commodity, index=ids)
@@ -227,6 +211,30 @@ def build_model(net: SupplyNetwork, scenario: Scenario) -> Model:
         link_from_data=np.arange(len(model_links["ids"])) < int(keep.sum()),
         commodity_value=dict(zip(net.commodities["id"], net.commodities["value"], strict=True)),
     )
+
+
+def _stocks(
+    net: SupplyNetwork, slot_key: pd.Index, slot_use: np.ndarray, scenario: Scenario
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Initial stock, target stock and whether each slot's stock is the default assumption."""
+    stock = slot_use * scenario.settings.default_days_of_cover
+    target = stock.copy()
+    assumed = np.ones(len(slot_use), dtype=bool)
+    for row in net.stocks.itertuples(index=False):
+        position = slot_key.get_indexer([(row.holder, row.commodity)])[0]
+        if position < 0:
+            continue  # an output stock: the engine keeps none
+        if not np.isnan(row.quantity):
+            stock[position] = row.quantity
+            days = row.quantity / slot_use[position] if slot_use[position] > 0 else 0.0
+        else:
+            days = row.days_of_cover
+            stock[position] = row.days_of_cover * slot_use[position]
+        target_days = row.target_days if not np.isnan(row.target_days) else days
+        target[position] = target_days * slot_use[position]
+        assumed[position] = False
+
+    return stock, target, assumed
 
 
 class ModelBuilder:

@@ -13,9 +13,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from chokepoint.economy.ario_kernel import CLOSE_ATOL, CLOSE_RTOL
+from chokepoint.economy.ario_types import ARIOModel, ARIOResult
 
 if TYPE_CHECKING:
-    from chokepoint.economy.ario import ARIOModel, ARIOResult
     from chokepoint.economy.events import CapacityLoss
 
 
@@ -35,6 +35,39 @@ def _close(difference: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return excess.max(axis=1) <= CLOSE_ATOL
 
 
+def _orders(
+    model: ARIOModel,
+    optimal: np.ndarray,
+    stock: np.ndarray,
+    used: np.ndarray,
+    share_total: np.ndarray,
+    check_targets: bool,
+    finite: np.ndarray | None,
+) -> np.ndarray:
+    """Orders per slot for the next step: use plus 1/tau of the gap to the target stock,
+    divided among suppliers by their share of the total."""
+    alternative = model.parameters.order_type == "alt"
+    target = np.repeat(optimal, model.slots_per_industry, axis=1)
+    target *= model.goal_coefficient
+    target -= stock  # now the gap (negative where stocks exceed their target)
+    if check_targets:
+        goal = target + stock
+        close = (
+            _close(target, goal) if finite is None else _close(target[:, finite], goal[:, finite])
+        )
+        target[close] = 0.0
+    np.maximum(target, 0.0, out=target)
+    target *= model.restoration_rate
+    target += used
+    share_orders = target
+    if alternative and not share_total.all():
+        np.divide(share_orders, share_total, out=share_orders, where=share_total != 0)
+        share_orders[share_total == 0] = 0.0
+    else:
+        share_orders /= share_total
+    return share_orders
+
+
 def run_arrays(
     model: ARIOModel,
     steps: int,
@@ -45,8 +78,6 @@ def run_arrays(
     n_groups: int,
 ) -> ARIOResult:
     """Run the model with array code (see :func:`chokepoint.economy.ario.run_ario`)."""
-    from chokepoint.economy.ario import ARIOResult
-
     p = model.parameters
     n = model.n_industries
     alternative = p.order_type == "alt"
@@ -127,26 +158,7 @@ def run_arrays(
         unmet += model.final_demand * (1.0 - fill)
 
         # 3. orders for the next step: use plus 1/tau of the gap to the target stock
-        target = np.repeat(optimal, per_industry, axis=1)
-        target *= model.goal_coefficient
-        target -= stock  # now the gap (negative where stocks exceed their target)
-        if check_targets:
-            goal = target + stock
-            close = (
-                _close(target, goal)
-                if finite is None
-                else _close(target[:, finite], goal[:, finite])
-            )
-            target[close] = 0.0
-        np.maximum(target, 0.0, out=target)
-        target *= model.restoration_rate
-        target += used
-        share_orders = target
-        if alternative and not share_total.all():
-            np.divide(share_orders, share_total, out=share_orders, where=share_total != 0)
-            share_orders[share_total == 0] = 0.0
-        else:
-            share_orders /= share_total
+        share_orders = _orders(model, optimal, stock, used, share_total, check_targets, finite)
         intermediate = _times(model.supply_transposed, share_orders)
         intermediate *= ratio_capacity
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from chokepoint.economy.ario import ARIOModel
+    from chokepoint.economy.ario_types import ARIOModel
 
 
 @dataclass(frozen=True, eq=False)

@@ -55,7 +55,7 @@ def sector_mapping_path(mrio: MRIO) -> Path:
     if mrio.system not in SECTOR_FILES:
         raise DataError(
             f"no shipped sector mapping for an MRIO of system '{mrio.system}': "
-            "give one with --mapping (columns: " + ",".join(SECTOR_COLUMNS) + ")",
+            "give a mapping file (columns: " + ",".join(SECTOR_COLUMNS) + ")",
             file=mrio.name,
         )
     return mappings_folder() / SECTOR_FILES[mrio.system]

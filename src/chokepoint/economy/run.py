@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chokepoint.economy.ario import ARIOParameters, build_ario, run_ario
+from chokepoint.economy.ario import ARIOModel, ARIOParameters, build_ario, run_ario
+from chokepoint.economy.events import CapacityLoss
 from chokepoint.economy.hybrid import Links, producer_links, shortfall_capacity_loss
 from chokepoint.economy.mapping import (
     country_regions,
@@ -161,18 +162,9 @@ def run_economy(
     region_names = table.regions
     region_of = pd.Index(region_names).get_indexer(table.industries.get_level_values(0))
     steps, total = loaded.horizon_days, loaded.draws
-    per_draw = 8 * (4 * table.n_industries + steps * len(region_names))
-    chunk = int(max(1, min(total, memory_budget // max(per_draw, 1))))
-    loss_by_industry = np.zeros((table.n_industries, total))
-    daily_by_region = np.zeros((steps, len(region_names), total))
-    shortage = np.zeros(table.n_industries)
-    for begin in range(0, total, chunk):
-        end = min(begin + chunk, total)
-        part = dataclasses.replace(coupling.loss, values=coupling.loss.values[:, :, begin:end])
-        result = run_ario(model, steps, capacity_loss=part, keep_production=False, groups=region_of)
-        loss_by_industry[:, begin:end] = result.value_added_loss * euros
-        daily_by_region[:, :, begin:end] = result.grouped_value_added_loss * euros
-        shortage += result.shortage_steps.sum(axis=1)
+    loss_by_industry, daily_by_region, shortage = _run_draws(
+        model, coupling.loss, steps, total, region_of, len(region_names), euros, memory_budget
+    )
 
     eu = {region for country, region in regions.items() if country in EU27}
     constrained = np.zeros(table.n_industries, dtype=bool)
@@ -220,6 +212,36 @@ def run_economy(
         metadata=metadata,
         physical=physical,
     )
+
+
+def _run_draws(
+    model: ARIOModel,
+    loss: CapacityLoss,
+    steps: int,
+    total: int,
+    region_of: np.ndarray,
+    n_regions: int,
+    euros: float,
+    memory_budget: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run the ARIO model on every draw of ``loss``, in chunks that fit the memory budget:
+    value added lost per industry and draw (EUR), per day, region and draw, and the steps
+    each industry was stock-limited."""
+    table_industries = model.n_industries
+    per_draw = 8 * (4 * table_industries + steps * n_regions)
+    chunk = int(max(1, min(total, memory_budget // max(per_draw, 1))))
+    loss_by_industry = np.zeros((table_industries, total))
+    daily_by_region = np.zeros((steps, n_regions, total))
+    shortage = np.zeros(table_industries)
+    for begin in range(0, total, chunk):
+        end = min(begin + chunk, total)
+        part = dataclasses.replace(loss, values=loss.values[:, :, begin:end])
+        result = run_ario(model, steps, capacity_loss=part, keep_production=False, groups=region_of)
+        loss_by_industry[:, begin:end] = result.value_added_loss * euros
+        daily_by_region[:, :, begin:end] = result.grouped_value_added_loss * euros
+        shortage += result.shortage_steps.sum(axis=1)
+
+    return loss_by_industry, daily_by_region, shortage
 
 
 # ------------------------------------------------------------------------------ tables

@@ -64,8 +64,8 @@ class RunData:
             raise ChokepointError(f"{folder}: no such results folder")
         if not result_file.is_file():
             raise ChokepointError(
-                f"{folder}: no result.json here (write one with: chokepoint run SCENARIO "
-                f"--out {folder})"
+                f"{folder}: no result.json here (not a results folder written by "
+                "Results.write or a run with an output folder)"
             )
         try:
             content = json.loads(result_file.read_text(encoding="utf-8"))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from chokepoint.errors import ChokepointError
+from chokepoint.errors import ChokepointError, OptionError
 from chokepoint.reporting.charts import RUN_COLOURS, Catalog, provenance
 from chokepoint.reporting.data import EU_REGION, RunData, network_of
 from chokepoint.reporting.trajectories import affected_products
@@ -40,7 +40,7 @@ def write_plot(
     target = Path(path)
     kind = FORMATS.get(target.suffix.lower())
     if kind is None:
-        raise ChokepointError(f"--plot: {target.name}: use a .png, .svg or .pdf file name")
+        raise OptionError("plot", f"{target.name}: use a .png, .svg or .pdf file name")
     run = results if isinstance(results, RunData) else RunData.from_results(results)
     catalog = Catalog.of(network if network is not None else network_of(run))
     bands = run.bands

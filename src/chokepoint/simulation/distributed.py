@@ -2,9 +2,10 @@
 
 ``scheduler="local"`` starts a ``LocalCluster`` for the run (one single-threaded worker per
 core); any other value is the address of a running scheduler (``tcp://host:8786``). The
-prepared run is sent to every worker once; each task is :func:`chokepoint.simulation.run.run_chunk`
-on one chunk, whose numbers depend only on the draw indices — so the results are identical
-to a local run, whatever the number of workers or the order tasks finish in.
+prepared run is sent to every worker once; each task is
+:func:`chokepoint.simulation.chunks.run_chunk` on one chunk, whose numbers depend only on
+the draw indices — so the results are identical to a local run, whatever the number of
+workers or the order tasks finish in.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from chokepoint.errors import ChokepointError
-from chokepoint.simulation.run import ChunkResult, Prepared, run_chunk
+from chokepoint.errors import OptionError
+from chokepoint.simulation.chunks import ChunkResult, Prepared, run_chunk
 
 
 def _client(scheduler: str):
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:  # pragma: no cover - the cluster extra is installed by make
-        raise ChokepointError("--scheduler needs Dask: pip install 'chokepoint[cluster]'") from None
+        raise OptionError("scheduler", "needs Dask: pip install 'chokepoint[cluster]'") from None
     if scheduler == "local":
         cluster = LocalCluster(
             n_workers=max(1, min(os.cpu_count() or 1, 4)),
@@ -34,7 +35,7 @@ def _client(scheduler: str):
     try:
         return Client(scheduler, timeout="10s"), None
     except OSError as exc:
-        raise ChokepointError(f"--scheduler: cannot reach {scheduler}: {exc}") from None
+        raise OptionError("scheduler", f"cannot reach {scheduler}: {exc}") from None
 
 
 def map_chunks(

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from chokepoint.compile.context import per_draw
-from chokepoint.errors import ChokepointError
+from chokepoint.errors import ChokepointError, OptionError
 from chokepoint.network.container import SupplyNetwork
 from chokepoint.results.results import Results
 from chokepoint.scenario import Scenario
@@ -95,7 +95,7 @@ def outcome(results: Results, metric: str, product: str | None, region: str) -> 
     if product is not None:
         rows = rows[rows["product"] == product]
         if rows.empty:
-            raise ChokepointError(f"--product: no results for '{product}' in {region}")
+            raise OptionError("product", f"no results for '{product}' in {region}")
     return rows.groupby("draw")[metric].sum(min_count=1).fillna(0.0)
 
 

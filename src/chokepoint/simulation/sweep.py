@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from chokepoint.errors import ChokepointError
+from chokepoint.errors import OptionError
 from chokepoint.network.container import SupplyNetwork
 from chokepoint.scenario import EVENT_TYPES, Scenario
 from chokepoint.simulation.run import simulate
@@ -37,7 +37,7 @@ def parse_vary(spec: str) -> tuple[str, list[Any]]:
     """``'events.0.validity_days=90,180'`` → ``('events.0.validity_days', [90, 180])``."""
     path, separator, listed = spec.partition("=")
     if not separator or not path.strip() or not listed.strip():
-        raise ChokepointError(f"--vary: expected PATH=VALUE,VALUE,... (got '{spec}')")
+        raise OptionError("vary", f"expected PATH=VALUE,VALUE,... (got '{spec}')")
     return path.strip(), [_number(v.strip()) for v in listed.split(",") if v.strip()]
 
 
@@ -58,19 +58,19 @@ def apply(scenario: Scenario, path: str, value: Any) -> Scenario:
     if parts[0] == "events" and len(parts) == 3 and parts[1].isdigit():
         index = int(parts[1])
         if index >= len(data["events"]):
-            raise ChokepointError(f"--vary {path}: the scenario has {len(data['events'])} events")
+            raise OptionError("vary", f"{path}: the scenario has {len(data['events'])} events")
         targets, key = [data["events"][index]], parts[2]
     elif parts[0] in EVENT_TYPES and len(parts) == 2:
         targets = [e for e in data["events"] if e["type"] == parts[0]]
         if not targets:
-            raise ChokepointError(f"--vary {path}: the scenario has no {parts[0]} event")
+            raise OptionError("vary", f"{path}: the scenario has no {parts[0]} event")
         key = parts[1]
     elif len(parts) == 2:
         targets, key = [data.setdefault(parts[0], {})], parts[1]
     elif len(parts) == 1:
         targets, key = [data], parts[0]
     else:
-        raise ChokepointError(f"--vary: cannot read the path '{path}'")
+        raise OptionError("vary", f"cannot read the path '{path}'")
     key = ALIASES.get(key, key)
     for target in targets:
         target[key] = value
@@ -79,7 +79,7 @@ def apply(scenario: Scenario, path: str, value: Any) -> Scenario:
     except Exception as exc:
         first = str(exc).splitlines()
         detail = " ".join(first[1:3]).strip() if len(first) > 2 else str(exc)
-        raise ChokepointError(f"--vary {path}={value}: {detail}") from None
+        raise OptionError("vary", f"{path}={value}: {detail}") from None
     changed._path = scenario.path
     return changed
 
@@ -95,7 +95,7 @@ def sweep(
 ) -> pd.DataFrame:
     """Run every combination of the values; one row per grid point × product × region."""
     if not varies:
-        raise ChokepointError("give at least one --vary PATH=VALUES")
+        raise OptionError("vary", "give at least one PATH=VALUES")
     names = [path for path, _ in varies]
     grid = list(itertools.product(*(values for _, values in varies)))
     points = []
