@@ -21,7 +21,7 @@ from chokepoint.economy.mrio import (
     supplier_dependence,
     technical_coefficients,
     total_output,
-    total_requirements,
+    leontief_columns,
     value_added_multipliers,
 )
 from chokepoint.economy.synthetic import synthetic_mrio
@@ -66,7 +66,7 @@ def test_total_output_matches_pymrio(table, reference, method) -> None:
 @pytest.mark.parametrize("method", ["direct", "iterative"])
 def test_total_requirements_are_columns_of_pymrio_L(table, reference, method) -> None:
     columns = [0, 2, 17, 47]
-    block = total_requirements(table.A, columns, LeontiefSolver(table.A, method))
+    block = leontief_columns(table.A, columns, LeontiefSolver(table.A, method))
     np.testing.assert_allclose(block, reference.L.to_numpy()[:, columns], rtol=RTOL, atol=1e-15)
 
 

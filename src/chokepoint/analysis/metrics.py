@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from chokepoint.network.container import SupplyNetwork
-from chokepoint.network.countries import expand_region
+from chokepoint.network.countries import region_codes
 from chokepoint.network.structure import link_flows, nodes, requirements
 
 UNKNOWN = "UNK"
@@ -40,13 +40,6 @@ CRMA_STAGES: dict[str, str] = {
 
 CRMA_DOMESTIC_BENCHMARKS = {"extraction": 0.10, "processing": 0.40}
 CRMA_RECYCLING_BENCHMARK = 0.25
-
-
-def region_codes(region: str) -> frozenset[str]:
-    """Location codes that belong to ``region`` (an EU region also matches ``EU27`` rows)."""
-    code = "EU27" if region.upper() == "EU" else region.upper()
-    codes = frozenset(expand_region(code)) | {code}
-    return codes | {"EU"} if code == "EU27" else codes
 
 
 def hhi(shares: pd.Series | dict[str, float]) -> float:

@@ -19,8 +19,9 @@ import pandas as pd
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from chokepoint.analysis.metrics import UNKNOWN, region_codes
+from chokepoint.analysis.metrics import UNKNOWN
 from chokepoint.network.container import SupplyNetwork
+from chokepoint.network.countries import region_codes
 from chokepoint.network.structure import nodes, total_requirements
 
 _EPS = 1e-12

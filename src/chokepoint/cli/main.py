@@ -72,12 +72,10 @@ def _network(path: Path | None):
 
 
 def _check_region(region: str) -> str:
-    from chokepoint.network.countries import PSEUDO_COUNTRIES, REGIONS, iso3_codes
+    from chokepoint.network.countries import location_problem
 
     code = region.upper()
-    if code in {"EU", "WORLD"} or code in REGIONS or code in PSEUDO_COUNTRIES:
-        return code
-    if code not in iso3_codes():
+    if location_problem(code, world=True):
         raise ChokepointError(f"--region: unknown region '{region}' (EU, WORLD or an ISO3 code)")
     return code
 
@@ -373,7 +371,7 @@ def _print_results(results, console: Console) -> None:
         console.print(measures)
     licences = results.licence_summary()
     if not licences.empty:
-        labels = {i: e.label or e.type for i, e in enumerate(results.scenario.events)}
+        labels = {i: e.title for i, e in enumerate(results.scenario.events)}
         console.print(licence_rich_table(licences, labels, title="Licensing"))
 
 

@@ -90,7 +90,7 @@ class CompileContext:
 
     def window(self, event: Event) -> tuple[int, int]:
         """First and past-the-last day of an event (the horizon when it has no end)."""
-        return self.scenario.day(event.start), self.scenario.day(event.end, default=self.horizon)
+        return self.scenario.window(event)
 
     def active(self, event: Event) -> np.ndarray:
         """``[day, 1]``: whether the event is in force."""

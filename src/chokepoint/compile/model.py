@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from chokepoint.analysis.metrics import region_codes
 from chokepoint.errors import ScenarioError
 from chokepoint.network.container import SupplyNetwork
+from chokepoint.network.countries import region_codes
 from chokepoint.network.structure import link_flows
 
 if TYPE_CHECKING:

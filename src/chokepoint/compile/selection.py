@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from chokepoint.analysis.metrics import region_codes
 from chokepoint.compile.model import Model
 from chokepoint.errors import ScenarioError
 from chokepoint.network.container import SupplyNetwork
+from chokepoint.network.countries import region_codes
 from chokepoint.network.structure import total_requirements
 from chokepoint.scenario.distributions import median as median_value
 

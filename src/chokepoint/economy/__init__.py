@@ -35,7 +35,7 @@ from chokepoint.economy.mrio import (
     supplier_dependence,
     technical_coefficients,
     total_output,
-    total_requirements,
+    leontief_columns,
     value_added_multipliers,
 )
 from chokepoint.economy.run import EconomyResults, run_economy
@@ -70,6 +70,6 @@ __all__ = [
     "technical_coefficients",
     "to_pymrio",
     "total_output",
-    "total_requirements",
+    "leontief_columns",
     "value_added_multipliers",
 ]

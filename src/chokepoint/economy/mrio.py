@@ -378,7 +378,7 @@ def total_output(A: sp.spmatrix, y: np.ndarray, solver: LeontiefSolver | None = 
     return (solver or LeontiefSolver(A)).solve(y)
 
 
-def total_requirements(
+def leontief_columns(
     A: sp.spmatrix, columns: np.ndarray | list[int], solver: LeontiefSolver | None = None
 ) -> np.ndarray:
     """Columns of the Leontief inverse ``L[:, columns]`` (``n × k``).

@@ -6,6 +6,7 @@ importing this module costs nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from types import MappingProxyType
@@ -131,3 +132,27 @@ def to_iso3(names: Iterable[str]) -> dict[str, str | None]:
         hits = [str(m) for m in matches if m != _NOT_FOUND]
         result[name] = hits[0] if len(hits) == 1 else None
     return result
+
+
+_ISO3_FORM = re.compile(r"^[A-Z]{3}$")
+
+
+def location_problem(code: str, *, regions: bool = True, world: bool = False) -> str:
+    """Why ``code`` is not a known location, or ``""`` when it is: the one rule for data,
+    scenarios and the command line. Known: ISO3 country codes, the pseudo-countries (ROW,
+    EU27 as an aggregate producer...), with ``regions`` the named regions (EU27, EU), with
+    ``world`` the code WORLD."""
+    if code in PSEUDO_COUNTRIES or (regions and code in REGIONS) or (world and code == "WORLD"):
+        return ""
+    if not _ISO3_FORM.match(code):
+        return f"'{code}' is not an ISO3 country code (three capital letters, e.g. DEU)"
+    if code in iso3_codes():
+        return ""
+    return f"unknown country code '{code}'"
+
+
+def region_codes(region: str) -> frozenset[str]:
+    """Location codes that belong to ``region`` (an EU region also matches ``EU27`` rows)."""
+    code = "EU27" if region.upper() == "EU" else region.upper()
+    codes = frozenset(expand_region(code)) | {code}
+    return codes | {"EU"} if code == "EU27" else codes

@@ -8,14 +8,13 @@ schema (types, required values, enumerations).
 
 from __future__ import annotations
 
-import re
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 
 from chokepoint.errors import DataError
-from chokepoint.network.countries import PSEUDO_COUNTRIES, REGIONS, iso3_codes
+from chokepoint.network.countries import location_problem
 from chokepoint.network.structure import link_flows, recipe_cycle, requirements
 
 SHARE_TOLERANCE = 0.01
@@ -25,7 +24,6 @@ SUPPLY_TOLERANCE = 0.01
 """Links may draw at most this fraction more than a supplier's baseline output."""
 
 DATA_TABLES = ("commodities", "producers", "links", "recipes", "stocks", "demand")
-_ISO3 = re.compile(r"^[A-Z]{3}$")
 
 
 def validate_tables(tables: dict[str, pd.DataFrame], labels: dict[str, str]) -> list[str]:
@@ -114,21 +112,11 @@ def check_provenance(t: SimpleNamespace, label: dict[str, str]) -> None:
         )
 
 
-def _country_problem(code: str, *, regions: bool) -> str:
-    if code in PSEUDO_COUNTRIES or (regions and code in REGIONS):
-        return ""
-    if not _ISO3.match(code):
-        return f"'{code}' is not an ISO3 country code (three capital letters, e.g. DEU)"
-    if code in iso3_codes():
-        return ""
-    return f"unknown country code '{code}'"
-
-
 def check_countries(t: SimpleNamespace, label: dict[str, str]) -> None:
     """Producer countries are ISO3 (or ROW/EU27); demand regions are ISO3 or a region code."""
     for table, column, regions in (("producers", "country", False), ("demand", "region", True)):
         frame = getattr(t, table)
-        problems = frame[column].map(lambda code, r=regions: _country_problem(code, regions=r))
+        problems = frame[column].map(lambda code, r=regions: location_problem(code, regions=r))
         _fail(
             "{row[_problem]}",
             label[table],

@@ -7,7 +7,6 @@ recovered) the scenario and the network it ran on. Charts are built from these t
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -118,12 +117,6 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise ChokepointError(f"{path}: not a readable Parquet table ({exc})") from None
 
 
-def scenario_hash(scenario: Scenario) -> str:
-    """The short hash a run records for its scenario (draws and seed included)."""
-    text = scenario.model_dump_json(by_alias=True, serialize_as_any=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
 def recover_scenario(metadata: dict[str, Any]) -> Scenario | None:
     """The scenario of a written run, when its file still exists and still matches.
 
@@ -144,7 +137,7 @@ def recover_scenario(metadata: dict[str, Any]) -> Scenario | None:
     except (ChokepointError, OSError):
         return None
     expected = metadata.get("scenario_hash")
-    if expected and scenario_hash(scenario) != expected:
+    if expected and scenario.digest() != expected:
         return None
     return scenario
 

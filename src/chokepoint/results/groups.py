@@ -12,10 +12,9 @@ import pandas as pd
 import scipy.sparse as sp
 from numba import njit
 
-from chokepoint.analysis.metrics import region_codes
 from chokepoint.compile.model import Model
 from chokepoint.network.container import SupplyNetwork
-from chokepoint.network.countries import EU27
+from chokepoint.network.countries import EU27, region_codes
 from chokepoint.network.structure import link_flows
 
 

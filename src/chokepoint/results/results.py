@@ -87,7 +87,7 @@ def measures_table(scenario: Scenario, costs: pd.DataFrame) -> pd.DataFrame:
             {
                 "event": int(event),
                 "type": item.type,
-                "label": item.label or item.type.replace("_", " "),
+                "label": item.title,
                 "cost_mean": float(values.mean()),
                 "cost_p5": float(np.percentile(values, 5)),
                 "cost_p95": float(np.percentile(values, 95)),
@@ -143,14 +143,13 @@ class Results:
         scenario = self.scenario
         listed = []
         for index, event in enumerate(scenario.events):
-            start = scenario.day(event.start)
-            end = scenario.day(event.end, default=scenario.horizon_days)
+            start, end = scenario.window(event)
             listed.append(
                 {
                     "index": index,
                     "type": event.type,
                     "kind": event.kind,
-                    "label": event.label or event.type.replace("_", " "),
+                    "label": event.title,
                     "start_day": start,
                     "end_day": end,
                     "start_date": as_date(scenario, start).isoformat(),

@@ -84,6 +84,11 @@ class Event(_Model):
         """Ids this event refers to, by kind: country, commodity, producer, node."""
         return {}
 
+    @property
+    def title(self) -> str:
+        """What reports call the event: its label, else its type in words."""
+        return self.label or self.type.replace("_", " ")
+
     # Hooks of the compile stage. Each event type says in its own class what it does; the
     # compile stage calls these through one context object and never dispatches on type.
 

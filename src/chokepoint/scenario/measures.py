@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 import numpy as np
 from pydantic import model_validator
 
-from chokepoint.analysis.metrics import region_codes
 from chokepoint.errors import ScenarioError
+from chokepoint.network.countries import region_codes
 from chokepoint.scenario.distributions import median
 from chokepoint.scenario.events import (
     Days,

@@ -9,6 +9,7 @@ field (``events[2].approval_probability``).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,7 +18,7 @@ import yaml
 from pydantic import Field, PrivateAttr, ValidationError
 
 from chokepoint.errors import ScenarioError
-from chokepoint.scenario.events import EVENT_TYPES, AnyEvent, When, _Model
+from chokepoint.scenario.events import EVENT_TYPES, AnyEvent, Event, When, _Model
 
 
 class Settings(_Model):
@@ -49,6 +50,15 @@ class Scenario(_Model):
     def path(self) -> str | None:
         """The file the scenario was read from, if any."""
         return self._path
+
+    def window(self, event: Event) -> tuple[int, int]:
+        """An event's first and past-the-last day (the horizon when it has no end)."""
+        return self.day(event.start), self.day(event.end, default=self.horizon_days)
+
+    def digest(self) -> str:
+        """The short hash a run records for its scenario (draws and seed included)."""
+        text = self.model_dump_json(by_alias=True, serialize_as_any=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     def day(self, when: When | None, default: int | None = None) -> int:
         """A date or offset as a day index from the scenario start."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from chokepoint.errors import ScenarioError
 from chokepoint.network.container import SupplyNetwork, load_default
-from chokepoint.network.countries import PSEUDO_COUNTRIES, REGIONS, iso3_codes
+from chokepoint.network.countries import location_problem
 from chokepoint.scenario import Scenario
 
 
@@ -29,8 +29,7 @@ def check_scenario(scenario: Scenario, net: SupplyNetwork) -> None:
                         file=scenario.path,
                         field=f"events[{position}]{_field_of(event, value)}",
                     )
-        start = scenario.day(event.start)
-        end = scenario.day(event.end, default=scenario.horizon_days)
+        start, end = scenario.window(event)
         if end <= 0:
             raise ScenarioError(
                 f"the event ends (day {end}) before the scenario starts: it would change nothing",
@@ -54,10 +53,9 @@ def check_scenario(scenario: Scenario, net: SupplyNetwork) -> None:
 
 def _reference_problem(kind: str, value: str, known: dict[str, set[str]]) -> str:
     if kind == "country":
-        code = value.upper()
-        if code in REGIONS or code in PSEUDO_COUNTRIES or code in iso3_codes() or code == "EU":
-            return ""
-        return f"unknown country or region '{value}'"
+        if location_problem(value.upper()):
+            return f"unknown country or region '{value}'"
+        return ""
     if value not in known[kind]:
         label = {"node": "producer or demand"}.get(kind, kind)
         return f"unknown {label} '{value}'"

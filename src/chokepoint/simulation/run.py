@@ -8,7 +8,6 @@ builds everything a chunk of draws needs once, chunks run here or on Dask
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
@@ -145,9 +144,7 @@ def assemble(
         "scenario": scenario.name,
         "description": scenario.description,
         "scenario_file": _scenario_label(scenario.path),
-        "scenario_hash": hashlib.sha256(
-            scenario.model_dump_json(by_alias=True, serialize_as_any=True).encode()
-        ).hexdigest()[:12],
+        "scenario_hash": scenario.digest(),
         "seed": scenario.seed,
         "draws": scenario.draws,
         "start": scenario.start.isoformat(),

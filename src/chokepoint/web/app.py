@@ -321,10 +321,7 @@ def _describe(scenario, request: Request) -> dict[str, Any]:
         "description": " ".join(scenario.description.split()),
         "start": scenario.start.isoformat(),
         "horizon_days": scenario.horizon_days,
-        "events": [
-            {"type": e.type, "kind": e.kind, "label": e.label or e.type.replace("_", " ")}
-            for e in scenario.events
-        ],
+        "events": [{"type": e.type, "kind": e.kind, "label": e.title} for e in scenario.events],
         "knobs": knob_defaults(scenario, network),
         "max_draws": request.app.state.max_draws,
     }
