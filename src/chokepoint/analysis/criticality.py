@@ -178,9 +178,13 @@ def stage_supply_risk(
     """``(SR, HHI_WGI,t global, HHI_WGI,t EU)`` of one stage."""
     need_global = inputs.basis in ("GS+EU", "GSonly")
     need_eu = inputs.basis in ("GS+EU", "EUonly")
-    hhi_g = hhi_wgi_t(inputs.global_shares, governance, inputs.trade_global) if need_global else None
+    hhi_g = (
+        hhi_wgi_t(inputs.global_shares, governance, inputs.trade_global) if need_global else None
+    )
     hhi_e = hhi_wgi_t(inputs.eu_shares, governance, inputs.trade_eu) if need_eu else None
-    sr = supply_risk(hhi_g, hhi_e, inputs.import_reliance, inputs.eol_rir, inputs.si_sr, inputs.basis)
+    sr = supply_risk(
+        hhi_g, hhi_e, inputs.import_reliance, inputs.eol_rir, inputs.si_sr, inputs.basis
+    )
     return sr, hhi_g, hhi_e
 
 
@@ -241,9 +245,7 @@ def governance_scores(ref: ReferenceData, year: int | None) -> Governance:
     if pv.empty:
         raise ValueError(f"no governance scores for {pv_year} (the data run 1996-2024)")
     score = dict(zip(pv["country"], scale_governance(pv["estimate"].to_numpy()), strict=True))
-    spread = {
-        c: 2.0 * se for c, se in zip(pv["country"], pv["std_error"], strict=True) if se == se
-    }
+    spread = {c: 2.0 * se for c, se in zip(pv["country"], pv["std_error"], strict=True) if se == se}
     label = f"WGI political stability {pv_year}, scaled 5 - 2 x estimate"
     if year is None:
         six = dict(zip(ref.wgi_2022["country"], ref.wgi_2022["scaled"], strict=True))
@@ -394,7 +396,9 @@ def stage_inputs(
     ):
         if not needed:
             continue
-        shares, note = _scope_shares(ref, rows, published, scope, years if year is None else (year,))
+        shares, note = _scope_shares(
+            ref, rows, published, scope, years if year is None else (year,)
+        )
         if not shares:
             where = "production" if scope == "global" else "EU import"
             return None, f"no {where} data for this stage in the wheel"

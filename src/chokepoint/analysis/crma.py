@@ -89,7 +89,9 @@ def _row(ref: ReferenceData, item, year: int, eol: dict[str, float]) -> dict[str
         note=item.note,
         crma_domestic_benchmark=CRMA_DOMESTIC_BENCHMARKS.get(item.stage),
     )
-    prod = ref.production[ref.production["commodity"].isin(sheets) & (ref.production["year"] == year)]
+    prod = ref.production[
+        ref.production["commodity"].isin(sheets) & (ref.production["year"] == year)
+    ]
     world = prod.groupby("country")["quantity"].sum()
     world = world[world > 0]
     if not world.empty:

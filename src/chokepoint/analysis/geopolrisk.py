@@ -39,7 +39,9 @@ KG_PER_TONNE = 1000.0
 
 def production_hhi(production: Mapping[str, float] | pd.Series) -> float:
     """HHI of production on the 0-1 scale (``Σ q_c² / (Σ q_c)²``)."""
-    values = np.asarray(list(production.values()) if isinstance(production, Mapping) else production)
+    values = np.asarray(
+        list(production.values()) if isinstance(production, Mapping) else production
+    )
     values = values.astype(float)
     if np.any(~np.isfinite(values)) or np.any(values < 0):
         raise ValueError("production must be finite and non-negative")
@@ -141,9 +143,7 @@ def _definitions(
     if definitions is not None:
         return [(m, s, list(w), list(h)) for m, s, w, h in definitions]
     rows = ref.materials[(ref.materials["wmd"] != "") & (ref.materials["hs6"] != "")]
-    return [
-        (r.material, r.stage, r.wmd.split(";"), r.hs6.split(";")) for r in rows.itertuples()
-    ]
+    return [(r.material, r.stage, r.wmd.split(";"), r.hs6.split(";")) for r in rows.itertuples()]
 
 
 def _stability(ref: ReferenceData) -> dict[int, dict[str, float]]:
@@ -151,7 +151,9 @@ def _stability(ref: ReferenceData) -> dict[int, dict[str, float]]:
     gov = ref.governance
     table: dict[int, dict[str, float]] = {}
     for year, part in gov.groupby("year"):
-        scores = {c: stability_score(e) for c, e in zip(part["country"], part["estimate"], strict=True)}
+        scores = {
+            c: stability_score(e) for c, e in zip(part["country"], part["estimate"], strict=True)
+        }
         for alias, code in COUNTRY_ALIASES.items():
             if code in scores:
                 scores[alias] = scores[code]

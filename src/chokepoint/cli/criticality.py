@@ -131,7 +131,9 @@ def geopolrisk_command(
 
 
 def _geopolrisk_rich(table: pd.DataFrame) -> Table:
-    result = Table(title="GeoPolRisk (geopolrisk-py method)", title_justify="left", header_style="bold")
+    result = Table(
+        title="GeoPolRisk (geopolrisk-py method)", title_justify="left", header_style="bold"
+    )
     for name in ("material", "stage", "year", "HHI", "import risk", "score", "USD/kg", "CF"):
         result.add_column(name, justify="left" if name in ("material", "stage") else "right")
     for row in table.itertuples(index=False):
@@ -159,7 +161,15 @@ def strategic_rich_table(table: pd.DataFrame) -> Table:
         title_justify="left",
         header_style="bold",
     )
-    for name in ("material", "stage", "world top", "top third country", "≤65%", "EU own", "recycl."):
+    for name in (
+        "material",
+        "stage",
+        "world top",
+        "top third country",
+        "≤65%",
+        "EU own",
+        "recycl.",
+    ):
         result.add_column(name, justify="left" if name in ("material", "stage") else "right")
     for row in table.itertuples(index=False):
         if not row.data:
@@ -210,4 +220,6 @@ def import_geopolrisk_command(
     folder = reference_folder() if out is None else out
     summary = build_reference_tables(source, folder, reference_folder() / "materials.csv")
     rows = ", ".join(f"{name} {count:,}" for name, count in summary.rows.items())
-    Console().print(f"[bold green]Wrote[/] {rows} rows to [bold]{summary.folder}[/] from {summary.origin}")
+    Console().print(
+        f"[bold green]Wrote[/] {rows} rows to [bold]{summary.folder}[/] from {summary.origin}"
+    )

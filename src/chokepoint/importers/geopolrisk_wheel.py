@@ -494,6 +494,4 @@ def build_reference_tables(
     finally:
         for temporary in partials:
             temporary.unlink(missing_ok=True)
-    return BuildSummary(
-        folder=folder, rows={k: len(v) for k, v in tables.items()}, origin=origin
-    )
+    return BuildSummary(folder=folder, rows={k: len(v) for k, v in tables.items()}, origin=origin)

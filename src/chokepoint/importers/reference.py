@@ -121,7 +121,9 @@ def _numbers(column: pd.Series, path: Path, field: str) -> pd.Series:
         try:
             value = float(text)
         except ValueError:
-            raise DataError(f"'{text}' is not a number", file=path, row=number, field=field)
+            raise DataError(
+                f"'{text}' is not a number", file=path, row=number, field=field
+            ) from None
         if not math.isfinite(value):
             raise DataError(f"'{text}' is not a finite number", file=path, row=number, field=field)
         values.append(value)
