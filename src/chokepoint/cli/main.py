@@ -15,6 +15,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from chokepoint.cli.criticality import (
+    criticality_command,
+    geopolrisk_command,
+    import_geopolrisk_command,
+    print_strategic_materials,
+)
 from chokepoint.cli.economy import economy_command
 from chokepoint.cli.imports import import_app
 from chokepoint.cli.options import DrawsOption, SeedOption
@@ -125,6 +131,8 @@ def metrics(
                 f"on its suppliers ({net.name}, data {net.data_version})",
             )
         )
+        if code in {"EU", "EU27"} and commodity is None:
+            print_strategic_materials(Console())
 
 
 @app.command()
@@ -575,6 +583,9 @@ app.add_typer(import_app, name="import", help="Import users' own data (trade flo
 app.command("report")(report_command)
 app.command("serve")(serve_command)
 app.command("economy")(economy_command)
+app.command("criticality")(criticality_command)
+app.command("geopolrisk")(geopolrisk_command)
+import_app.command("geopolrisk")(import_geopolrisk_command)
 
 
 def main() -> None:
