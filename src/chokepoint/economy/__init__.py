@@ -30,12 +30,12 @@ from chokepoint.economy.mrio import (
     exposure_table,
     extraction_loss,
     from_pymrio,
+    leontief_columns,
     load_mrio,
     mrio_from_arrays,
     supplier_dependence,
     technical_coefficients,
     total_output,
-    leontief_columns,
     value_added_multipliers,
 )
 from chokepoint.economy.run import EconomyResults, run_economy
