@@ -121,8 +121,11 @@ def test_eu_metrics_match_a_hand_computation(commodity: str) -> None:
     assert row["import_reliance"] == pytest.approx(max(0.0, (consumed - output) / consumed))
     top = max(known, key=known.get)
     assert (row["top_supplier"], row["top_supplier_share"]) == (top, pytest.approx(known[top]))
-    third = {c: s for c, s in known.items() if c not in EU27 and c != "EU27"}
-    assert row["crma_65_breach"] == (bool(third) and max(third.values()) > 0.65)
+    third = {c: s for c, s in known.items() if c not in EU27 and c not in {"EU27", "ROW"}}
+    strategic = {c["id"]: c.get("strategic", "") == "true" for c in rows("commodities")}
+    assert row["strategic"] == strategic[commodity]
+    expected = strategic[commodity] and bool(third) and max(third.values()) > 0.65
+    assert row["crma_65_breach"] == expected
 
 
 def test_metrics_json_on_default_data_has_the_fields() -> None:
