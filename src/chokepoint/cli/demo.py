@@ -25,6 +25,11 @@ from chokepoint.simulation.run import simulate
 PAIR = ("licences-3m", "licences-12m")
 
 
+def _euros(value: float) -> str:
+    """A sum of euros in bn or m."""
+    return f"€{value / 1e9:,.1f} bn" if abs(value) >= 1e9 else f"€{value / 1e6:,.1f} m"
+
+
 def run_demo(console: Console, draws: int = 100, report_path: Path | None = None) -> None:
     net = load_default()
     console.rule("[bold]chokepoint demo: what does a year-long export licence buy?")
@@ -71,8 +76,8 @@ def run_demo(console: Console, draws: int = 100, report_path: Path | None = None
         f"without a valid licence under 3-month licences and [bold]{gated[PAIR[1]]:.0f}"
         f"[/bold] under 12-month licences: the first wait is the same, but short licences "
         f"expire before a renewal taking ~63 days can be decided 30 days ahead, again and "
-        f"again. Mean lost value of EU-27 output: €{lost[PAIR[0]] / 1e9:,.1f} bn (3m) vs "
-        f"€{lost[PAIR[1]] / 1e9:,.1f} bn (12m) over the year.",
+        f"again. Mean lost value of EU-27 output: {_euros(lost[PAIR[0]])} (3m) vs "
+        f"{_euros(lost[PAIR[1]])} (12m) over the year.",
         highlight=False,
     )
 
