@@ -40,7 +40,8 @@ def test_metrics_json_fields_on_toy() -> None:
         assert field in magnet
     assert magnet["supplier_shares"] == {"CHN": 0.8, "DEU": 0.2}
     assert magnet["hhi"] == pytest.approx(6800)
-    assert magnet["crma_65_breach"] is True
+    assert magnet["crma_65_breach"] is False and magnet["strategic"] is False
+    assert rows["dy_oxide"]["crma_65_breach"] is True
 
 
 def test_metrics_csv_flattens_shares() -> None:

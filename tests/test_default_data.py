@@ -15,11 +15,14 @@ from typer.testing import CliRunner
 from chokepoint import dependency_table, load_default
 from chokepoint.analysis.origins import material_origins_by_stage
 from chokepoint.cli.main import app
+from chokepoint.network.assumptions import assumption_table
 from chokepoint.network.container import default_folder
 from chokepoint.network.countries import EU27
+from chokepoint.network.schema import schemas
 
 DATA = default_folder()
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "default-dataset.md"
 
 
 def rows(table: str) -> list[dict[str, str]]:
@@ -48,12 +51,98 @@ def test_unconfirmed_figures_are_flagged_as_assumptions() -> None:
                 pytest.fail(f"{table}: UNCONFIRMED used as a source")
 
 
+def verified_urls() -> dict[str, str]:
+    """URLs checked for the input revision (not in the reference notes), each with the passage
+    it was checked for, from the table in docs/default-dataset.md."""
+    text = DOCS.read_text(encoding="utf-8").split("## Sources verified for the input revision")[1]
+    found = {}
+    for line in text.split("\n## ")[0].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[1].startswith("http"):
+            found[cells[1]] = cells[2]
+    return found
+
+
 @pytest.mark.skipif(not REFERENCE.is_dir(), reason="shared/reference not beside the repo")
 def test_every_source_url_comes_from_the_reference_files() -> None:
     text = "\n".join(p.read_text(encoding="utf-8") for p in REFERENCE.glob("*.md"))
+    verified = verified_urls()
+    assert verified and all(verified.values())
     for source in rows("sources"):
         url = source["url"].strip()
-        assert url in text, f"source {source['id']}: {url} is not in shared/reference"
+        assert url in text or url in verified, (
+            f"source {source['id']}: {url} is neither in shared/reference nor verified"
+        )
+
+
+LOW_QUALITY = ("grokipedia", "sinodefence", "couragemagnet")
+
+
+def test_no_row_cites_a_low_quality_source() -> None:
+    for source in rows("sources"):
+        assert not any(word in source["url"] for word in LOW_QUALITY), source["id"]
+
+
+@pytest.mark.parametrize(
+    "table", ["commodities", "producers", "links", "recipes", "stocks", "demand"]
+)
+def test_every_assumed_input_has_an_explicit_range(table: str) -> None:
+    """A row with an assumption and a number in its ranged column gives low and high."""
+    principal = schemas()[table].principal
+    for number, row in enumerate(rows(table), start=1):
+        column = row.get("range_of") or next((c for c in principal if row.get(c)), "")
+        if row["assumption"].strip() and column and row.get(column, "").strip():
+            assert row.get("low", "").strip() and row.get("high", "").strip(), (
+                f"{table} row {number}: an assumption without low/high"
+            )
+
+
+def test_assumption_table_of_the_default_data_is_explicit_and_consistent() -> None:
+    table = assumption_table(load_default())
+    assert set(table["range_rule"]) == {"explicit"}
+    assert (table["low"] <= table["value"]).all() and (table["value"] <= table["high"]).all()
+    assert table["sourced"].any() and not table["sourced"].all()
+    stock = table.set_index(["table", "key"]).loc[("stocks", "ev_motors_eu27/ndfeb_magnet")]
+    assert stock["value"] > stock["low"]  # day-0 cover, derived from the cover left weeks in
+
+
+def test_car_variants_and_their_magnets() -> None:
+    commodities = {c["id"]: c for c in rows("commodities")}
+    families = {c["id"]: c["family"] or c["id"] for c in commodities.values()}
+    assert {i for i, f in families.items() if f == "car_bev"} == {"car_bev_pm", "car_bev_eesm"}
+    assert {i for i, f in families.items() if f == "car_hev"} == {"car_hev_full", "car_hev_mild"}
+    inputs: dict[str, set[str]] = defaultdict(set)
+    for r in rows("recipes"):
+        inputs[r["output"]].add(r["input"])
+    cars = [i for i, c in commodities.items() if c["stage"] == "product" and i.startswith("car_")]
+    assert len(cars) == 6
+    for car in cars:  # every powertrain carries small-motor magnets, so a ban reaches ICE cars
+        assert "small_motor_set" in inputs[car] and "ecu_set" in inputs[car]
+    assert "hybrid_motor" not in inputs["car_hev_mild"] and "hybrid_motor" in inputs["car_hev_full"]
+    assert "ev_traction_motor" not in inputs["car_bev_eesm"]
+    assert inputs["small_motor_set"] == {"ndfeb_magnet"}
+
+
+def test_eu_magnet_use_adds_up_to_the_eca_total() -> None:
+    shares, consumed, _ = eu_supply_by_hand("ndfeb_magnet")
+    assert consumed == pytest.approx(20_000, rel=0.001)
+    assert shares["CHN"] == pytest.approx(0.85)
+
+
+def test_strategic_raw_materials_follow_annex_i() -> None:
+    strategic = {c["id"] for c in rows("commodities") if c["strategic"] == "true"}
+    for outside in ("y_oxide", "lu_oxide", "tm_oxide", "sc_oxide", "antimony_refined"):
+        assert outside not in strategic
+    for inside in ("ndpr_oxide", "dy_metal", "tb_oxide", "gallium_metal", "tungsten_apt"):
+        assert inside in strategic
+    stages = {c["id"]: c["stage"] for c in rows("commodities")}
+    assert {stages[c] for c in strategic} <= {
+        "mining",
+        "separation",
+        "refining",
+        "metal",
+        "material",
+    }
 
 
 def test_sources_have_years_and_kinds() -> None:
@@ -121,8 +210,11 @@ def test_eu_metrics_match_a_hand_computation(commodity: str) -> None:
     assert row["import_reliance"] == pytest.approx(max(0.0, (consumed - output) / consumed))
     top = max(known, key=known.get)
     assert (row["top_supplier"], row["top_supplier_share"]) == (top, pytest.approx(known[top]))
-    third = {c: s for c, s in known.items() if c not in EU27 and c != "EU27"}
-    assert row["crma_65_breach"] == (bool(third) and max(third.values()) > 0.65)
+    third = {c: s for c, s in known.items() if c not in EU27 and c not in {"EU27", "ROW"}}
+    strategic = {c["id"]: c.get("strategic", "") == "true" for c in rows("commodities")}
+    assert row["strategic"] == strategic[commodity]
+    expected = strategic[commodity] and bool(third) and max(third.values()) > 0.65
+    assert row["crma_65_breach"] == expected
 
 
 def test_metrics_json_on_default_data_has_the_fields() -> None:

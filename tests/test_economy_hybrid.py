@@ -73,7 +73,7 @@ def test_exiobase_codes_are_real_and_resolve_to_exiobase_names(system, classific
     assert set(resolved["sector"]) <= set(names)
     motor = "Motor vehicles, trailers and semi-trailers (34)"
     expected = motor if system.endswith("pxp") else f"Manufacture of {motor[0].lower()}{motor[1:]}"
-    assert resolved.loc[resolved["product"] == "car_bev", "sector"].item() == expected
+    assert resolved.loc[resolved["product"] == "car_bev_pm", "sector"].item() == expected
 
 
 def test_icio_codes_are_icio_industries() -> None:
@@ -217,11 +217,13 @@ def licences():
 
 def test_licences_3m_reports_eu_value_added_loss_by_country_and_sector(licences) -> None:
     total = licences.eu_total()
-    assert total["loss_mean"] > 1e9
+    # default data of the input revision: EU cars no longer stop under 3-month licences (79 days
+    # of magnet cover at day 0), so the loss is that of magnet and wind-generator users
+    assert total["loss_mean"] > 1e6
     assert total["loss_p5"] <= total["loss_p50"] <= total["loss_p95"]
     regions = licences.regions.set_index("region")
     assert regions.loc["reg1", "countries"] == "DEU"
-    assert regions.loc["reg1", "loss_mean"] > regions.loc["reg6", "loss_mean"]
+    assert regions.loc["reg1", "loss_mean"] > regions.loc["reg2", "loss_mean"]
     assert regions.loc["EU", "loss_mean"] == pytest.approx(
         regions.loc[regions["eu"] & (regions.index != "EU"), "loss_mean"].sum()
     )
@@ -229,7 +231,7 @@ def test_licences_3m_reports_eu_value_added_loss_by_country_and_sector(licences)
     hit = licences.industries[licences.industries["constrained"]]
     assert set(hit["sector"]) <= {"manufactoring", "mining"}
     indirect = licences.industries[~licences.industries["constrained"] & licences.industries["eu"]]
-    assert indirect["loss_mean"].sum() > 0  # suppliers of the car makers lose too
+    assert indirect["loss_mean"].sum() > 0  # suppliers of the hit makers lose too
     daily = licences.daily[licences.daily["region"] == "EU"]
     assert len(daily) == 365
     assert daily["loss_mean"].sum() == pytest.approx(total["loss_mean"], rel=1e-9)
@@ -334,6 +336,6 @@ def test_icio_and_exiobase_files_load_and_carry_the_link(tmp_path, make, system,
     result = run_economy(Scenario(name="quiet", horizon_days=20), path)
     assert result.metadata["mrio_system"] == system
     links = result.links
-    cars = links[links["commodity"] == "car_bev"]
+    cars = links[links["commodity"] == "car_bev_pm"]
     assert set(cars["region"]) == {germany, "FR" if system.startswith("exio") else "FRA"}
     assert set(result.regions.loc[result.regions["eu"], "region"]) >= {germany, "EU"}

@@ -26,10 +26,23 @@ def test_magnet_dependency_by_hand(toy) -> None:
     assert magnet["hhi"] == pytest.approx(80**2 + 20**2)
     assert magnet["import_reliance"] == pytest.approx((20 - 6) / 20)
     assert (magnet["top_supplier"], magnet["top_supplier_share"]) == ("CHN", pytest.approx(0.8))
-    assert magnet["crma_65_breach"]
+    # a magnet is not a CRMA strategic raw material: 80% from China is no benchmark breach
+    assert not magnet["strategic"] and not magnet["crma_65_breach"]
     assert magnet["recycling_share"] == pytest.approx(1 / 20)
-    assert not magnet["crma_recycling_met"]
+    assert magnet["crma_recycling_met"] is None
     assert pd.isna(magnet["crma_stage"])
+
+
+def test_crma_benchmarks_apply_to_strategic_raw_materials_only(toy) -> None:
+    # mag_deu takes all its Dy oxide (5 t × 0.03) from China: a strategic raw material, 100%
+    # from one third country, breaches the 65% benchmark.
+    table = dependency_table(toy, "EU")
+    dy = row(table, "dy_oxide")
+    assert dy["strategic"] and dy["supplier_shares"] == {"CHN": 1.0}
+    assert dy["crma_65_breach"] and dy["crma_stage"] == "processing"
+    flagged = table[table["crma_65_breach"]]
+    assert flagged["strategic"].all()
+    assert set(flagged["commodity"]) == {"dy_oxide"}
 
 
 def test_oxide_dependency_by_hand(toy) -> None:

@@ -215,9 +215,13 @@ def test_network_diagram_follows_the_chain(network):
     restricted = restricted_links(network, run)
     assert restricted and set(restricted.values()) == {"banned"}
     chain = chain_commodities(network, run, restricted)
-    for commodity in ("discrete_die", "auto_discrete", "ecu_set", "car_bev"):
+    # the chain runs from the restricted flows to the products hit; on the revised default data
+    # the Nexperia preset hits no final product, so only the restricted chips and dies remain
+    for commodity in ("discrete_die", "auto_discrete"):
         assert commodity in chain
     assert "ndfeb_magnet" not in chain
+    lost = set(run.stats.loc[run.stats["lost_output_mean"].fillna(0) > 0, "product"])
+    assert ("car_bev_pm" in chain) == bool(lost & {"car_bev_pm", "car_bev"})
 
 
 def test_demo_report_and_static_plot(pair, network, tmp_path):
@@ -253,6 +257,8 @@ def test_rounding_and_names(network):
     assert rounded([1234.5678, None, float("nan")]) == [1235.0, None, None]
     assert rounded([0.012345, 0.5]) == [0.0123, 0.5]
     catalog = Catalog.of(network)
-    assert catalog.name("car_hev") == "Hybrid passenger car"
+    assert catalog.name("car_hev") == "Hybrid passenger car (all)"  # the family of two variants
+    assert catalog.name("car_hev_mild") == "Mild hybrid passenger car"
+    assert "car_hev" in catalog.aggregates
     assert catalog.unit("car_hev") == "units" and catalog.unit("dy_oxide") == "t"
     assert Catalog.of(None).name("car_hev") == "car hev"

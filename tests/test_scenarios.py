@@ -134,7 +134,10 @@ def test_every_preset_runs_and_balances(name: str) -> None:
     total = (data["delivered"] + data["unmet"]).values
     assert np.allclose(total[:, :1, :], total[:, :1, :].max(axis=0, keepdims=True))
     assert float(data["stock"].min()) > -1e-6
-    assert results.stats["lost_output_mean"].max() > 0, "a preset that changes nothing"
+    stocks = results.bands[results.bands["kind"] == "stock"]
+    drawn = (stocks["mean"] < 0.99 * stocks["baseline"]).any()
+    lost = results.stats["lost_output_mean"].max() > 0
+    assert lost or drawn, "a preset that changes nothing"
 
 
 def test_licence_pair_differs_only_in_validity() -> None:
@@ -150,11 +153,16 @@ def test_licence_pair_differs_only_in_validity() -> None:
     assert a == b
 
 
-def test_nexperia_preset_stops_european_electronics() -> None:
+def test_nexperia_preset_draws_down_european_chip_stocks() -> None:
+    # Revised default data: tier-1s start with ~27 days of Nexperia parts (Bloomberg's 10-20
+    # days were what was left 17 days in) and 30% of them come from outside China, so the
+    # stop draws their stock down but, with the exemptions from 9 November, stops no car line.
     results = simulate(load_scenario("nexperia-2025-10"), draws=5)
     cars = results.stats.set_index(["product", "region"]).loc[("car_bev", "EU27")]
-    assert cars["stoppage_probability"] == 1.0
-    assert 10 <= cars["time_to_survive_days_p50"] <= 40
+    assert cars["measured_as"] == "production"
+    chips = results.bands.query("kind == 'stock' and item == 'auto_discrete'")
+    assert chips["mean"].min() < 0.7 * chips["baseline"].iloc[0]
+    assert chips["mean"].iloc[-1] > chips["mean"].min()  # restocked after the exemptions
 
 
 def test_run_writes_results_atomically(tmp_path: Path) -> None:
@@ -197,10 +205,11 @@ def test_three_month_licences_lose_more_than_twelve_month() -> None:
         runs[name] = json.loads(result.stdout)
 
     def lost(name: str) -> float:
+        # magnets delivered to EU users (on the revised default data the car lines keep running)
         return sum(
             p["lost_output_mean"]
             for p in runs[name]["products"]
-            if p["region"] == "EU27" and p["product"].startswith("car_")
+            if p["region"] == "EU27" and p["product"] == "ndfeb_magnet"
         )
 
     def gated(name: str) -> float:

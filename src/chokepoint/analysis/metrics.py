@@ -27,7 +27,10 @@ WORLD = "WORLD"
 AGGREGATES = frozenset({"ROW", "EU27", "EU"})
 """Location codes that stand for many countries (never a 'single third country')."""
 CRMA_SINGLE_COUNTRY_LIMIT = 0.65
-"""CRMA (Reg. (EU) 2024/1252): at most 65% of consumption from one third country per stage."""
+"""CRMA (Reg. (EU) 2024/1252), Art. 5(1)(d): at most 65% of the Union's consumption of each
+*strategic* raw material (Annex I), at any relevant stage of processing, from one third
+country. Like the extraction, processing and recycling benchmarks it is flagged only for
+commodities marked ``strategic`` in the network."""
 
 CRMA_STAGES: dict[str, str] = {
     "mining": "extraction",
@@ -118,9 +121,13 @@ def dependency_table(
     unknown origin), ``unknown_share``, ``hhi`` (0-10,000, over known suppliers),
     ``import_reliance`` (max(0, (C − P) / C)), ``top_supplier``, ``top_supplier_share``,
     ``top_third_country``, ``top_third_country_share`` (largest supplier outside the region),
-    ``crma_65_breach``, ``crma_stage``, ``domestic_share`` (P / C),
+    ``strategic`` (a CRMA strategic raw material, from the commodities table),
+    ``crma_65_breach`` (strategic and more than 65% from one third country; false for any
+    other commodity), ``crma_stage``, ``domestic_share`` (P / C),
     ``crma_domestic_benchmark``, ``crma_domestic_met``, ``recycling_share``,
-    ``crma_recycling_met``.
+    ``crma_recycling_met``. The CRMA benchmarks apply to strategic raw materials only: for
+    other commodities ``crma_stage``, the domestic benchmark and ``crma_recycling_met`` are
+    None.
     """
     region_label = "EU27" if region.upper() == "EU" else region.upper()
     members = region_codes(region)
@@ -148,7 +155,8 @@ def dependency_table(
         third = {c: s for c, s in known.items() if c not in outside and c not in AGGREGATES}
         total = float(used.get(item.id, 0.0))
         output = float(produced.get(item.id, 0.0))
-        stage = None if world else CRMA_STAGES.get(item.stage)
+        strategic = bool(item.strategic)
+        stage = None if world or not strategic else CRMA_STAGES.get(item.stage)
         benchmark = CRMA_DOMESTIC_BENCHMARKS.get(stage) if stage else None
         domestic = output / total if total > 0 and not world else None
         recycling = float(recycled.get(item.id, 0.0)) / total if total > 0 else None
@@ -174,8 +182,11 @@ def dependency_table(
                 "top_supplier_share": top[1],
                 "top_third_country": top_third[0],
                 "top_third_country_share": top_third[1],
+                "strategic": strategic,
                 "crma_65_breach": bool(
-                    top_third[1] is not None and top_third[1] > CRMA_SINGLE_COUNTRY_LIMIT
+                    strategic
+                    and top_third[1] is not None
+                    and top_third[1] > CRMA_SINGLE_COUNTRY_LIMIT
                 ),
                 "crma_stage": stage,
                 "domestic_share": domestic,
@@ -185,7 +196,7 @@ def dependency_table(
                 else domestic >= benchmark,
                 "recycling_share": recycling,
                 "crma_recycling_met": None
-                if recycling is None
+                if recycling is None or not strategic
                 else recycling >= CRMA_RECYCLING_BENCHMARK,
             }
         )

@@ -111,7 +111,12 @@ def metrics(
 ) -> None:
     """Dependency per commodity: supplier shares, HHI, import reliance, CRMA 65% flag."""
     from chokepoint.analysis.metrics import dependency_table
-    from chokepoint.reporting.tables import dependency_rich_table, to_csv, to_json
+    from chokepoint.reporting.tables import (
+        crma_scope_note,
+        dependency_rich_table,
+        to_csv,
+        to_json,
+    )
 
     net = _network(network)
     code = _check_region(region)
@@ -124,13 +129,16 @@ def metrics(
         typer.echo(to_csv(table), nl=False)
     else:
         shown = table[table["consumption"] > 0] if commodity is None else table
-        Console().print(
+        console = Console()
+        console.print(
             dependency_rich_table(
                 shown,
                 title=f"Dependency of {table['region'].iloc[0] if len(table) else code} "
                 f"on its suppliers ({net.name}, data {net.data_version})",
             )
         )
+        if len(shown):
+            console.print(crma_scope_note(shown), highlight=False)
         if code in {"EU", "EU27"} and commodity is None:
             print_strategic_materials(Console())
 

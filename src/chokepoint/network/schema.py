@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -26,6 +27,17 @@ TABLES: tuple[str, ...] = (
 
 REQUIRED_TABLES: frozenset[str] = frozenset({"sources", "commodities", "producers"})
 """Tables a network folder must contain; the others may be absent (empty)."""
+
+TABLE_KEYS: dict[str, tuple[str, ...]] = {
+    "sources": ("id",),
+    "commodities": ("id",),
+    "producers": ("id",),
+    "links": ("supplier", "customer"),
+    "recipes": ("output", "input"),
+    "stocks": ("holder", "commodity"),
+    "demand": ("id",),
+}
+"""The columns that identify a row of each table (unique together)."""
 
 STAGES: tuple[str, ...] = (
     "mining",
@@ -59,6 +71,9 @@ class Column:
     default: str
     required: bool
     meaning: str
+    principal: int | None = None
+    minimum: str = ""
+    maximum: str = ""
 
     @property
     def default_from(self) -> str | None:
@@ -87,6 +102,27 @@ class TableSchema:
                 return column
         raise KeyError(name)
 
+    @property
+    def principal(self) -> tuple[str, ...]:
+        """Columns a row's low/high range refers to by default, first choice first (a row's
+        range is of the first of them that has a value, unless its range_of names another)."""
+        ranked = [c for c in self.columns if c.principal is not None]
+        return tuple(c.name for c in sorted(ranked, key=lambda c: c.principal or 0))
+
+    @property
+    def ranged(self) -> bool:
+        """True when the table's rows may carry a low/high range."""
+        return "low" in self.names and "high" in self.names
+
+    def bounds(self, name: str) -> tuple[float, float, bool]:
+        """Valid values of a numeric column: (lowest, highest, lowest excluded)."""
+        column = self.column(name)
+        text = column.minimum.strip()
+        exclusive = text.startswith(">")
+        lowest = float(text.lstrip(">")) if text.lstrip(">") else -math.inf
+        highest = float(column.maximum) if column.maximum.strip() else math.inf
+        return lowest, highest, exclusive
+
 
 def _is_literal(default: str) -> bool:
     if default in {"true", "false"}:
@@ -114,6 +150,9 @@ def schemas() -> dict[str, TableSchema]:
                 default=row["default"],
                 required=row["required"] == "yes",
                 meaning=row["meaning"],
+                principal=int(row["principal"]) if row.get("principal") else None,
+                minimum=row.get("min") or "",
+                maximum=row.get("max") or "",
             )
             for row in rows
         )
@@ -135,6 +174,17 @@ def schema_markdown() -> str:
         " an `assumption` with its reason. Rows are counted from 1 after the header in error"
         " messages.",
         "",
+        "Ranges: every table with an `assumption` column also has optional `low` and `high`"
+        " columns, the plausible range of the row's *ranged quantity*: its table's principal"
+        " column (marked `principal` below; where two are marked, the first that has a value),"
+        " or the column named in `range_of`. low <= value <= high, within the column's valid"
+        " values (`min`, `max`; `>0` means strictly positive). A row with an assumption and no"
+        " range gets a default one when the inputs are listed for an audit"
+        " (`chokepoint.network.assumptions.assumption_table`): value x 0.5 to value x 1.5,"
+        " clipped to the column's valid values, marked `range_rule=default`. A producer's range"
+        " is of its capacity unless range_of says output; swinging it scales output in"
+        " proportion.",
+        "",
         f"Stages: {', '.join(STAGES)}. Routes: {', '.join(ROUTES)}."
         f" Source kinds: {', '.join(SOURCE_KINDS)}.",
         "Countries are ISO 3166-1 alpha-3 codes, plus `ROW` (rest of world) and `EU27` (an EU"
@@ -146,12 +196,13 @@ def schema_markdown() -> str:
             "",
             f"## `{table}`",
             "",
-            "| column | type | unit | default | required | meaning |",
+            "| column | type | unit | default | required | principal | min | max | meaning |",
         ]
-        lines.append("|---|---|---|---|---|---|")
+        lines.append("|---|---|---|---|---|---|---|---|---|")
         for c in schema.columns:
             lines.append(
                 f"| `{c.name}` | {c.type} | {c.unit} | {c.default} | "
-                f"{'yes' if c.required else ''} | {c.meaning} |"
+                f"{'yes' if c.required else ''} | {c.principal or ''} | {c.minimum} |"
+                f" {c.maximum} | {c.meaning} |"
             )
     return "\n".join(lines) + "\n"

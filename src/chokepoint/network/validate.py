@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 
 from chokepoint.errors import DataError
+from chokepoint.network.assumptions import numeric_columns, ranged_columns, ranged_tables
 from chokepoint.network.countries import location_problem
+from chokepoint.network.schema import TABLE_KEYS, schemas
 from chokepoint.network.structure import link_flows, recipe_cycle, requirements
 
 SHARE_TOLERANCE = 0.01
@@ -35,6 +37,8 @@ def validate_tables(tables: dict[str, pd.DataFrame], labels: dict[str, str]) -> 
     check_countries(t, label)
     check_references(t, label)
     check_values(t, label)
+    check_ranges(t, label)
+    check_families(t, label)
     check_stocks(t, label)
     check_units(t, label)
     check_recipe_cycles(t, label)
@@ -54,16 +58,8 @@ def _fail(message: str, file: str, frame: pd.DataFrame, mask: pd.Series, field: 
 
 def check_unique_keys(t: SimpleNamespace, label: dict[str, str]) -> None:
     """Ids are unique per table; producer and demand ids do not clash; no duplicate pairs."""
-    keys = {
-        "sources": ["id"],
-        "commodities": ["id"],
-        "producers": ["id"],
-        "demand": ["id"],
-        "links": ["supplier", "customer"],
-        "recipes": ["output", "input"],
-        "stocks": ["holder", "commodity"],
-    }
-    for table, columns in keys.items():
+    for table, key in TABLE_KEYS.items():
+        columns = list(key)
         frame = getattr(t, table)
         _fail(
             "duplicate " + "/".join(columns) + " '{row[" + columns[0] + "]}'",
@@ -210,6 +206,110 @@ def check_values(t: SimpleNamespace, label: dict[str, str]) -> None:
         recipes,
         recipes["output"] == recipes["input"],
         "input",
+    )
+
+
+def _bounds_text(lowest: float, highest: float, exclusive: bool) -> str:
+    low = f"above {lowest:g}" if exclusive else f"at least {lowest:g}"
+    return low if np.isinf(highest) else f"{low} and at most {highest:g}"
+
+
+def check_ranges(t: SimpleNamespace, label: dict[str, str]) -> None:
+    """low and high come together, around the value of the row's ranged column and within
+    that column's valid values; range_of names a numeric column of the table."""
+    for table in ranged_tables():
+        frame = getattr(t, table).reset_index(drop=True)
+        schema = schemas()[table]
+        allowed = numeric_columns(schema)
+        named = frame["range_of"].astype(str).str.strip()
+        _fail(
+            f"range_of '{{row[range_of]}}' is not a numeric column of {table}"
+            f" ({', '.join(allowed)})",
+            label[table],
+            frame,
+            named.ne("") & ~named.isin(allowed),
+            "range_of",
+        )
+        low, high = frame["low"], frame["high"]
+        for given, missing in (("low", "high"), ("high", "low")):
+            _fail(
+                "give both low and high, or neither",
+                label[table],
+                frame,
+                frame[given].notna() & frame[missing].isna(),
+                missing,
+            )
+        ranged = low.notna()
+        column = ranged_columns(table, frame)
+        _fail(
+            "a range needs a value in its ranged column (principal column or range_of)",
+            label[table],
+            frame,
+            ranged & column.eq(""),
+            "low",
+        )
+        for name in dict.fromkeys(column[ranged & column.ne("")]):
+            rows = ranged & column.eq(name)
+            value = frame[name].astype(float)
+            part = frame.assign(_value=value, _column=name)
+            _fail(
+                "a range needs a value in '{row[_column]}'",
+                label[table],
+                part,
+                rows & value.isna(),
+                name,
+            )
+            _fail(
+                "low {row[low]:g} is above the value {row[_value]:g} of {row[_column]}",
+                label[table],
+                part,
+                rows & (low > value),
+                "low",
+            )
+            _fail(
+                "high {row[high]:g} is below the value {row[_value]:g} of {row[_column]}",
+                label[table],
+                part,
+                rows & (high < value),
+                "high",
+            )
+            lowest, highest, exclusive = schema.bounds(name)
+            valid = _bounds_text(lowest, highest, exclusive)
+            too_low = (low <= lowest) if exclusive else (low < lowest)
+            _fail(
+                f"low {{row[low]:g}} is outside the valid values of {name} ({valid})",
+                label[table],
+                part,
+                rows & too_low,
+                "low",
+            )
+            _fail(
+                f"high {{row[high]:g}} is outside the valid values of {name} ({valid})",
+                label[table],
+                part,
+                rows & (high > highest),
+                "high",
+            )
+
+
+def check_families(t: SimpleNamespace, label: dict[str, str]) -> None:
+    """A family is not named after another commodity, and its members share one unit."""
+    c = t.commodities.reset_index(drop=True)
+    ids = set(c["id"])
+    _fail(
+        "family '{row[family]}' is the id of another commodity",
+        label["commodities"],
+        c,
+        c["family"].isin(ids) & c["family"].ne(c["id"]),
+        "family",
+    )
+    units = c.groupby("family")["unit"].transform("nunique")
+    _fail(
+        "the commodities of family '{row[family]}' have different units",
+        label["commodities"],
+        c,
+        units > 1,
+        "family",
     )
 
 

@@ -40,11 +40,15 @@ class Catalog:
     commodity_sources: dict[str, list[str]]
     source_labels: dict[str, str]
     producer_commodity: dict[str, str]
+    aggregates: frozenset[str] = frozenset()
+    """Product families reported besides their members (skip them when summing products)."""
 
     @classmethod
     def of(cls, network) -> Catalog:  # network: SupplyNetwork | None
         if network is None:
             return cls({}, {}, {}, {}, {})
+        from chokepoint.results.groups import family_aggregates
+
         commodities = network.commodities
         cited: dict[str, list[str]] = {}
         for table, key in ((commodities, "id"), (network.producers, "commodity")):
@@ -56,16 +60,21 @@ class Catalog:
             row.id: f"{row.publisher} {row.year}".strip()
             for row in network.sources.itertuples(index=False)
         }
+        names = {c: _short(n) for c, n in zip(commodities["id"], commodities["name"], strict=True)}
+        units = dict(zip(commodities["id"], commodities["unit"], strict=True))
+        families = family_aggregates(network)
+        for family, members in families.items():
+            names[family] = _family_name([names[m] for m in members], family)
+            units[family] = units[members[0]]
         return cls(
-            names={
-                c: _short(n) for c, n in zip(commodities["id"], commodities["name"], strict=True)
-            },
-            units=dict(zip(commodities["id"], commodities["unit"], strict=True)),
+            names=names,
+            units=units,
             commodity_sources=cited,
             source_labels=labels,
             producer_commodity=dict(
                 zip(network.producers["id"], network.producers["commodity"], strict=True)
             ),
+            aggregates=frozenset(families),
         )
 
     def name(self, commodity: str, width: int | None = None) -> str:
@@ -91,6 +100,21 @@ class Catalog:
             return ""
         more = f" and {len(seen) - limit} more" if len(seen) > limit else ""
         return "; ".join(seen[:limit]) + more
+
+
+def _family_name(names: list[str], family: str) -> str:
+    """A family's name: the words its members' names end with in common ("Full hybrid
+    passenger car", "Mild hybrid passenger car" → "Hybrid passenger car"), else its id."""
+    words = [n.split() for n in names]
+    common: list[str] = []
+    while (
+        all(len(w) > len(common) for w in words) and len({w[-1 - len(common)] for w in words}) == 1
+    ):
+        common.insert(0, words[0][-1 - len(common)])
+    if not common:
+        return family.replace("_", " ")
+    text = " ".join(common)
+    return text[0].upper() + text[1:] + " (all)"
 
 
 def _short(name: str, width: int = 34) -> str:

@@ -8,7 +8,7 @@ recovered) the scenario and the network it ran on. Charts are built from these t
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -170,16 +170,22 @@ def network_of(run: RunData, cache: dict[str, SupplyNetwork] | None = None) -> S
     return None
 
 
-def key_numbers(run: RunData, names: Mapping[str, str] | None = None) -> dict[str, Any]:
+def key_numbers(
+    run: RunData, names: Mapping[str, str] | None = None, aggregates: Collection[str] = ()
+) -> dict[str, Any]:
     """Headline figures of a run for the EU-27: lost value, lines that stop, licence waits.
 
-    ``lost_value`` sums the mean lost value of EU-27 products that have a price in the data;
+    Products in ``aggregates`` (product families reported besides their members, see
+    :func:`chokepoint.results.groups.family_aggregates`) are left out so that nothing counts
+    twice. ``lost_value`` sums the mean lost value of EU-27 products that have a price in the data;
     ``stopping`` counts products stopping in at least half the draws; ``first_stop`` is the
     one stopping first (median days after the first shock), named from ``names`` if given;
     ``gated_days`` the mean days a licensed contract spends without a valid licence (None
     without licensing).
     """
     eu = run.region_stats()
+    if not eu.empty and aggregates:
+        eu = eu[~eu["product"].isin(list(aggregates))]
     lost_value = float(eu["lost_value_mean"].fillna(0).sum()) if not eu.empty else 0.0
     likely = eu[eu["stoppage_probability"] >= 0.5] if not eu.empty else eu
     first_stop = None

@@ -22,6 +22,7 @@ from chokepoint.reporting.figures import Section, catalog_for, report_sections
 
 if TYPE_CHECKING:
     from chokepoint.network.container import SupplyNetwork
+    from chokepoint.reporting.charts import Catalog
     from chokepoint.simulation.run import Results
 
 STYLE = """
@@ -90,8 +91,8 @@ def _money(value: float) -> str:
     return f"€{value:,.0f}"
 
 
-def _cards(runs: Sequence[RunData], names: dict[str, str]) -> str:
-    numbers = [key_numbers(run, names) for run in runs]
+def _cards(runs: Sequence[RunData], catalog: Catalog) -> str:
+    numbers = [key_numbers(run, catalog.names, catalog.aggregates) for run in runs]
     cards = []
     for item in numbers:
         first = item["first_stop"]
@@ -237,7 +238,7 @@ def build_report(
     when = (generated or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC")
     toc = "".join(f"<a href='#{s.key}'>{_escape(s.title)}</a>" for s in sections)
     body = "".join(_section_html(s, n, runs) for n, s in enumerate(sections))
-    cards = _cards(runs, catalog_for(networks).names)
+    cards = _cards(runs, catalog_for(networks))
     head = (
         "<meta charset='utf-8'><meta name='viewport' content='width=device-width, "
         f"initial-scale=1'><meta name='generator' content='chokepoint'><title>"

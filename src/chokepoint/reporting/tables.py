@@ -78,7 +78,10 @@ def dependency_rich_table(frame: pd.DataFrame, *, title: str) -> Table:
         top = ", ".join(
             f"{country} {percent(share)}" for country, share in list(shares.items())[:3]
         )
-        flag = "[red]breach[/red]" if row.crma_65_breach else "[green]ok[/green]"
+        if not getattr(row, "strategic", True):
+            flag = "[dim]n/a[/dim]"
+        else:
+            flag = "[red]breach[/red]" if row.crma_65_breach else "[green]ok[/green]"
         table.add_row(
             row.commodity,
             row.stage,
@@ -89,6 +92,20 @@ def dependency_rich_table(frame: pd.DataFrame, *, title: str) -> Table:
             flag if shares else "–",
         )
     return table
+
+
+def crma_scope_note(frame: pd.DataFrame) -> str:
+    """One line counting CRMA 65% breaches among the strategic raw materials used, with the
+    benchmark's scope."""
+    used = frame[frame["consumption"] > 0]
+    strategic = used[used["strategic"]] if "strategic" in used else used
+    breaches = int(strategic["crma_65_breach"].sum())
+    return (
+        f"CRMA 65% benchmark: {breaches} of the {len(strategic)} strategic raw materials used "
+        "come more than 65% from one third country. The benchmark (Reg. (EU) 2024/1252, "
+        "Art. 5(1)(d)) applies to the strategic raw materials of Annex I only; other "
+        f"commodities ({len(used) - len(strategic)} used here) show n/a."
+    )
 
 
 def origins_rich_table(frame: pd.DataFrame, *, title: str, top: int = 4) -> Table:

@@ -1,5 +1,6 @@
-"""What a run reports on: final products by region, EU stocks by commodity, and the
-outcomes (time to survive and recover, lost output) of a product group's daily output.
+"""What a run reports on: final products (and product families) by region, EU stocks by
+commodity, and the outcomes (time to survive and recover, lost output) of a product
+group's daily output.
 """
 
 from __future__ import annotations
@@ -27,49 +28,91 @@ class ProductGroups:
     demand_matrix: np.ndarray  # [group, demand]
 
 
+def family_aggregates(net: SupplyNetwork) -> dict[str, list[str]]:
+    """Product families of two or more commodities (family id → member ids, in table order).
+
+    Results report each such family as one more product, named by the family id, besides
+    its members; sums over products should skip these ids so as not to count twice.
+    """
+    families: dict[str, list[str]] = {}
+    for commodity, family in zip(net.commodities["id"], net.commodities["family"], strict=True):
+        families.setdefault(str(family or commodity), []).append(str(commodity))
+    return {f: members for f, members in families.items() if len(members) > 1}
+
+
+def _group_row(
+    model: Model, baseline: pd.DataFrame, commodities: list[str], region: str
+) -> tuple[str, np.ndarray, np.ndarray] | None:
+    """How a region's output of some commodities is measured: its own production when it
+    meets at least half of the region's final demand for them, else the deliveries."""
+    makers = np.flatnonzero(
+        np.isin(model.producer_commodity, commodities) & ~model.virtual & (model.output > 0)
+    )
+    codes = list(region_codes(region))
+    buyers = np.isin(model.demand_commodity, commodities) & np.isin(
+        model.demand_region.astype(str), codes
+    )
+    own = makers[np.isin(model.producer_country[makers].astype(str), codes)]
+    into = baseline[baseline["customer"].isin(model.demand_ids[buyers])]
+    needed = into["flow"].sum()
+    domestic = into[into["supplier"].isin(model.producer_ids[own])]["flow"].sum()
+    producer_row = np.zeros(model.n_producers)
+    demand_row = np.zeros(len(model.demand_ids))
+    if len(own) and (not buyers.any() or domestic >= 0.5 * needed):
+        producer_row[own] = 1.0
+        return "production", producer_row, demand_row
+    if buyers.any():
+        demand_row[buyers] = 1.0
+        return "delivery", producer_row, demand_row
+    return None
+
+
+def _family_value(model: Model, members: list[str]) -> float:
+    """A family's value per unit: its members' values weighted by their baseline output."""
+    values = np.array([model.commodity_value.get(m, math.nan) for m in members], dtype=float)
+    weights = np.array(
+        [model.output[(model.producer_commodity == m) & ~model.virtual].sum() for m in members]
+    )
+    if np.isnan(values).any():
+        return math.nan
+    if weights.sum() <= 0:
+        return float(values.mean())
+    return float(np.dot(values, weights) / weights.sum())
+
+
 def product_groups(model: Model, net: SupplyNetwork, regions: list[str] | None) -> ProductGroups:
-    """Final products (commodities with final demand) by region.
+    """Final products (commodities with final demand) by region, and product families.
 
     A region's row measures the output of its own producers of the product when they meet
     at least half of the region's final demand for it (EU car plants), and otherwise the
     deliveries to the region's final demand (magnets the EU buys abroad). Member states get
-    a production row where they make the product.
+    a production row where they make the product. A family of two or more final products
+    (:func:`family_aggregates`) gets rows of its own after its members, summing them.
     """
     products = list(dict.fromkeys(net.demand["commodity"]))
+    families = {
+        family: [m for m in members if m in products]
+        for family, members in family_aggregates(net).items()
+    }
+    last_member = {members[-1]: family for family, members in families.items() if len(members) > 1}
+    entries: list[tuple[str, list[str], float]] = []
+    for product in products:
+        entries.append((product, [product], model.commodity_value.get(product, math.nan)))
+        if product in last_member:
+            family = last_member[product]
+            entries.append((family, families[family], _family_value(model, families[family])))
     baseline = link_flows(net)
     rows, producer_rows, demand_rows = [], [], []
-    for product in products:
-        makers = np.flatnonzero(
-            (model.producer_commodity == product) & ~model.virtual & (model.output > 0)
-        )
+    for product, members, value in entries:
+        makers = np.isin(model.producer_commodity, members) & ~model.virtual & (model.output > 0)
         countries = sorted({c for c in model.producer_country[makers] if c in EU27})
-        wanted = regions or ["EU27", *countries]
-        for region in wanted:
-            codes = region_codes(region)
-            buyers = (model.demand_commodity == product) & np.isin(
-                model.demand_region.astype(str), list(codes)
-            )
-            own = makers[np.isin(model.producer_country[makers].astype(str), list(codes))]
-            into = baseline[baseline["customer"].isin(model.demand_ids[buyers])]
-            needed = into["flow"].sum()
-            domestic = into[into["supplier"].isin(model.producer_ids[own])]["flow"].sum()
-            producer_row = np.zeros(model.n_producers)
-            demand_row = np.zeros(len(model.demand_ids))
-            if len(own) and (not buyers.any() or domestic >= 0.5 * needed):
-                producer_row[own] = 1.0
-                source = "production"
-            elif buyers.any():
-                demand_row[buyers] = 1.0
-                source = "delivery"
-            else:
+        for region in regions or ["EU27", *countries]:
+            found = _group_row(model, baseline, members, region)
+            if found is None:
                 continue
+            source, producer_row, demand_row = found
             rows.append(
-                {
-                    "product": product,
-                    "region": region,
-                    "measured_as": source,
-                    "value": model.commodity_value.get(product, math.nan),
-                }
+                {"product": product, "region": region, "measured_as": source, "value": value}
             )
             producer_rows.append(producer_row)
             demand_rows.append(demand_row)

@@ -200,8 +200,9 @@ def build_payload(results: Results, network: SupplyNetwork, label: str) -> dict[
     from chokepoint.reporting.figures import dashboard_figures
 
     run = RunData.from_results(results, label)
+    catalog = Catalog.of(network)
     return {
-        "key_numbers": key_numbers(run, Catalog.of(network).names),
+        "key_numbers": key_numbers(run, catalog.names, catalog.aggregates),
         "figures": dashboard_figures(run, network),
         "summary": results.to_dict(),
     }
