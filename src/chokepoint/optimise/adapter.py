@@ -15,7 +15,7 @@ their capacity headroom, times the gate and within the quota an event sets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -95,6 +95,19 @@ class Case:
             raise ScenarioError(f"no product group '{product}@{region}' (known: {known})")
         return int(found[0])
 
+    def take(self, position: int) -> Case:
+        """The case of one draw (its position in ``draws``)."""
+        one = slice(position, position + 1)
+        return replace(
+            self,
+            draws=self.draws[one],
+            prod_cap=self.prod_cap[one],
+            slot_coef=self.slot_coef[one],
+            slot_inflow=self.slot_inflow[one],
+            demand_bound=self.demand_bound[one],
+            link_bound=self.link_bound[one],
+        )
+
     def period_sum(self, daily: np.ndarray) -> np.ndarray:
         """Sum a ``[day, ...]`` array over the days of each period."""
         return np.add.reduceat(daily, self.period_start, axis=0)
@@ -133,7 +146,7 @@ def _affected(model: Model, exo: Exogenous, extra_slots: set[int]) -> set[int]:
     touched_slots |= set(int(s) for s in exo.reserve.rows) | extra_slots
     touched_slots |= set(int(model.link_slot[link]) for link in exo.gate.rows)
     touched_slots |= set(int(model.link_slot[link]) for link in exo.quota.rows)
-    ready = np.isfinite(exo.link_ready).any(axis=1) | model.link_alternative
+    ready = np.isfinite(exo.link_ready).any(axis=1)
     touched_slots |= set(int(s) for s in model.link_slot[ready])
     start = {int(p) for p in exo.capacity.rows}
     start |= {int(model.slot_producer[s]) for s in touched_slots if model.slot_producer[s] >= 0}

@@ -38,7 +38,7 @@ from chokepoint.optimise.targets import Target
 
 MEUR = 1e6
 VIOLATION_COST = 1e6  # million EUR per unit of target violation (soft targets only)
-SHORTFALL_WEIGHT = 1e-9  # of lost value, to keep the second stage tidy; negligible
+SHORTFALL_WEIGHT = 0.0  # of lost value, to keep the second stage tidy; negligible
 
 
 @dataclass
@@ -56,6 +56,21 @@ class Built:
     stop: dict = field(default_factory=dict)  # target index -> z columns
     slack: dict = field(default_factory=dict)
     budget: float | None = None
+
+
+def measure_effects(case: Case, candidates: list[Candidate]) -> list:
+    """What each candidate does in the linear model of the case."""
+    return [MEASURE_KINDS[c.type].effect(c, case) for c in candidates]
+
+
+def draw_effects(effects: list, position: int) -> list:
+    """The effects restricted to one draw (per-draw arrays sliced)."""
+    out = []
+    for effect in effects:
+        if isinstance(effect, LinkEffect):
+            effect = LinkEffect(effect.links, effect.extra[position : position + 1])
+        out.append(effect)
+    return out
 
 
 def _padded(groups: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -76,17 +91,23 @@ def build(
     *,
     budget: float | None = None,
     relax: bool = False,
+    measure: Target | None = None,
+    effects: list | None = None,
 ) -> Built:
     """The program for the case: minimise the cost of the measures subject to the targets.
 
     ``relax`` drops integrality (binaries of ``pstop`` and qualifications become [0, 1]).
+    With ``measure`` (a target) the program is a second-stage subproblem instead: no targets,
+    decisions fixed by their bounds (set before solving), and the objective is the target's
+    risk measure (:func:`subproblem_objective`).
     """
     lp = LinearProgram()
     R, T = len(case.draws), len(case.period_start)
     P, S, L, G = len(case.producers), len(case.slots), len(case.links), len(case.groups)
 
     kinds = [MEASURE_KINDS[c.type] for c in candidates]
-    effects = [k.effect(c, case) for k, c in zip(kinds, candidates, strict=True)]
+    if effects is None:
+        effects = measure_effects(case, candidates)
     cost = np.array([k.cost_per_unit(c, case) for k, c in zip(kinds, candidates, strict=True)])
     decision = lp.var(
         "decision",
@@ -126,6 +147,9 @@ def build(
     _capacity(lp, case, effects, decision, ys_blocks, substituted, y)
     _groups(lp, case, ys_blocks, effects, y, dlv, demand_slots, short)
     built = Built(lp, case, candidates, targets, [], cost, decision, short, budget=budget)
+    if measure is not None:
+        subproblem_objective(built, measure)
+        return built
     for number, target in enumerate(targets):
         _target(built, number, target, relax=relax, soft=budget is not None)
     if budget is not None:
@@ -294,6 +318,38 @@ def _target(built: Built, number: int, target: Target, *, relax: bool, soft: boo
             [(1.0, eta), (1.0 / (alpha * R), summed(excess)), *relief],
             upper=target.bound,
         )
+
+
+def subproblem_objective(built: Built, target: Target) -> None:
+    """Second-stage objective of one target: value lost (M EUR, ``elv``), output lost
+    (``cvar95``) or shortfall beyond the stop tolerance, relative to the reference (``pstop``)."""
+    lp, case = built.lp, built.case
+    cost = np.concatenate(lp.cost)
+    groups = (
+        list(range(len(case.groups)))
+        if target.group is None
+        else [case.group_index(target.product, target.region)]
+    )
+    short = built.short
+    if target.kind == "elv":
+        values = np.nan_to_num(case.groups["value"].to_numpy(float), nan=0.0)
+        for g in groups:
+            cost[short[:, :, g]] += values[g] / MEUR
+    elif target.kind == "cvar95":
+        cost[short[:, :, groups[0]]] += 1.0
+    else:
+        g = groups[0]
+        ref = case.group_ref[:, g]
+        excess = lp.var("excess", short.shape[:2], cost=1.0 / max(ref.sum(), 1e-12))
+        cost = np.concatenate([cost, np.concatenate(lp.cost[len(lp.cost) - 1 :])])
+        lp.constrain(
+            "excess",
+            [(1.0, short[:, :, g]), (-1.0, excess)],
+            upper=case.stop_tolerance * ref[None, :],
+        )
+    cost[built.decision] = 0.0
+    lp.cost = [cost[: lp.n_cols]]
+    built.target_groups.append(groups[0] if target.group else -1)
 
 
 def _elv_terms(built: Built, coef: np.ndarray) -> list:
