@@ -17,6 +17,7 @@ from rich.console import Console
 
 from chokepoint.cli.economy import economy_command
 from chokepoint.cli.imports import import_app
+from chokepoint.cli.optimise import optimise_command, tts_command
 from chokepoint.cli.options import DrawsOption, SeedOption
 from chokepoint.cli.show import report_command, serve_command
 from chokepoint.errors import ChokepointError
@@ -577,6 +578,8 @@ app.add_typer(import_app, name="import", help="Import users' own data (trade flo
 app.command("report")(report_command)
 app.command("serve")(serve_command)
 app.command("economy")(economy_command)
+app.command("optimise")(optimise_command)
+app.command("tts")(tts_command)
 
 
 def main() -> None:

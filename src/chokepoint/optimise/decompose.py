@@ -77,6 +77,7 @@ def solve_decomposed(
     time_limit: float = 60.0,
     max_rounds: int = 100,
     progress: Progress | None = None,
+    cache: dict | None = None,
 ) -> Solution:
     """The cheapest portfolio meeting the targets, solved draw by draw (see the module)."""
     say = progress or (lambda message: None)
@@ -87,10 +88,14 @@ def solve_decomposed(
     upper = np.array([k.upper(c) for k, c in zip(kinds, candidates, strict=True)])
     integer = np.array([k.integer for k in kinds])
     R = len(case.draws)
-    say(f"building {R} second-stage programs for {len(targets)} target(s)")
-    draws = [
-        [_Draw(case, candidates, effects, target, r) for r in range(R)] for target in targets
-    ]
+    cache = {} if cache is None else cache  # second stages by (kind, group): bounds differ
+    draws = []
+    for target in targets:
+        key = (target.kind, target.group)
+        if key not in cache:
+            say(f"building {R} second-stage programs for {target.kind} {target.group or ''}")
+            cache[key] = [_Draw(case, candidates, effects, target, r) for r in range(R)]
+        draws.append(cache[key])
     zero = np.zeros(len(candidates))
     cuts: list[list[list]] = [[[] for _ in range(R)] for _ in targets]
     big_m = np.zeros((len(targets), R))
@@ -129,7 +134,7 @@ def solve_decomposed(
     seconds = time.perf_counter() - started
     converged = new_cuts == 0
     say(f"{'converged' if converged else 'stopped'} after {round_number} rounds, {seconds:.1f} s")
-    return Solution(
+    solution = Solution(
         case,
         candidates,
         targets,
@@ -143,6 +148,8 @@ def solve_decomposed(
         method="benders",
         iterations=round_number,
     )
+    solution.evaluate = lambda x: np.stack([p.evaluate(np.asarray(x, float))[2] for p in draws[0]])
+    return solution
 
 
 def _master(targets, cuts, big_m, price, upper, integer, budget, time_limit, R):

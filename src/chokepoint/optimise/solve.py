@@ -45,6 +45,14 @@ class Solution:
     seconds: float
     method: str = "extensive"
     iterations: int = 0
+    evaluate: Callable | None = None  # amounts -> [draw, period, group] shortfall
+
+    def risk_at(self, amounts: np.ndarray) -> pd.DataFrame:
+        """In-sample risk of other amounts (Benders solutions only)."""
+        if self.evaluate is None:
+            raise ChokepointError("risk at other amounts needs a Benders solution")
+        case = self.case
+        return risk_table(self.evaluate(amounts), case.group_ref, case.groups, case.stop_tolerance)
 
     @property
     def cost(self) -> float:
