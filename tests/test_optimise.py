@@ -19,6 +19,7 @@ import pytest
 from netbuild import network
 
 from chokepoint.optimise import Candidate, compile_case, parse_target
+from chokepoint.optimise.decompose import solve_decomposed
 from chokepoint.optimise.lp import build
 from chokepoint.optimise.solve import solve
 from chokepoint.scenario import Scenario
@@ -80,10 +81,24 @@ def _outage_days(case) -> np.ndarray:
 
 def _measures(holding: float, capex: float) -> list[Candidate]:
     return [
-        Candidate(id="stock", type="stockpile", commodity="ore", holders=("plant",),
-                  unit_cost=holding, source="test"),
-        Candidate(id="plant", type="new_capacity", commodity="ore", country="DEU",
-                  regions=("DEU",), unit_cost=capex, lead_days=LEAD, source="test"),
+        Candidate(
+            id="stock",
+            type="stockpile",
+            commodity="ore",
+            holders=("plant",),
+            unit_cost=holding,
+            source="test",
+        ),
+        Candidate(
+            id="plant",
+            type="new_capacity",
+            commodity="ore",
+            country="DEU",
+            regions=("DEU",),
+            unit_cost=capex,
+            lead_days=LEAD,
+            source="test",
+        ),
     ]
 
 
@@ -96,10 +111,12 @@ def test_pstop_finds_the_hand_optimum(case, capex):
     quantile = outage[kept - 1]
     stock_only = per_t * D * quantile
     with_plant = capex * 365 * D + per_t * D * min(quantile, LEAD)
-    built = build(case, _measures(holding, capex), [parse_target("pstop:good@DEU<=0.1")])
-    solution = solve(built, time_limit=3)
+    targets = [parse_target("pstop:good@DEU<=0.1")]
+    solution = solve_decomposed(case, _measures(holding, capex), targets)
     assert solution.cost == pytest.approx(min(stock_only, with_plant), rel=1e-6)
-    amounts = dict(zip(solution.portfolio()["measure"], solution.portfolio()["amount"], strict=True))
+    amounts = dict(
+        zip(solution.portfolio()["measure"], solution.portfolio()["amount"], strict=True)
+    )
     if stock_only < with_plant:
         assert amounts["stock"] == pytest.approx(D * quantile, rel=1e-6)
         assert amounts["plant"] == pytest.approx(0.0, abs=1e-6)
@@ -123,7 +140,9 @@ def test_expected_lost_value_finds_the_hand_optimum(case):
         low, high = (middle, high) if expected_loss(middle) > bound else (low, middle)
     built = build(case, _measures(36.5, 100.0), [parse_target(f"elv:good@DEU<={bound}")])
     solution = solve(built)
-    amounts = dict(zip(solution.portfolio()["measure"], solution.portfolio()["amount"], strict=True))
+    amounts = dict(
+        zip(solution.portfolio()["measure"], solution.portfolio()["amount"], strict=True)
+    )
     assert amounts["stock"] == pytest.approx(high, rel=1e-6)
     assert solution.risk()["lost_value_mean"].iloc[0] == pytest.approx(bound, rel=1e-6)
 
@@ -135,3 +154,11 @@ def test_cvar_target_is_met_in_sample(case):
     tail = math.ceil(0.05 * DRAWS)
     stock = solution.portfolio()["amount"].iloc[0]
     assert np.maximum(D * outage[:tail] - stock, 0).mean() == pytest.approx(100, rel=1e-6)
+
+
+def test_benders_and_extensive_form_agree(case):
+    target = [parse_target("cvar95:good@DEU<=300")]
+    measures = _measures(36.5, 2.0)
+    extensive = solve(build(case, measures, target))
+    benders = solve_decomposed(case, measures, target)
+    assert benders.cost == pytest.approx(extensive.cost, rel=1e-6)

@@ -35,7 +35,8 @@ def optimise_command(
     target: Annotated[
         list[str],
         typer.Option(
-            "--target", "-t",
+            "--target",
+            "-t",
             help="KIND[:PRODUCT@REGION]<=BOUND, e.g. 'pstop:car_bev@EU27<=0.05', "
             "'elv<=2e9', 'cvar95:car_bev@EU27<=1e5' (repeat for several).",
         ),
@@ -58,7 +59,9 @@ def optimise_command(
         str | None,
         typer.Option("--frontier", help="Comma-separated bounds of the first target to trace."),
     ] = None,
-    time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds for the solver.")] = 120,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Seconds for the solver.")
+    ] = 120,
 ) -> None:
     """The cheapest portfolio of measures that meets a resilience target, checked by the engine."""
     from chokepoint.optimise.check import check_portfolio
@@ -79,12 +82,14 @@ def optimise_command(
         err.print(f"[dim]optimise:[/] {message}", highlight=False)
 
     loaded = load_scenario(scenario)
-    prepared = setup(loaded, target, network=network, draws=draws, step_days=step,
-                     measures=measures)
+    prepared = setup(
+        loaded, target, network=network, draws=draws, step_days=step, measures=measures
+    )
     if prepared.dropped:
         say("measures that reach nothing the targets depend on: " + ", ".join(prepared.dropped))
-    solution = choose(prepared, budget=budget, method=method.value, time_limit=time_limit,
-                      progress=say)
+    solution = choose(
+        prepared, budget=budget, method=method.value, time_limit=time_limit, progress=say
+    )
     out.mkdir(parents=True, exist_ok=True)
     portfolio = solution.portfolio()
     portfolio.to_csv(out / "portfolio.csv", index=False)
@@ -129,7 +134,9 @@ def _bounds(text: str | None) -> list[float]:
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise ChokepointError(f"--frontier: expected numbers separated by commas, got '{text}'") from None
+        raise ChokepointError(
+            f"--frontier: expected numbers separated by commas, got '{text}'"
+        ) from None
     if any(not math.isfinite(v) or v < 0 for v in values):
         raise ChokepointError("--frontier: bounds must be finite numbers >= 0")
     return values
@@ -142,20 +149,29 @@ def _plain(value):
 def _print(summary: dict, console: Console) -> None:
     console.print(
         f"[bold]{', '.join(summary['targets'])}[/]: cost EUR {summary['cost_eur']:,.0f} "
-        f"({summary['status']}, {summary['seconds']} s)", highlight=False,
+        f"({summary['status']}, {summary['seconds']} s)",
+        highlight=False,
     )
     table = Table("measure", "amount", "unit", "cost (EUR)")
     for row in summary["portfolio"]:
         if row["amount"] > 0:
-            table.add_row(row["measure"], f"{row['amount']:,.4g}", row["unit"], f"{row['cost']:,.0f}")
+            table.add_row(
+                row["measure"], f"{row['amount']:,.4g}", row["unit"], f"{row['cost']:,.0f}"
+            )
     console.print(table)
     if "check" in summary:
-        check = Table("estimate", "group", "P(stop)", "lost output", "CVaR95 lost output",
-                      "lost value (EUR)")
+        check = Table(
+            "estimate", "group", "P(stop)", "lost output", "CVaR95 lost output", "lost value (EUR)"
+        )
         for row in summary["check"]:
-            check.add_row(row["estimate"], f"{row['product']}@{row['region']}",
-                          f"{row['stoppage_probability']:.1%}", f"{row['lost_output_mean']:,.0f}",
-                          f"{row['lost_output_cvar95']:,.0f}", f"{row['lost_value_mean']:,.0f}")
+            check.add_row(
+                row["estimate"],
+                f"{row['product']}@{row['region']}",
+                f"{row['stoppage_probability']:.1%}",
+                f"{row['lost_output_mean']:,.0f}",
+                f"{row['lost_output_cvar95']:,.0f}",
+                f"{row['lost_value_mean']:,.0f}",
+            )
         console.print(check)
 
 
@@ -189,7 +205,11 @@ def tts_command(
     else:
         shown = Table("node", "TTS (days)", "TTR (days)", "lost value (EUR)", "exposure")
         for row in table.head(top).itertuples(index=False):
-            shown.add_row(row.node, "∞" if math.isinf(row.tts_days) else f"{row.tts_days:,.1f}",
-                          f"{row.ttr_days:g}", f"{row.lost_value_eur:,.0f}",
-                          f"{row.risk_exposure_index:.3f}")
+            shown.add_row(
+                row.node,
+                "∞" if math.isinf(row.tts_days) else f"{row.tts_days:,.1f}",
+                f"{row.ttr_days:g}",
+                f"{row.lost_value_eur:,.0f}",
+                f"{row.risk_exposure_index:.3f}",
+            )
         Console().print(shown)

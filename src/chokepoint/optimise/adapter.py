@@ -197,7 +197,9 @@ def compile_case(
     )
     g_prod = [np.flatnonzero(prepared.groups.producer_matrix[g]) for g in wanted]
     g_dem = [np.flatnonzero(prepared.groups.demand_matrix[g]) for g in wanted]
-    demand_slot_of = {int(model.slot_demand[s]): int(s) for s in np.flatnonzero(model.slot_demand >= 0)}
+    demand_slot_of = {
+        int(model.slot_demand[s]): int(s) for s in np.flatnonzero(model.slot_demand >= 0)
+    }
     target_producers = set(int(p) for ps in g_prod for p in ps)
     target_demand_slots = {demand_slot_of[int(d)] for ds in g_dem for d in ds}
     upstream = _upstream(model, target_producers, target_demand_slots)
@@ -222,7 +224,9 @@ def compile_case(
     prod_cap = np.empty((*case_shape, len(producers)))
     for i, p in enumerate(producers):
         mult = cap_rows.get(int(p), np.ones((horizon, 1)))
-        prod_cap[:, :, i] = per_period(np.broadcast_to(model.capacity[p] * mult, (horizon, n_draws)))
+        prod_cap[:, :, i] = per_period(
+            np.broadcast_to(model.capacity[p] * mult, (horizon, n_draws))
+        )
 
     # slots
     coef_rows = row_daily(exo.coef, model.n_slots, horizon, n_draws, 1.0)
@@ -286,7 +290,12 @@ def compile_case(
             cap_q = share * flow if flow > 0 else np.where(share > 0, np.inf, 0.0)
             daily = np.minimum(daily, cap_q)
         daily = np.broadcast_to(daily, (horizon, n_draws))
-        if link_from[i] < 0 or model.link_alternative[k] or int(k) in gate_rows or int(k) in quota_rows:
+        if (
+            link_from[i] < 0
+            or model.link_alternative[k]
+            or int(k) in gate_rows
+            or int(k) in quota_rows
+        ):
             link_bound[:, :, i] = per_period(daily)
     slot_owner = np.array([p_pos.get(int(model.slot_producer[s]), -1) for s in slots], dtype=int)
     ref = np.add.reduceat(prepared.reference, period_start, axis=0)[:, wanted]
@@ -350,7 +359,9 @@ def _alternative_weights(model: Model, links: np.ndarray) -> np.ndarray:
     return weights
 
 
-def slots_where(case: Case, commodity: str, holders: list[str] | None, regions: list[str] | None) -> np.ndarray:
+def slots_where(
+    case: Case, commodity: str, holders: list[str] | None, regions: list[str] | None
+) -> np.ndarray:
     """Model slots of a commodity held by the holders, or located in the regions."""
     model = case.model
     if holders:

@@ -48,5 +48,10 @@ def check_portfolio(
         ("engine, fresh draws", fresh),
     ):
         for row in table.itertuples(index=False):
-            rows.append({"estimate": label, **{k: getattr(row, k) for k in ["product", "region", *MEASURES]}})
+            rows.append(
+                {
+                    "estimate": label,
+                    **{k: getattr(row, k) for k in ["product", "region", *MEASURES]},
+                }
+            )
     return pd.DataFrame(rows)

@@ -49,7 +49,7 @@ class _Draw:
         )
         arrays, self.scale = equilibrate(self.built.lp.arrays())
         self.columns = self.built.decision
-        self.h = _highs(arrays, False, {"threads": 1})
+        self.h = _highs(arrays, False, {})
         self.shape = self.built.short.shape
 
     def evaluate(self, amounts: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -180,13 +180,16 @@ def _master(targets, cuts, big_m, price, upper, integer, budget, time_limit, R):
             excess = lp.var(f"excess{t}", (R,))
             lp.constrain("tail", [(1.0, theta), (-1.0, eta), (-1.0, excess)], upper=0.0)
             lp.constrain(
-                "cvar", [(1.0, eta), (1.0 / (0.05 * R), summed(excess)), *relief],
+                "cvar",
+                [(1.0, eta), (1.0 / (0.05 * R), summed(excess)), *relief],
                 upper=target.bound,
             )
     if budget is not None:
         lp.constrain("budget", [(price / MEUR, summed(x))], upper=budget / MEUR)
     arrays = lp.arrays()
-    h = _highs(arrays, bool(arrays["integer"].any()), {"time_limit": time_limit, "mip_rel_gap": 1e-6})
+    h = _highs(
+        arrays, bool(arrays["integer"].any()), {"time_limit": time_limit, "mip_rel_gap": 1e-6}
+    )
     with _quiet():
         h.run()
     status = h.modelStatusToString(h.getModelStatus())

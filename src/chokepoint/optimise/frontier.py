@@ -39,15 +39,25 @@ def frontier(
         targets = [replace(first, bound=float(bound)), *prepared.targets[1:]]
         try:
             solution = solve_decomposed(
-                prepared.case, prepared.candidates, targets, time_limit=time_limit,
-                progress=progress, cache=cache,
+                prepared.case,
+                prepared.candidates,
+                targets,
+                time_limit=time_limit,
+                progress=progress,
+                cache=cache,
             )
         except SolveError:
             rows.append({"bound": bound, "cost": np.nan, "risk": np.nan})
             continue
         risk = _risk(solution, first)
-        rows.append({"bound": bound, "cost": solution.cost, "risk": risk,
-                     **{p.measure: p.amount for p in solution.portfolio().itertuples()}})
+        rows.append(
+            {
+                "bound": bound,
+                "cost": solution.cost,
+                "risk": risk,
+                **{p.measure: p.amount for p in solution.portfolio().itertuples()},
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -70,8 +80,18 @@ def contributions(solution: Solution) -> pd.DataFrame:
         amounts = solution.amounts.copy()
         amounts[position] = 0.0
         without = _risk(solution, target, solution.risk_at(amounts))
-        rows.append({"measure": row.measure, "type": row.type, "amount": row.amount,
-                     "unit": row.unit, "cost": row.cost,
-                     "risk_without": without, "risk_reduction": without - full})
-    return pd.DataFrame(rows, columns=["measure", "type", "amount", "unit", "cost",
-                                       "risk_without", "risk_reduction"])
+        rows.append(
+            {
+                "measure": row.measure,
+                "type": row.type,
+                "amount": row.amount,
+                "unit": row.unit,
+                "cost": row.cost,
+                "risk_without": without,
+                "risk_reduction": without - full,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=["measure", "type", "amount", "unit", "cost", "risk_without", "risk_reduction"],
+    )

@@ -254,9 +254,16 @@ def _groups(lp, case, ys_blocks, effects, y, dlv, demand_slots, short):
             if len(inside):
                 coef = np.zeros((G, 1))
                 coef[g] = 1.0
-                terms.append((coef, summed(np.broadcast_to(
-                    columns[:, :, None, inside], (*columns.shape[:2], G, len(inside))
-                ))))
+                terms.append(
+                    (
+                        coef,
+                        summed(
+                            np.broadcast_to(
+                                columns[:, :, None, inside], (*columns.shape[:2], G, len(inside))
+                            )
+                        ),
+                    )
+                )
     if len(demand_slots):
         position = {int(s): i for i, s in enumerate(demand_slots)}
         delivered = [np.array([position[int(s)] for s in d], int) for d in case.group_demands]
@@ -294,7 +301,9 @@ def _target(built: Built, number: int, target: Target, *, relax: bool, soft: boo
     elif target.kind == "elv":
         values = case.groups["value"].to_numpy(float)[groups]
         if target.group is not None and not np.isfinite(values[0]):
-            raise ScenarioError(f"'{target.group}' has no value: use cvar95 or pstop", field="target")
+            raise ScenarioError(
+                f"'{target.group}' has no value: use cvar95 or pstop", field="target"
+            )
         values = np.where(np.isfinite(values), values, 0.0)
         coef = np.zeros(len(case.groups))
         coef[groups] = values / R / MEUR

@@ -247,9 +247,9 @@ class RecyclingKind(MeasureKind):
 
     def cost_per_unit(self, c, case):
         slots = self.model_slots(c, case)
-        recycled = case.model.slot_use[slots].sum() * _ramp_profile(
-            case, c.lead_days, c.ramp_days
-        ).sum()
+        recycled = (
+            case.model.slot_use[slots].sum() * _ramp_profile(case, c.lead_days, c.ramp_days).sum()
+        )
         return _price(c, case, c.commodity) * recycled
 
     def event(self, c, amount, case):
@@ -307,7 +307,10 @@ class SubstitutionKind(MeasureKind):
         lead = int(round(c.lead_days))
         switched = case.period_sum((np.arange(case.horizon) >= lead).astype(float))
         return RecipeEffect(
-            np.array(producers, int), np.array(slots, int), c.factor, switched,
+            np.array(producers, int),
+            np.array(slots, int),
+            c.factor,
+            switched,
             c.performance_penalty,
         )
 

@@ -52,12 +52,17 @@ def setup(
     extra: set[int] = set()
     for candidate in candidates:
         extra |= {int(s) for s in MEASURE_KINDS[candidate.type].model_slots(candidate, _Model)}
-    groups = None if any(t.group is None for t in targets) else [
-        (t.product, t.region) for t in targets
-    ]
+    groups = (
+        None if any(t.group is None for t in targets) else [(t.product, t.region) for t in targets]
+    )
     case = compile_case(
-        scenario, network, draws=draws, step_days=step_days, groups=groups,
-        extra_slots=extra, prepared=prepared,
+        scenario,
+        network,
+        draws=draws,
+        step_days=step_days,
+        groups=groups,
+        extra_slots=extra,
+        prepared=prepared,
     )
     kept, dropped = [], []
     for candidate in candidates:
@@ -89,8 +94,12 @@ def choose(
     from chokepoint.optimise.decompose import solve_decomposed
 
     return solve_decomposed(
-        prepared.case, prepared.candidates, prepared.targets, budget=budget,
-        time_limit=time_limit, progress=progress,
+        prepared.case,
+        prepared.candidates,
+        prepared.targets,
+        budget=budget,
+        time_limit=time_limit,
+        progress=progress,
     )
 
 

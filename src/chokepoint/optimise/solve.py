@@ -199,7 +199,6 @@ def solve(
     *,
     time_limit: float = 60.0,
     mip_gap: float = 1e-3,
-    threads: int = 2,
     progress: Progress | None = None,
     log: bool = False,
 ) -> Solution:
@@ -208,7 +207,7 @@ def solve(
     started = time.perf_counter()
     arrays, scale = equilibrate(built.lp.arrays())
     integer = bool(arrays["integer"].any())
-    options = {"time_limit": float(time_limit), "threads": int(threads), "log": log}
+    options = {"time_limit": float(time_limit), "log": log}  # threads: HiGHS keeps one global pool
     say(
         f"program: {built.lp.n_cols:,} columns, {built.lp.n_rows:,} rows, "
         f"{arrays['matrix'].nnz:,} nonzeros, {int(arrays['integer'].sum())} integer"
@@ -239,9 +238,12 @@ def solve(
     if feasible and status != "Optimal" and not np.isfinite(objective):
         feasible = False
     if not feasible and start is not None:
-        status, values, objective, gap = "Heuristic (solver found nothing better)", start, float(
-            start @ arrays["cost"]
-        ), math.nan
+        status, values, objective, gap = (
+            "Heuristic (solver found nothing better)",
+            start,
+            float(start @ arrays["cost"]),
+            math.nan,
+        )
         feasible = True
     if not feasible:
         raise SolveError(

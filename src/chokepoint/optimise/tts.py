@@ -53,11 +53,17 @@ def _program(graph: Graph, disrupted: set[str], ttr: float | None, integer: bool
     u = lp.var("u", (len(graph.nodes),), upper=upper, integer=integer)
     y = lp.var("y", (len(graph.edges),), integer=integer)
     survive = ttr is None
-    t = lp.var("t", (), lower=0.0 if survive else ttr, upper=np.inf if survive else ttr,
-               cost=-1.0 if survive else 0.0)
+    t = lp.var(
+        "t",
+        (),
+        lower=0.0 if survive else ttr,
+        upper=np.inf if survive else ttr,
+        cost=-1.0 if survive else 0.0,
+    )
     products = [n for n in graph.nodes if n in graph.demand]
-    lost = lp.var("l", (len(products),), cost=[0.0 if survive else graph.margin.get(p, 1.0)
-                                                   for p in products])
+    lost = lp.var(
+        "l", (len(products),), cost=[0.0 if survive else graph.margin.get(p, 1.0) for p in products]
+    )
     if survive:
         lp.upper[-1][:] = 0.0  # no loss allowed
     by_input: dict[tuple[str, str], list[int]] = {}
@@ -73,8 +79,9 @@ def _program(graph: Graph, disrupted: set[str], ttr: float | None, integer: bool
             upper=graph.input_stock.get((j, k), 0.0),
         )
     for i, edges in out.items():
-        lp.constrain("ship", [(1.0, summed(y[edges])), (-1.0, u[index[i]])],
-                     upper=graph.stock.get(i, 0.0))
+        lp.constrain(
+            "ship", [(1.0, summed(y[edges])), (-1.0, u[index[i]])], upper=graph.stock.get(i, 0.0)
+        )
     for n in graph.nodes:
         if math.isfinite(graph.capacity.get(n, math.inf)):
             lp.constrain("capacity", [(1.0, u[index[n]]), (-graph.capacity[n], t)], upper=0.0)
@@ -91,7 +98,7 @@ def _solve(lp: LinearProgram) -> tuple[str, np.ndarray, float]:
     from chokepoint.optimise.solve import _highs, _quiet
 
     arrays = lp.arrays()
-    h = _highs(arrays, bool(arrays["integer"].any()), {"threads": 1, "mip_rel_gap": 1e-9})
+    h = _highs(arrays, bool(arrays["integer"].any()), {"mip_rel_gap": 1e-9})
     with _quiet():
         h.run()
     status = h.modelStatusToString(h.getModelStatus())
@@ -182,11 +189,14 @@ def from_network(net, *, by: str = "producer") -> tuple[Graph, dict[str, list[st
     capacity = {p: float(c) for p, c in zip(producers, model.capacity, strict=True)}
     capacity.update({d: math.inf for d in demands})
     # sales outside the network are demand the plant must keep serving
-    demand = {d: float(model.slot_use[s]) for d, s in zip(
-        demands, np.flatnonzero(model.slot_demand >= 0), strict=True)}
+    demand = {
+        d: float(model.slot_use[s])
+        for d, s in zip(demands, np.flatnonzero(model.slot_demand >= 0), strict=True)
+    }
     margin = {
         d: (value.get(str(model.demand_commodity[i])) or 1.0)
-        if np.isfinite(value.get(str(model.demand_commodity[i])) or math.nan) else 1.0
+        if np.isfinite(value.get(str(model.demand_commodity[i])) or math.nan)
+        else 1.0
         for i, d in enumerate(demands)
     }
     graph = Graph(

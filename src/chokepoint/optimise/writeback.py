@@ -26,7 +26,9 @@ def portfolio_events(solution: Solution) -> list[dict]:
     events = []
     for candidate, amount in zip(solution.candidates, solution.amounts, strict=True):
         kind = MEASURE_KINDS[candidate.type]
-        if amount <= MINIMUM * max(1.0, kind.upper(candidate) if np.isfinite(kind.upper(candidate)) else 1.0):
+        if amount <= MINIMUM * max(
+            1.0, kind.upper(candidate) if np.isfinite(kind.upper(candidate)) else 1.0
+        ):
             continue
         if kind.integer:
             if amount < 0.5:

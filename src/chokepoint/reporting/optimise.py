@@ -59,7 +59,9 @@ def optimise_section(
     if check is not None:
         parts.append("<h3>In-sample (optimiser) and out-of-sample (engine)</h3>" + _table(check))
     if frontier_png:
-        parts.append(f"<h3>Frontier</h3><img alt='cost against risk' src='{html.escape(frontier_png)}'>")
+        parts.append(
+            f"<h3>Frontier</h3><img alt='cost against risk' src='{html.escape(frontier_png)}'>"
+        )
     if tts is not None:
         parts.append("<h3>Time to survive and time to recover</h3>" + _table(tts))
     parts.append("</section>")
