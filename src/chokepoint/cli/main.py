@@ -23,6 +23,7 @@ from chokepoint.cli.criticality import (
 )
 from chokepoint.cli.economy import economy_command
 from chokepoint.cli.imports import import_app
+from chokepoint.cli.optimise import optimise_command, tts_command
 from chokepoint.cli.options import DrawsOption, SeedOption
 from chokepoint.cli.show import report_command, serve_command
 from chokepoint.errors import ChokepointError, OptionError
@@ -594,6 +595,8 @@ app.command("economy")(economy_command)
 app.command("criticality")(criticality_command)
 app.command("geopolrisk")(geopolrisk_command)
 import_app.command("geopolrisk")(import_geopolrisk_command)
+app.command("optimise")(optimise_command)
+app.command("tts")(tts_command)
 
 
 def main() -> None:

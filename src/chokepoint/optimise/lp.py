@@ -1,0 +1,368 @@
+"""Build the two-stage stochastic program: first-stage measures, second-stage flows per draw.
+
+First stage: one decision per candidate (a stockpile's tonnes, a plant's t/yr, a recycling
+or substitution share, a yes/no qualification), priced linearly. Second stage, per draw
+and period: production, flows on links, stocks, deliveries and the shortfall of each target
+group against its reference output, on the linear model of :mod:`chokepoint.optimise.adapter`.
+
+Targets are sample averages over the draws (SAA): ``elv`` and ``cvar95`` are linear
+(CVaR by Rockafellar–Uryasev); ``pstop`` is a chance constraint with one binary per draw:
+a draw may stop (``z = 1``, its shortfall unbounded) in at most ``floor(p × N)`` draws,
+every other draw keeps each period's shortfall within the scenario's stop tolerance. The
+big-M is the reference output itself (a shortfall cannot exceed it), the tightest there is.
+
+Costs are in million EUR in the objective (numerics); with ``budget`` the targets become
+soft (a violation costs far more than any measure) so the program says how close the
+budget gets.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from chokepoint.errors import ScenarioError
+from chokepoint.optimise.adapter import Case
+from chokepoint.optimise.catalogue import Candidate
+from chokepoint.optimise.matrix import LinearProgram, summed
+from chokepoint.optimise.measures import (
+    MEASURE_KINDS,
+    InflowEffect,
+    LinkEffect,
+    RecipeEffect,
+    StockEffect,
+)
+from chokepoint.optimise.targets import Target
+
+MEUR = 1e6
+VIOLATION_COST = 1e6  # million EUR per unit of target violation (soft targets only)
+SHORTFALL_WEIGHT = 0.0  # of lost value, to keep the second stage tidy; negligible
+
+
+@dataclass
+class Built:
+    """A built program and where its pieces are."""
+
+    lp: LinearProgram
+    case: Case
+    candidates: list[Candidate]
+    targets: list[Target]
+    target_groups: list[int]
+    cost_per_unit: np.ndarray  # EUR per unit of each decision
+    decision: np.ndarray  # column of each candidate's decision
+    short: np.ndarray  # [R, T, G] columns
+    stop: dict = field(default_factory=dict)  # target index -> z columns
+    slack: dict = field(default_factory=dict)
+    budget: float | None = None
+
+
+def measure_effects(case: Case, candidates: list[Candidate]) -> list:
+    """What each candidate does in the linear model of the case."""
+    return [MEASURE_KINDS[c.type].effect(c, case) for c in candidates]
+
+
+def draw_effects(effects: list, position: int) -> list:
+    """The effects restricted to one draw (per-draw arrays sliced)."""
+    out = []
+    for effect in effects:
+        if isinstance(effect, LinkEffect):
+            effect = LinkEffect(effect.links, effect.extra[position : position + 1])
+        out.append(effect)
+    return out
+
+
+def _padded(groups: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Ragged lists as a padded index array and a 0/1 mask."""
+    width = max([len(g) for g in groups] + [1])
+    index = np.zeros((len(groups), width), dtype=int)
+    mask = np.zeros((len(groups), width))
+    for i, g in enumerate(groups):
+        index[i, : len(g)] = g
+        mask[i, : len(g)] = 1.0
+    return index, mask
+
+
+def build(
+    case: Case,
+    candidates: list[Candidate],
+    targets: list[Target],
+    *,
+    budget: float | None = None,
+    relax: bool = False,
+    measure: Target | None = None,
+    effects: list | None = None,
+) -> Built:
+    """The program for the case: minimise the cost of the measures subject to the targets.
+
+    ``relax`` drops integrality (binaries of ``pstop`` and qualifications become [0, 1]).
+    With ``measure`` (a target) the program is a second-stage subproblem instead: no targets,
+    decisions fixed by their bounds (set before solving), and the objective is the target's
+    risk measure (:func:`subproblem_objective`).
+    """
+    lp = LinearProgram()
+    R, T = len(case.draws), len(case.period_start)
+    P, S, L, G = len(case.producers), len(case.slots), len(case.links), len(case.groups)
+
+    kinds = [MEASURE_KINDS[c.type] for c in candidates]
+    if effects is None:
+        effects = measure_effects(case, candidates)
+    cost = np.array([k.cost_per_unit(c, case) for k, c in zip(kinds, candidates, strict=True)])
+    decision = lp.var(
+        "decision",
+        (len(candidates),),
+        upper=np.array([k.upper(c) for k, c in zip(kinds, candidates, strict=True)]),
+        cost=cost / MEUR,
+    )
+    for i, kind in enumerate(kinds):
+        if kind.integer and not relax:
+            lp.integer[0][i] = True
+
+    substituted = {}  # producer position -> list of (effect number, ys columns position)
+    ys_blocks = {}
+    for n, effect in enumerate(effects):
+        if isinstance(effect, RecipeEffect) and len(effect.producers):
+            ys_blocks[n] = lp.var(f"ys{n}", (R, T, len(effect.producers)))
+            for j, p in enumerate(effect.producers):
+                substituted.setdefault(int(p), []).append((n, j))
+    y_upper = case.prod_cap.copy()
+    for p in substituted:
+        y_upper[:, :, p] = np.inf
+    y = lp.var("y", (R, T, P), upper=y_upper)
+    linked = {int(i) for e in effects if isinstance(e, LinkEffect) for i in e.links}
+    x_upper = case.link_bound.copy()
+    for i in linked:
+        x_upper[:, :, i] = np.inf
+    x = lp.var("x", (R, T, L), upper=x_upper)
+    inv = lp.var("inv", (R, T, S))
+    demand_slots = np.flatnonzero(case.slot_demand >= 0)
+    dlv = lp.var("dlv", (R, T, len(demand_slots)), upper=case.demand_bound[:, :, demand_slots])
+    values = case.groups["value"].to_numpy(float)
+    weight = np.where(np.isfinite(values), values, 1.0) * SHORTFALL_WEIGHT / MEUR / R
+    short = lp.var("short", (R, T, G), cost=np.broadcast_to(weight, (R, T, G)))
+
+    _slot_balance(lp, case, effects, decision, ys_blocks, y, x, inv, dlv, demand_slots)
+    _links(lp, case, effects, decision, ys_blocks, substituted, y, x)
+    _capacity(lp, case, effects, decision, ys_blocks, substituted, y)
+    _groups(lp, case, ys_blocks, effects, y, dlv, demand_slots, short)
+    built = Built(lp, case, candidates, targets, [], cost, decision, short, budget=budget)
+    if measure is not None:
+        subproblem_objective(built, measure)
+        return built
+    for number, target in enumerate(targets):
+        _target(built, number, target, relax=relax, soft=budget is not None)
+    if budget is not None:
+        if not math.isfinite(budget) or budget < 0:
+            raise ScenarioError("the budget must be a finite amount >= 0 (EUR)", field="budget")
+        lp.constrain("budget", [(cost / MEUR, summed(decision))], upper=budget / MEUR)
+    return built
+
+
+def _slot_balance(lp, case, effects, decision, ys_blocks, y, x, inv, dlv, demand_slots):
+    R, T, S = len(case.draws), len(case.period_start), len(case.slots)
+    into, into_mask = _padded([np.flatnonzero(case.link_slot == s) for s in range(S)])
+    owner = np.maximum(case.slot_owner, 0)
+    use = case.slot_net_share[None, None, :] * case.slot_coef * (case.slot_owner >= 0)
+    previous = np.concatenate([inv[:, :1, :], inv[:, :-1, :]], axis=1)
+    first = np.zeros((1, T, 1))
+    first[0, 0, 0] = 1.0
+    terms = [
+        (1.0, inv),
+        (-(1.0 - first), previous),
+        (-into_mask[None, None], summed(x[:, :, into])),
+        (use, y[:, :, owner]),
+    ]
+    if len(demand_slots):
+        position = np.full(S, 0)
+        position[demand_slots] = np.arange(len(demand_slots))
+        terms.append(((case.slot_demand >= 0).astype(float), dlv[:, :, position]))
+    rhs = case.slot_inflow.copy()
+    rhs[:, 0, :] += case.slot_stock
+    for n, effect in enumerate(effects):
+        coef = np.zeros((T, S))
+        if isinstance(effect, StockEffect):
+            coef[0, effect.slots] = -effect.weights
+        elif isinstance(effect, InflowEffect):
+            np.add.at(coef, (slice(None), effect.slots), -effect.profile)
+        else:
+            continue
+        terms.append((coef[None], decision[n]))
+    for n, columns in ys_blocks.items():
+        effect = effects[n]
+        for j, p in enumerate(effect.producers):
+            own = np.flatnonzero(case.slot_owner == p)
+            factor = np.where(own == effect.slots[j], effect.factor, 1.0)
+            coef = np.zeros((R, T, S))
+            coef[:, :, own] = use[:, :, own] * factor
+            terms.append((coef, np.broadcast_to(columns[:, :, j : j + 1], (R, T, S))))
+    lp.constrain("balance", terms, lower=rhs, upper=rhs)
+
+
+def _links(lp, case, effects, decision, ys_blocks, substituted, y, x):
+    regular = np.flatnonzero((case.link_from >= 0) & ~case.link_alternative)
+    if len(regular):
+        supplier = case.link_from[regular]
+        terms = [(1.0, x[:, :, regular]), (-case.link_share[regular], y[:, :, supplier])]
+        for position, link in enumerate(regular):
+            for n, j in substituted.get(int(case.link_from[link]), []):
+                coef = np.zeros(len(regular))
+                coef[position] = -case.link_share[link]
+                columns = np.broadcast_to(ys_blocks[n][:, :, j : j + 1], x[:, :, regular].shape)
+                terms.append((coef, columns))
+        lp.constrain("regular_link", terms, upper=0.0)
+    # a modelled supplier ships at most what it makes
+    suppliers = np.unique(case.link_from[(case.link_from >= 0) & case.link_alternative])
+    for p in suppliers:
+        out = np.flatnonzero(case.link_from == p)
+        terms = [(1.0, summed(x[:, :, out])), (-1.0, y[:, :, p])]
+        for n, j in substituted.get(int(p), []):
+            terms.append((-1.0, ys_blocks[n][:, :, j]))
+        lp.constrain(f"supplier_{p}", terms, upper=0.0)
+    for n, effect in enumerate(effects):
+        if isinstance(effect, LinkEffect) and len(effect.links):
+            lp.constrain(
+                f"qualified{n}",
+                [(1.0, x[:, :, effect.links]), (-effect.extra, decision[n])],
+                upper=case.link_bound[:, :, effect.links],
+            )
+
+
+def _capacity(lp, case, effects, decision, ys_blocks, substituted, y):
+    for n, columns in ys_blocks.items():
+        effect = effects[n]
+        base = case.prod_base[effect.producers][None, None, :] * effect.active[None, :, None]
+        lp.constrain(f"switched{n}", [(1.0, columns), (-base, decision[n])], upper=0.0)
+    for p, uses in substituted.items():
+        cap = case.prod_cap[:, :, p]
+        terms = [(1.0, y[:, :, p])]
+        for n, j in uses:
+            terms.append((1.0, ys_blocks[n][:, :, j]))
+            if effects[n].penalty > 0:
+                terms.append((effects[n].penalty * cap, decision[n]))
+        lp.constrain(f"capacity_{p}", terms, upper=cap)
+
+
+def _groups(lp, case, ys_blocks, effects, y, dlv, demand_slots, short):
+    G = len(case.groups)
+    made, made_mask = _padded(case.group_producers)
+    terms = [(1.0, short), (made_mask[None, None], summed(y[:, :, made]))]
+    for n, columns in ys_blocks.items():
+        producers = effects[n].producers
+        for g in range(G):
+            inside = np.flatnonzero(np.isin(producers, case.group_producers[g]))
+            if len(inside):
+                coef = np.zeros((G, 1))
+                coef[g] = 1.0
+                terms.append(
+                    (
+                        coef,
+                        summed(
+                            np.broadcast_to(
+                                columns[:, :, None, inside], (*columns.shape[:2], G, len(inside))
+                            )
+                        ),
+                    )
+                )
+    if len(demand_slots):
+        position = {int(s): i for i, s in enumerate(demand_slots)}
+        delivered = [np.array([position[int(s)] for s in d], int) for d in case.group_demands]
+        index, mask = _padded(delivered)
+        terms.append((mask[None, None], summed(dlv[:, :, index])))
+    lp.constrain("output", terms, lower=case.group_ref[None, :, :])
+
+
+def _target(built: Built, number: int, target: Target, *, relax: bool, soft: bool) -> None:
+    lp, case = built.lp, built.case
+    R = len(case.draws)
+    groups = (
+        list(range(len(case.groups)))
+        if target.group is None
+        else [case.group_index(target.product, target.region)]
+    )
+    built.target_groups.append(groups[0] if target.group else -1)
+    slack = lp.var(f"slack{number}", (), cost=VIOLATION_COST) if soft else None
+    if slack is not None:
+        built.slack[number] = slack
+    relief = [] if slack is None else [(-1.0, slack)]
+    ref = case.group_ref
+    if target.kind == "pstop":
+        g = groups[0]
+        z = lp.var(f"stop{number}", (R,), upper=1.0, integer=not relax)
+        built.stop[number] = z
+        tolerance = case.stop_tolerance
+        lp.constrain(
+            f"stop{number}",
+            [(1.0, built.short[:, :, g]), (-(1.0 - tolerance) * ref[None, :, g], z[:, None])],
+            upper=tolerance * ref[None, :, g],
+        )
+        allowed = math.floor(target.bound * R + 1e-9)
+        lp.constrain(f"pstop{number}", [(1.0, summed(z)), *relief], upper=float(allowed))
+    elif target.kind == "elv":
+        values = case.groups["value"].to_numpy(float)[groups]
+        if target.group is not None and not np.isfinite(values[0]):
+            raise ScenarioError(
+                f"'{target.group}' has no value: use cvar95 or pstop", field="target"
+            )
+        values = np.where(np.isfinite(values), values, 0.0)
+        coef = np.zeros(len(case.groups))
+        coef[groups] = values / R / MEUR
+        lp.constrain(
+            f"elv{number}",
+            _elv_terms(built, coef) + relief,
+            upper=target.bound / MEUR,
+        )
+    elif target.kind == "cvar95":
+        g = groups[0]
+        eta = lp.var(f"eta{number}", (), lower=-np.inf)
+        excess = lp.var(f"excess{number}", (R,))
+        lp.constrain(
+            f"tail{number}",
+            [(1.0, summed(built.short[:, :, g])), (-1.0, eta), (-1.0, excess)],
+            upper=0.0,
+        )
+        alpha = 0.05
+        lp.constrain(
+            f"cvar{number}",
+            [(1.0, eta), (1.0 / (alpha * R), summed(excess)), *relief],
+            upper=target.bound,
+        )
+
+
+def subproblem_objective(built: Built, target: Target) -> None:
+    """Second-stage objective of one target: value lost (M EUR, ``elv``), output lost
+    (``cvar95``) or shortfall beyond the stop tolerance, relative to the reference (``pstop``)."""
+    lp, case = built.lp, built.case
+    cost = np.concatenate(lp.cost)
+    groups = (
+        list(range(len(case.groups)))
+        if target.group is None
+        else [case.group_index(target.product, target.region)]
+    )
+    short = built.short
+    if target.kind == "elv":
+        values = np.nan_to_num(case.groups["value"].to_numpy(float), nan=0.0)
+        for g in groups:
+            cost[short[:, :, g]] += values[g] / MEUR
+    elif target.kind == "cvar95":
+        cost[short[:, :, groups[0]]] += 1.0
+    else:
+        g = groups[0]
+        ref = case.group_ref[:, g]
+        excess = lp.var("excess", short.shape[:2], cost=1.0 / max(ref.sum(), 1e-12))
+        cost = np.concatenate([cost, np.concatenate(lp.cost[len(lp.cost) - 1 :])])
+        lp.constrain(
+            "excess",
+            [(1.0, short[:, :, g]), (-1.0, excess)],
+            upper=case.stop_tolerance * ref[None, :],
+        )
+    cost[built.decision] = 0.0
+    lp.cost = [cost[: lp.n_cols]]
+    built.target_groups.append(groups[0] if target.group else -1)
+
+
+def _elv_terms(built: Built, coef: np.ndarray) -> list:
+    """Σ over draws, periods and groups of ``coef[g] × short``: one row."""
+    flat = built.short.reshape(-1, built.short.shape[-1])
+    weights = np.broadcast_to(coef, flat.shape).ravel()
+    return [(weights, summed(flat.ravel()))]
