@@ -26,7 +26,7 @@ from chokepoint.errors import ChokepointError, DataError
 
 STAGING_MARK = ".chokepoint-staging-"
 """In the name of every staging file or folder: ``.<target>.chokepoint-staging-<pid>-<hex>``."""
-_STAGING = re.compile(r"^\..+" + re.escape(STAGING_MARK) + r"(\d+)-[0-9a-f]+$")
+_STAGING = re.compile(r"^\..+" + re.escape(STAGING_MARK) + r"(\d+)-[0-9a-f]+(\.[^.]+)?$")
 
 
 # ------------------------------------------------------------------------------ reading
