@@ -39,7 +39,7 @@ def file_problem(path: Path) -> str | None:
     except FileNotFoundError:
         if os.path.islink(path):
             return f"is a symlink to a missing file ({os.readlink(path)})"
-        return "no such file"
+        return "file not found"
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return "is a symlink loop"
