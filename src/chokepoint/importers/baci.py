@@ -42,7 +42,7 @@ import duckdb
 import pandas as pd
 
 from chokepoint.errors import DataError
-from chokepoint.files import atomic_file, decode_utf8, read_bytes, regular_file
+from chokepoint.files import atomic_file, decode_utf8, read_bytes, regular_file, staging_folder
 from chokepoint.network.countries import REGIONS, expand_region, iso3_codes, to_iso3
 
 TRADE_COLUMNS: tuple[str, ...] = ("t", "i", "j", "k", "v", "q")
@@ -521,11 +521,12 @@ def _connect(memory_limit: str, threads: int) -> Iterator[duckdb.DuckDBPyConnect
     if threads < 1:
         raise ValueError("threads must be at least 1")
     memory_limit = check_memory_limit(memory_limit)
-    with tempfile.TemporaryDirectory(prefix="chokepoint-duckdb-") as spill:
+    # a staging folder: one left by a killed import is removed by the next one
+    with staging_folder(Path(tempfile.gettempdir()) / "chokepoint-duckdb") as spill:
         config: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": memory_limit,
             "threads": threads,
-            "temp_directory": spill,
+            "temp_directory": str(spill),
         }
         try:
             con = duckdb.connect(":memory:", config=config)
