@@ -689,3 +689,9 @@ def test_a_thousand_and_one_events() -> None:
 
 def test_shipped_toy_is_untouched_by_these_tests() -> None:
     assert not [p for p in Path(TOY).iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("kind", ["[]", "{}", "5", "null"])
+def test_event_type_that_is_not_a_name(kind: str) -> None:
+    error = scenario_error(BASE.replace("type: export_ban", f"type: {kind}"))
+    assert error.field == "events[0]" and "unknown event type" in str(error)

@@ -420,7 +420,7 @@ def _parse_event(value: Any) -> Any:
     if not isinstance(value, dict):
         raise ValueError("an event must be a mapping with a 'type'")
     kind = value.get("type")
-    if kind not in EVENT_TYPES:
+    if not isinstance(kind, str) or kind not in EVENT_TYPES:
         raise ValueError(f"unknown event type {kind!r} (known: {', '.join(EVENT_TYPES)})")
     return EVENT_TYPES[kind].model_validate(value)
 
