@@ -695,3 +695,18 @@ def test_shipped_toy_is_untouched_by_these_tests() -> None:
 def test_event_type_that_is_not_a_name(kind: str) -> None:
     error = scenario_error(BASE.replace("type: export_ban", f"type: {kind}"))
     assert error.field == "events[0]" and "unknown event type" in str(error)
+
+
+def test_baci_unknown_country_name_is_one_line(tmp_path: Path) -> None:
+    codes = (CODES + "999,Atlantis Republic,,\n").encode()
+    result, trade = baci(tmp_path, (TRADE + "2021,999,276,10121,1,1\n").encode(), codes=codes)
+    one_line_error(result, f"{trade}, row 3, field 'i'", "Atlantis Republic")
+
+
+def test_baci_out_in_proc_fails_before_reading(tmp_path: Path) -> None:
+    trade = tmp_path / "BACI_x.csv"
+    trade.write_text(TRADE, encoding="utf-8")
+    codes = tmp_path / "codes.csv"
+    codes.write_text(CODES, encoding="utf-8")
+    result = cli("import", "baci", trade, "--codes", codes, "--out", "/proc/x/shares.parquet")
+    one_line_error(result, "--out", "/proc")

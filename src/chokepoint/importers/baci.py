@@ -133,6 +133,7 @@ class _Job:
     products: _Products | None
     years: tuple[int, ...] | None
     keep_intra_group: bool
+    out: Path | None = None
 
 
 # --------------------------------------------------------------------------- public API
@@ -195,6 +196,7 @@ def write_baci_supplier_shares(
         trade, country_codes, products, importers, years, group_importers, keep_intra_group
     )
     target = Path(out)
+    job = replace(job, out=target)
     with _connect(memory_limit, threads) as con, atomic_file(target) as partial:
         summary = _copy_to_parquet(con, job, partial)
     return replace(summary, path=target)
@@ -694,11 +696,16 @@ def _execute(con: duckdb.DuckDBPyConnection, job: _Job, sql: str) -> duckdb.Duck
 
 def _copy_to_parquet(con: duckdb.DuckDBPyConnection, job: _Job, path: Path) -> BaciSummary:
     """Stream the shares into ``path`` and summarise them; check for unknown codes."""
-    _execute(
-        con,
-        job,
-        f"COPY ({_shares_sql(job)}) TO {_sql_text(path)} (FORMAT parquet, COMPRESSION zstd)",
-    )
+    try:
+        _execute(
+            con,
+            job,
+            f"COPY ({_shares_sql(job)}) TO {_sql_text(path)} (FORMAT parquet, COMPRESSION zstd)",
+        )
+    except DataError as exc:
+        if str(path) in str(exc):  # the output could not be written (a full disk, /proc)
+            raise DataError("cannot write the Parquet file", file=job.out or path) from None
+        raise
     counts = con.execute(
         "SELECT count(*), count(DISTINCT importer), count(DISTINCT product), "
         "count(DISTINCT exporter), count(*) FILTER (importer IS NULL OR exporter IS NULL) "
