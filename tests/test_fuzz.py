@@ -365,3 +365,44 @@ def test_cli_never_shows_a_traceback_for_random_arguments(seed: int) -> None:
         if args[0] == "run" and "licences-3m" in args:
             continue  # a valid run: covered elsewhere, slow here
         clean_outcome(runner.invoke(app, args))
+
+
+# ---------------------------------------------------------------------- results folders
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=6,
+)
+
+
+@pytest.fixture(scope="module")
+def written_run(tmp_path_factory) -> Path:
+    from chokepoint.simulation.run import simulate
+
+    scenario = Scenario.from_text(SCENARIO.replace("../toy", str(TOY)))
+    folder = tmp_path_factory.mktemp("run") / "out"
+    simulate(scenario, draws=2).write(folder)
+    return folder
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.data())
+def test_mutated_result_folders_for_report(written_run: Path, tmp_path: Path, data) -> None:
+    import json
+
+    folder = tmp_path / "run"
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(written_run, folder)
+    result = folder / "result.json"
+    if data.draw(st.booleans()):
+        result.write_bytes(data.draw(st.binary(max_size=200)))
+    else:
+        # whole sections replaced; field-by-field edits of result.json are not covered yet
+        content = json.loads(result.read_text(encoding="utf-8"))
+        section = data.draw(st.sampled_from(["metadata", "events", "products"]))
+        content[section] = data.draw(JSON_VALUES)
+        result.write_text(json.dumps(content), encoding="utf-8")
+    clean_outcome(runner.invoke(app, ["report", str(folder), "-o", str(tmp_path / "r.html")]))
