@@ -582,7 +582,10 @@ def test_full_disk_names_the_file_and_leaves_nothing(tmp_path: Path, monkeypatch
 
 def test_full_disk_on_network_export(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(pd.DataFrame, "to_csv", _full_disk)
-    one_line_error(cli("data", "export", tmp_path / "net"), "No space left on device")
+    one_line_error(
+        cli("data", "export", tmp_path / "net"),
+        f"{tmp_path / 'net' / 'sources.csv'}: cannot write: No space left on device",
+    )
     assert list(tmp_path.iterdir()) == []
 
 

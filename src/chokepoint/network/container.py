@@ -17,7 +17,7 @@ from typing import Literal
 import pandas as pd
 
 from chokepoint.errors import DataError
-from chokepoint.files import present, regular_file, staging_folder
+from chokepoint.files import present, regular_file, staging_folder, write_error
 from chokepoint.network.schema import REQUIRED_TABLES, TABLES, schemas
 from chokepoint.network.tables import format_table, parse_table, read_table
 
@@ -114,10 +114,13 @@ class SupplyNetwork:
             for table in TABLES:
                 frame = format_table(getattr(self, table), schemas()[table])
                 target = staging / f"{table}.{format}"
-                if format == "csv":
-                    frame.to_csv(target, index=False, lineterminator="\n")
-                else:
-                    getattr(self, table).to_parquet(target, index=False)
+                try:
+                    if format == "csv":
+                        frame.to_csv(target, index=False, lineterminator="\n")
+                    else:
+                        getattr(self, table).to_parquet(target, index=False)
+                except OSError as exc:
+                    raise write_error(exc, folder / target.name) from None
             if not folder.exists():
                 os.replace(staging, folder)
             else:
