@@ -576,7 +576,3 @@ app.command("economy")(economy_command)
 def main() -> None:
     """Console entry point: input errors become one line on stderr and exit status 2."""
     app(prog_name="chokepoint")
-
-
-if __name__ == "__main__":
-    main()
