@@ -99,9 +99,11 @@ def baci(
     threads: Annotated[int, typer.Option("--threads", min=1, help="DuckDB threads.")] = 2,
 ) -> None:
     """Aggregate BACI bilateral trade into supplier shares per importer and HS6 product."""
+    from chokepoint.files import check_writable
     from chokepoint.importers.baci import write_baci_supplier_shares
     from chokepoint.network.countries import EU27
 
+    check_writable(out, "--out")
     try:
         summary = write_baci_supplier_shares(
             trade[0] if len(trade) == 1 else trade,

@@ -1,13 +1,11 @@
 """The ``chokepoint`` command line: a thin layer over the public Python API.
 
-User errors (bad data, bad options) print one line on stderr and exit with status 2;
-``--debug`` shows the traceback instead.
+User errors (bad data, bad options, usage) print one line on stderr and exit with status 2
+(:mod:`chokepoint.cli.oneline`); ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -23,12 +21,15 @@ from chokepoint.cli.criticality import (
 )
 from chokepoint.cli.economy import economy_command
 from chokepoint.cli.imports import import_app
+from chokepoint.cli.oneline import OneLineErrors
 from chokepoint.cli.optimise import optimise_command, tts_command
 from chokepoint.cli.options import DrawsOption, SeedOption
 from chokepoint.cli.show import report_command, serve_command
-from chokepoint.errors import ChokepointError, OptionError
+from chokepoint.errors import ChokepointError
+from chokepoint.files import check_writable
 
 app = typer.Typer(
+    cls=OneLineErrors,
     name="chokepoint",
     help="Stress-test critical supply chains against economic coercion: map a supply network, "
     "measure dependency, trace origins.",
@@ -266,21 +267,32 @@ def run_command(
             show_default=False,
         ),
     ] = None,
+    allow_large: Annotated[
+        bool,
+        typer.Option(
+            "--allow-large",
+            help="Run even past the work budget (over 100,000 draws, 1e11 link-day-draw "
+            "updates, or 80% of this machine's memory by estimate).",
+        ),
+    ] = False,
 ) -> None:
     """Simulate a scenario day by day: days to stoppage, lost output and value per product."""
+    from chokepoint.files import present
     from chokepoint.scenario import load_scenario
     from chokepoint.simulation.run import simulate
 
     loaded = load_scenario(scenario)
-    if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if out is not None and present(out) and (not out.is_dir() or any(out.iterdir())):
         raise ChokepointError(f"--out: {out} exists and is not an empty folder")
     for target, option in ((out, "--out"), (plot, "--plot")):
-        _check_writable(target, option)
+        check_writable(target, option)
     if plot is not None:
         from chokepoint.cli.show import check_plot_path
 
         check_plot_path(plot)
-    results = _simulate_with_progress(simulate, loaded, network, draws, seed, keep.value, scheduler)
+    results = _simulate_with_progress(
+        simulate, loaded, network, draws, seed, keep.value, scheduler, allow_large
+    )
     if out is not None:
         results.write(out)
     if plot is not None:
@@ -297,19 +309,6 @@ def run_command(
         _console().print(f"wrote {out}/", highlight=False)
 
 
-def _check_writable(target: Path | None, option: str) -> None:
-    """Fail before a long run, not after it, when an output cannot be written."""
-    if target is None:
-        return
-    parent = target.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise ChokepointError(
-            f"{option}: cannot write {target} ({parent} is not a writable folder)"
-        )
-
-
 def _progress_bar(console: Console):
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -324,7 +323,9 @@ def _progress_bar(console: Console):
     )
 
 
-def _simulate_with_progress(simulate, scenario, network, draws, seed, keep, scheduler=None):
+def _simulate_with_progress(
+    simulate, scenario, network, draws, seed, keep, scheduler=None, allow_large=False
+):
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     console = _console(stderr=True)
@@ -350,6 +351,7 @@ def _simulate_with_progress(simulate, scenario, network, draws, seed, keep, sche
             keep=keep,
             progress=advance,
             scheduler=scheduler,
+            allow_large=allow_large,
         )
 
 
@@ -422,7 +424,7 @@ def sweep(
     from chokepoint.simulation.sweep import sweep as run_sweep
 
     varies = [parse_vary(spec) for spec in vary]
-    _check_writable(out, "--out")
+    check_writable(out, "--out")
     if out is not None and out.suffix not in {".csv", ".parquet"}:
         raise ChokepointError(f"--out: expected a .csv or .parquet file, got '{out}'")
     loaded = load_scenario(scenario)
@@ -448,21 +450,13 @@ def sweep(
 
 
 def _write_table(table, out: Path) -> None:
-    import os
-    import tempfile
+    from chokepoint.files import atomic_file
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.close(handle)
-    try:
+    with atomic_file(out) as staging:
         if out.suffix == ".csv":
-            table.to_csv(temporary, index=False)
+            table.to_csv(staging, index=False)
         else:
-            table.to_parquet(temporary, index=False)
-        os.replace(temporary, out)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+            table.to_parquet(staging, index=False)
 
 
 def _print_sweep(table, paths: list[str], console: Console) -> None:
@@ -600,14 +594,5 @@ app.command("tts")(tts_command)
 
 
 def main() -> None:
-    """Console entry point: run the app, turning input errors into one line and exit 2."""
-    debug = "--debug" in sys.argv[1:]
-    try:
-        app(prog_name="chokepoint")
-    except (ChokepointError, OSError) as exc:
-        if debug:
-            raise
-        text = exc.as_option if isinstance(exc, OptionError) else str(exc)
-        message = " ".join(text.split())
-        sys.stderr.write(f"error: {message}\n")
-        sys.exit(2)
+    """Console entry point: input errors become one line on stderr and exit status 2."""
+    app(prog_name="chokepoint")

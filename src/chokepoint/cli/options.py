@@ -12,5 +12,7 @@ DrawsOption = Annotated[
 ]
 SeedOption = Annotated[
     int | None,
-    typer.Option("--seed", "-s", min=0, help="Random seed (default: the scenario's)."),
+    typer.Option(
+        "--seed", "-s", min=0, max=2**64 - 1, help="Random seed (default: the scenario's)."
+    ),
 ]

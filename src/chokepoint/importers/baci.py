@@ -29,20 +29,20 @@ from __future__ import annotations
 
 import csv
 import gzip
-import os
+import io
 import re
 import tempfile
-import uuid
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TextIO
 
 import duckdb
 import pandas as pd
 
-from chokepoint.errors import DataError
+from chokepoint.errors import DataError, OptionError
+from chokepoint.files import atomic_file, decode_utf8, read_bytes, regular_file, staging_folder
 from chokepoint.network.countries import REGIONS, expand_region, iso3_codes, to_iso3
 
 TRADE_COLUMNS: tuple[str, ...] = ("t", "i", "j", "k", "v", "q")
@@ -59,7 +59,21 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
 )
 """Columns of the supplier-share table, in order."""
 
-_TYPES = {"t": "INTEGER", "i": "INTEGER", "j": "INTEGER", "k": "INTEGER", "v": "DOUBLE"}
+YEARS = (1900, 2100)
+"""Years accepted in the ``t`` column."""
+HS6_RANGE = (10_000, 999_999)
+"""HS6 codes as integers: 010000 (chapter 01, its leading zero lost) to 999999."""
+MAX_VALUE = 1e12
+"""Largest trade value accepted, in thousand USD (1e15 USD: some 40 times world GDP)."""
+MAX_QUANTITY = 1e12
+"""Largest quantity accepted, in tonnes (some ten times the world's yearly extraction of
+all materials)."""
+MIN_MEMORY_BYTES = 64 * 2**20
+"""Smallest ``memory_limit`` accepted: DuckDB needs room for its buffers."""
+MAX_HEADER_BYTES = 1 << 20
+"""Longest header line read from a trade file."""
+
+_TYPES = {"t": "DOUBLE", "i": "DOUBLE", "j": "DOUBLE", "k": "DOUBLE", "v": "DOUBLE"}
 _TYPES_WITH_Q = {**_TYPES, "q": "DOUBLE"}
 _FIELD_MEANING = {
     "t": "year",
@@ -74,6 +88,7 @@ _ISO3_COLUMNS = ("country_iso3", "iso_3digit_alpha")
 _NAME_COLUMNS = ("country_name", "country_name_full", "country_name_abbreviation")
 _ISO3_PATTERN = re.compile(r"[A-Z0-9]{3}")
 _MAX_CODE = 99_999
+_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?I?B)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -118,6 +133,7 @@ class _Job:
     products: _Products | None
     years: tuple[int, ...] | None
     keep_intra_group: bool
+    out: Path | None = None
 
 
 # --------------------------------------------------------------------------- public API
@@ -152,10 +168,7 @@ def baci_supplier_shares(
         trade, country_codes, products, importers, years, group_importers, keep_intra_group
     )
     with _connect(memory_limit, threads) as con:
-        try:
-            frame = con.execute(_shares_sql(job)).df()
-        except (duckdb.ConversionException, duckdb.InvalidInputException) as exc:
-            raise _read_error(con, job, exc) from exc
+        frame = _execute(con, job, _shares_sql(job)).df()
         if frame["importer"].isna().any() or frame["exporter"].isna().any():
             raise _unknown_code_error(con, job)
     return frame
@@ -183,15 +196,9 @@ def write_baci_supplier_shares(
         trade, country_codes, products, importers, years, group_importers, keep_intra_group
     )
     target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with _connect(memory_limit, threads) as con:
-            summary = _copy_to_parquet(con, job, partial)
-        os.replace(partial, target)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    job = replace(job, out=target)
+    with _connect(memory_limit, threads) as con, atomic_file(target) as partial:
+        summary = _copy_to_parquet(con, job, partial)
     return replace(summary, path=target)
 
 
@@ -229,11 +236,7 @@ def _prepare(
 
 def _existing_file(path: str | Path) -> Path:
     """``path`` as a Path, or a DataError when there is no such file."""
-    path = Path(path)
-    if not path.is_file():
-        reason = "is a folder, expected a file" if path.is_dir() else "file not found"
-        raise DataError(reason, file=path)
-    return path
+    return regular_file(path)
 
 
 def _trade_files(trade: str | Path | Sequence[str | Path]) -> tuple[Path, ...]:
@@ -244,24 +247,38 @@ def _trade_files(trade: str | Path | Sequence[str | Path]) -> tuple[Path, ...]:
             found = sorted([*folder.glob("BACI_*.csv"), *folder.glob("BACI_*.csv.gz")])
             if not found:
                 raise DataError("folder holds no BACI_*.csv file", file=folder)
-            return tuple(found)
+            return tuple(regular_file(path) for path in found)
         trade = [trade]
     if not trade:
         raise ValueError("no trade file given")
     return tuple(_existing_file(path) for path in trade)
 
 
-def _open_text(path: Path, encoding: str) -> TextIO:
-    """Open a text file, gzip-compressed when its name ends in .gz."""
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding=encoding, newline="")
-    return open(path, encoding=encoding, newline="")
+def _first_line(path: Path) -> bytes:
+    """The first line of a file (gunzipped when its name ends in .gz), as bytes."""
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as handle:
+                line = handle.readline(MAX_HEADER_BYTES + 1)
+        else:
+            with open(path, "rb") as handle:
+                line = handle.readline(MAX_HEADER_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"cannot read the file: {_first(exc)}", file=path) from None
+    if len(line) > MAX_HEADER_BYTES:
+        raise DataError(
+            f"the header line is longer than {MAX_HEADER_BYTES >> 20} MiB", file=path, row=0
+        )
+    return line
 
 
 def _trade_header(path: Path) -> tuple[str, ...]:
     """The normalised header of a trade file, checked for the BACI columns."""
-    with _open_text(path, "utf-8-sig") as handle:
-        header = next(csv.reader(handle), None)
+    text = decode_utf8(_first_line(path), path, first_row=0)
+    try:
+        header = next(csv.reader([text.rstrip("\r\n")]), None)
+    except csv.Error as exc:
+        raise DataError(f"malformed header: {exc}", file=path, row=0) from None
     if not header:
         raise DataError("empty file, expected the header t,i,j,k,v,q", file=path, row=0)
     names = tuple(name.strip().lower() for name in header)
@@ -274,7 +291,16 @@ def _trade_header(path: Path) -> tuple[str, ...]:
                 row=0,
                 field=column,
             )
+    repeated = next((name for n, name in enumerate(names) if name in names[:n]), None)
+    if repeated is not None:
+        raise DataError("column appears twice in the header", file=path, row=0, field=repeated)
     return names
+
+
+def _first(exc: BaseException) -> str:
+    """The first line of an exception's text (or its type's name)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 # --------------------------------------------------------------------------- country codes
@@ -317,18 +343,34 @@ def _read_country_codes(path: Path) -> tuple[_Country, ...]:
 
 def _read_small_csv(path: Path) -> tuple[list[str], list[list[str]]]:
     """Header (lower-cased) and rows of a small CSV, in UTF-8 or else Windows-1252."""
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            with _open_text(path, encoding) as handle:
-                lines = list(csv.reader(handle))
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1252 decodes nearly any byte
-        raise DataError("cannot decode the file as UTF-8 or Windows-1252", file=path)
+    try:
+        data = gzip.decompress(read_bytes(path)) if path.suffix == ".gz" else read_bytes(path)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"cannot read the file: {_first(exc)}", file=path) from None
+    try:
+        text = decode_utf8(data, path, first_row=0)
+    except DataError:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
+            raise
+        text = data.decode("cp1252", errors="strict") if _cp1252(data) else None
+        if text is None:
+            raise DataError("cannot decode the file as UTF-8 or Windows-1252", file=path) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        lines = list(reader)
+    except csv.Error as exc:
+        raise DataError(f"malformed CSV: {exc}", file=path, row=reader.line_num - 1) from None
     if not lines:
         raise DataError("empty file, expected a header", file=path, row=0)
     return [name.strip().lower() for name in lines[0]], [r for r in lines[1:] if any(r)]
+
+
+def _cp1252(data: bytes) -> bool:
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _country_code(text: str, path: Path, row: int) -> int:
@@ -459,16 +501,34 @@ def _year_filter(years: Iterable[int]) -> tuple[int, ...]:
 # --------------------------------------------------------------------------- DuckDB
 
 
+def check_memory_limit(text: str) -> str:
+    """A DuckDB memory limit such as ``512MB`` or ``2GiB``, at least MIN_MEMORY_BYTES."""
+    match = _MEMORY.match(str(text))
+    if match is None:
+        raise ValueError(f"memory limit {text!r}: expected a size such as 512MB or 2GB")
+    number, unit = float(match.group(1)), match.group(2).upper()
+    power = "BKMGT".index(unit[0]) if unit != "B" else 0
+    size = number * (1024 if "I" in unit else 1000) ** power
+    if size < MIN_MEMORY_BYTES:
+        raise ValueError(
+            f"memory limit {text!r} is too small: DuckDB needs at least "
+            f"{MIN_MEMORY_BYTES >> 20} MiB"
+        )
+    return f"{match.group(1)}{unit}"
+
+
 @contextmanager
 def _connect(memory_limit: str, threads: int) -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory DuckDB that spills to a private temporary folder."""
     if threads < 1:
         raise ValueError("threads must be at least 1")
-    with tempfile.TemporaryDirectory(prefix="chokepoint-duckdb-") as spill:
+    memory_limit = check_memory_limit(memory_limit)
+    # a staging folder: one left by a killed import is removed by the next one
+    with staging_folder(Path(tempfile.gettempdir()) / "chokepoint-duckdb") as spill:
         config: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": memory_limit,
             "threads": threads,
-            "temp_directory": spill,
+            "temp_directory": str(spill),
         }
         try:
             con = duckdb.connect(":memory:", config=config)
@@ -490,7 +550,7 @@ def _code_lookup(column: str, values: Sequence[str | None]) -> str:
     items = ", ".join("NULL" if v is None else _sql_text(v) for v in values)
     return (
         f"CASE WHEN {column} BETWEEN 0 AND {len(values) - 1} "
-        f"THEN list_extract(CAST([{items}] AS VARCHAR[]), {column} + 1) END"
+        f"THEN list_extract(CAST([{items}] AS VARCHAR[]), CAST({column} AS BIGINT) + 1) END"
     )
 
 
@@ -527,16 +587,42 @@ def _read_csv_sql(path: Path, header: Sequence[str], *, typed: bool) -> str:
     )
 
 
+def _bad_conditions(prefix: str = "") -> list[tuple[str, str, str]]:
+    """``(field, SQL condition, reason)`` for values read as DOUBLE that are out of place;
+    in the order they are reported."""
+
+    def whole(name: str, low: float, high: float) -> str:
+        col = prefix + name
+        return f"({col} <> trunc({col}) OR {col} NOT BETWEEN {low} AND {high})"
+
+    v, q = prefix + "v", prefix + "q"
+    return [
+        ("t", whole("t", *YEARS), f"expected a whole year from {YEARS[0]} to {YEARS[1]}"),
+        ("i", whole("i", 0, _MAX_CODE), f"expected an integer code from 0 to {_MAX_CODE}"),
+        ("j", whole("j", 0, _MAX_CODE), f"expected an integer code from 0 to {_MAX_CODE}"),
+        ("k", whole("k", *HS6_RANGE), "expected a six-digit HS code from 010000 to 999999"),
+        ("v", f"NOT isfinite({v})", "expected a finite number"),
+        ("v", f"{v} < 0", "it must not be negative"),
+        ("v", f"{v} > {MAX_VALUE}", f"more than {MAX_VALUE:g} thousand USD"),
+        ("q", f"{q} IS NOT NULL AND NOT isfinite({q})", "expected a finite number"),
+        ("q", f"{q} < 0", "it must not be negative"),
+        ("q", f"{q} > {MAX_QUANTITY}", f"more than {MAX_QUANTITY:g} tonnes"),
+    ]
+
+
 def _trade_sql(job: _Job) -> str:
     """All trade files as one relation ``(t, i, j, k, v, q)``.
 
-    ``NA`` and blanks read as missing; a missing t/i/j/k/v aborts the query
+    ``NA`` and blanks read as missing; a missing t/i/j/k/v, a code that is not a whole
+    number in its range, a negative, non-finite or huge value or quantity aborts the query
     (through ``v``, which every query uses) so that the error path can locate it.
     """
     blank = " OR ".join(f"{name} IS NULL" for name in _TYPES)
+    bad = " OR ".join(f"({condition})" for _, condition, _ in _bad_conditions())
     return " UNION ALL ".join(
-        f"SELECT t, i, j, k, CASE WHEN {blank} THEN error('missing value') ELSE v END AS v, q "
-        f"FROM {_read_csv_sql(path, header, typed=True)}"
+        "SELECT CAST(t AS INTEGER) AS t, CAST(i AS INTEGER) AS i, CAST(j AS INTEGER) AS j, "
+        f"CAST(k AS INTEGER) AS k, CASE WHEN {blank} OR {bad} THEN error('bad value') "
+        f"ELSE v END AS v, q FROM {_read_csv_sql(path, header, typed=True)}"
         for path, header in zip(job.files, job.headers, strict=True)
     )
 
@@ -594,14 +680,32 @@ def _shares_sql(job: _Job) -> str:
     """
 
 
+def _execute(con: duckdb.DuckDBPyConnection, job: _Job, sql: str) -> duckdb.DuckDBPyConnection:
+    """Run a query over the trade files; DuckDB's errors become one-line DataErrors."""
+    try:
+        return con.execute(sql)
+    except (duckdb.ConversionException, duckdb.InvalidInputException) as exc:
+        raise _read_error(con, job, exc) from exc
+    except duckdb.OutOfMemoryException:
+        raise OptionError(
+            "memory_limit", "DuckDB ran out of memory within this limit; raise it"
+        ) from None
+    except duckdb.IOException as exc:
+        raise DataError(f"cannot read the trade files: {_first(exc)}") from None
+
+
 def _copy_to_parquet(con: duckdb.DuckDBPyConnection, job: _Job, path: Path) -> BaciSummary:
     """Stream the shares into ``path`` and summarise them; check for unknown codes."""
     try:
-        con.execute(
-            f"COPY ({_shares_sql(job)}) TO {_sql_text(path)} (FORMAT parquet, COMPRESSION zstd)"
+        _execute(
+            con,
+            job,
+            f"COPY ({_shares_sql(job)}) TO {_sql_text(path)} (FORMAT parquet, COMPRESSION zstd)",
         )
-    except (duckdb.ConversionException, duckdb.InvalidInputException) as exc:
-        raise _read_error(con, job, exc) from exc
+    except DataError as exc:
+        if str(path) in str(exc):  # the output could not be written (a full disk, /proc)
+            raise DataError("cannot write the Parquet file", file=job.out or path) from None
+        raise
     counts = con.execute(
         "SELECT count(*), count(DISTINCT importer), count(DISTINCT product), "
         "count(DISTINCT exporter), count(*) FILTER (importer IS NULL OR exporter IS NULL) "
@@ -631,10 +735,14 @@ def _read_error(con: duckdb.DuckDBPyConnection, job: _Job, exc: duckdb.Error) ->
         except duckdb.Error as inner:
             return _duckdb_csv_error(inner, path)
         if found is not None:
-            row, field, value = found
-            shown = "a blank" if value is None else repr(value)
+            row, field, value, reason = found
+            shown = (
+                "a blank"
+                if value is None
+                else repr(value if len(value) <= 40 else value[:37] + "...")
+            )
             return DataError(
-                f"{shown} is not a valid {_FIELD_MEANING[field]} (expected a number)",
+                f"{shown} is not a valid {_FIELD_MEANING[field]}: {reason}",
                 file=path,
                 row=row,
                 field=field,
@@ -643,19 +751,26 @@ def _read_error(con: duckdb.DuckDBPyConnection, job: _Job, exc: duckdb.Error) ->
 
 
 def _bad_value_sql(path: Path, header: Sequence[str]) -> str:
-    """First row whose t/i/j/k/v is blank or not numeric, or whose q is neither blank,
-    NA nor numeric: ``(row, field, text)``."""
+    """First row with a blank or non-numeric t/i/j/k/v, a q neither blank, NA nor numeric,
+    or a number out of place (:func:`_bad_conditions`): ``(row, field, text, reason)``."""
     checks = [
-        (name, f"{name} IS NULL OR TRY_CAST({name} AS {sql_type}) IS NULL")
-        for name, sql_type in _TYPES.items()
+        (name, f"{name}_text IS NULL OR n_{name} IS NULL", "expected a number") for name in _TYPES
     ]
-    checks.append(("q", "q IS NOT NULL AND q <> 'NA' AND TRY_CAST(q AS DOUBLE) IS NULL"))
-    which = " ".join(f"WHEN {cond} THEN '{name}'" for name, cond in checks)
-    value = " ".join(f"WHEN {cond} THEN {name}" for name, cond in checks)
+    checks.append(
+        ("q", "q_text IS NOT NULL AND q_text <> 'NA' AND n_q IS NULL", "expected a number")
+    )
+    checks += _bad_conditions(prefix="n_")
+    columns = ", ".join(
+        f"{name} AS {name}_text, TRY_CAST(nullif({name}, 'NA') AS DOUBLE) AS n_{name}"
+        for name in TRADE_COLUMNS
+    )
+    which = " ".join(f"WHEN {cond} THEN '{name}'" for name, cond, _ in checks)
+    value = " ".join(f"WHEN {cond} THEN {name}_text" for name, cond, _ in checks)
+    reason = " ".join(f"WHEN {cond} THEN {_sql_text(text)}" for _, cond, text in checks)
     return (
-        f"SELECT rn, CASE {which} END, CASE {value} END "
-        f"FROM ({_numbered(path, header, typed=False)}) "
-        f"WHERE {' OR '.join(f'({cond})' for _, cond in checks)} ORDER BY rn LIMIT 1"
+        f"SELECT rn, CASE {which} END, CASE {value} END, CASE {reason} END "
+        f"FROM (SELECT rn, {columns} FROM ({_numbered(path, header, typed=False)})) "
+        f"WHERE {' OR '.join(f'({cond})' for _, cond, _ in checks)} ORDER BY rn LIMIT 1"
     )
 
 
@@ -681,7 +796,7 @@ def _unknown_code_error(con: duckdb.DuckDBPyConnection, job: _Job) -> DataError:
     con.execute("SET threads = 1")  # row_number() OVER () follows file order
     for path, header in zip(job.files, job.headers, strict=True):
         found = con.execute(
-            f"SELECT rn, i, j, exporter IS NULL, importer IS NULL "
+            f"SELECT rn, CAST(i AS BIGINT), CAST(j AS BIGINT), exporter IS NULL, importer IS NULL "
             f"FROM ({_flows_sql(job, _numbered(path, header, typed=True))}) "
             "WHERE importer IS NULL OR exporter IS NULL ORDER BY rn LIMIT 1"
         ).fetchone()

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Literal
 import pandas as pd
 
 from chokepoint.errors import DataError
+from chokepoint.files import present, regular_file, staging_folder, write_error
 from chokepoint.network.schema import REQUIRED_TABLES, TABLES, schemas
 from chokepoint.network.tables import format_table, parse_table, read_table
 
@@ -105,22 +104,23 @@ class SupplyNetwork:
         if folder.exists() and not folder.is_dir():
             raise DataError("exists and is not a folder", file=folder)
         if folder.is_dir() and not overwrite:
-            clash = [t for t in TABLES if _table_file(folder, t) is not None]
+            clash = [t for t in TABLES if _present_files(folder, t)]
             if clash:
                 raise DataError(
                     f"already holds network tables ({clash[0]}...); pass overwrite to replace",
                     file=folder,
                 )
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-        try:
+        with staging_folder(folder) as staging:
             for table in TABLES:
                 frame = format_table(getattr(self, table), schemas()[table])
                 target = staging / f"{table}.{format}"
-                if format == "csv":
-                    frame.to_csv(target, index=False, lineterminator="\n")
-                else:
-                    getattr(self, table).to_parquet(target, index=False)
+                try:
+                    if format == "csv":
+                        frame.to_csv(target, index=False, lineterminator="\n")
+                    else:
+                        getattr(self, table).to_parquet(target, index=False)
+                except OSError as exc:
+                    raise write_error(exc, folder / target.name) from None
             if not folder.exists():
                 os.replace(staging, folder)
             else:
@@ -130,8 +130,6 @@ class SupplyNetwork:
                         if suffix != format and stale.exists():
                             stale.unlink()
                     os.replace(staging / f"{table}.{format}", folder / f"{table}.{format}")
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
         return folder
 
     # ---------------------------------------------------------------- identity
@@ -156,12 +154,27 @@ class SupplyNetwork:
         return f"SupplyNetwork({self.name!r}: {counts})"
 
 
+TABLE_SUFFIXES = (".csv", ".parquet")
+
+
+def _present_files(folder: Path, table: str) -> list[Path]:
+    """Whatever sits at ``<table>.csv`` and ``<table>.parquet`` (files, folders, links)."""
+    return [
+        folder / f"{table}{suffix}"
+        for suffix in TABLE_SUFFIXES
+        if present(folder / f"{table}{suffix}")
+    ]
+
+
 def _table_file(folder: Path, table: str) -> Path | None:
-    for suffix in (".csv", ".parquet"):
-        candidate = folder / f"{table}{suffix}"
-        if candidate.is_file():
-            return candidate
-    return None
+    """The file of one table, None when absent; a DataError when both a CSV and a Parquet
+    file are there, or when the name is a folder, a FIFO, a broken or looping symlink."""
+    found = _present_files(folder, table)
+    if len(found) > 1:
+        raise DataError(
+            f"holds both {table}.csv and {table}.parquet; keep one of them", file=folder
+        )
+    return regular_file(found[0]) if found else None
 
 
 def default_folder() -> Path:

@@ -6,6 +6,7 @@ importing this module costs nothing.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
@@ -126,7 +127,14 @@ def to_iso3(names: Iterable[str]) -> dict[str, str | None]:
     unique = list(dict.fromkeys(str(name) for name in names))
     if not unique:
         return {}
-    found = _converter().convert(unique, to="ISO3", not_found=_NOT_FOUND, enforce_list=True)
+    # country_converter logs every unmatched name; callers report them themselves
+    logger = logging.getLogger("country_converter")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        found = _converter().convert(unique, to="ISO3", not_found=_NOT_FOUND, enforce_list=True)
+    finally:
+        logger.setLevel(level)
     result: dict[str, str | None] = {}
     for name, matches in zip(unique, found, strict=True):
         hits = [str(m) for m in matches if m != _NOT_FOUND]

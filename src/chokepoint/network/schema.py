@@ -172,7 +172,10 @@ def schema_markdown() -> str:
         f" Required tables: {', '.join(f'`{t}`' for t in TABLES if t in REQUIRED_TABLES)};"
         " the others may be left out. Every row of a data table names a `source` id or carries"
         " an `assumption` with its reason. Rows are counted from 1 after the header in error"
-        " messages.",
+        " messages. A table is one regular file: comma-separated UTF-8 text, or Parquet with"
+        " columns of numbers, text or true/false (never both for one table). Numbers are"
+        " finite (NaN and infinities are errors); durations (unit `days`) are at most 36,500"
+        " days and any other number at most 1e15 in size.",
         "",
         "Ranges: every table with an `assumption` column also has optional `low` and `high`"
         " columns, the plausible range of the row's *ranged quantity*: its table's principal"

@@ -1,20 +1,27 @@
 """Reading and writing one network table: parse each column by its schema type.
 
-Files are read as text (CSV) or as Arrow (Parquet) and turned into typed DataFrames:
-floats as float64 (NaN when blank), ints as nullable Int64, booleans as bool, everything
-else as str ("" when blank). A cell that does not parse raises a DataError naming the
-file, the 1-based data row and the column.
+Files are read as strict UTF-8 text (CSV) or as Arrow (Parquet) and turned into typed
+DataFrames: floats as float64 (NaN when blank), ints as nullable Int64, booleans as bool,
+everything else as str ("" when blank). A cell that does not parse raises a DataError naming
+the file, the 1-based data row and the column; so do bytes that are not UTF-8, rows with
+more cells than the header, Parquet columns of list or struct type and NaN in Parquet.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from chokepoint.errors import DataError
+from chokepoint.files import decode_utf8, read_bytes
 from chokepoint.network.schema import ENUMS, NUMERIC_TYPES, Column, TableSchema
+
+MAX_WHOLE = 2**53
+"""Largest whole number (in size) an int column holds exactly."""
 
 TRUE_WORDS = frozenset({"true", "yes", "1", "y", "t"})
 FALSE_WORDS = frozenset({"false", "no", "0", "n", "f", ""})
@@ -22,17 +29,95 @@ FALSE_WORDS = frozenset({"false", "no", "0", "n", "f", ""})
 
 def read_table(path: Path, schema: TableSchema) -> pd.DataFrame:
     """Read one table file (``.csv`` or ``.parquet``) and parse it by ``schema``."""
-    try:
-        if path.suffix == ".parquet":
-            raw = pd.read_parquet(path)
-        else:
-            raw = pd.read_csv(
-                path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8"
-            )
-    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"cannot read the file: {first_line}", file=path) from None
+    raw = read_parquet(path) if path.suffix == ".parquet" else read_csv(path)
     return parse_table(raw, schema, label=str(path))
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """A CSV file as a DataFrame of text cells (short rows padded with blanks)."""
+    text = decode_utf8(read_bytes(path), path, first_row=0)
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True, strict=True)
+    try:
+        lines = [line for line in reader if any(cell.strip() for cell in line)]
+    except csv.Error as exc:
+        raise DataError(
+            f"malformed CSV: {exc}", file=path, row=max(reader.line_num - 1, 0)
+        ) from None
+    if not lines:
+        raise DataError("empty file, expected a header row", file=path, row=0)
+    header = [name.strip() for name in lines[0]]
+    _check_header(header, path)
+    rows = lines[1:]
+    for number, line in enumerate(rows, start=1):
+        if len(line) > len(header):
+            raise DataError(
+                f"has {len(line)} cells, the header has {len(header)}", file=path, row=number
+            )
+    padded = [line + [""] * (len(header) - len(line)) for line in rows]
+    return pd.DataFrame(padded, columns=header, dtype=object)
+
+
+def _check_header(header: list[str], path: Path) -> None:
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise DataError("column appears twice in the header", file=path, row=0, field=name)
+        seen.add(name)
+    if len(header) == 1 and any(mark in header[0] for mark in ("\t", ";", "|")):
+        raise DataError(
+            "the header has one column: a network table is comma-separated", file=path, row=0
+        )
+
+
+_ARROW_KINDS = ("integer", "floating", "boolean", "string", "null")
+
+
+def read_parquet(path: Path) -> pd.DataFrame:
+    """A Parquet file as a DataFrame of Python values (None for nulls); list, struct and
+    other nested columns, and NaN in float columns, are DataErrors."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    data = read_bytes(path)
+    try:
+        table = pq.read_table(pa.BufferReader(data))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"cannot read the Parquet file: {first}", file=path) from None
+    columns: dict[str, pd.Series] = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        kind = _arrow_kind(column.type)
+        if kind is None:
+            raise DataError(
+                f"column of type {column.type} (expected numbers, text or true/false)",
+                file=path,
+                field=str(name),
+            )
+        if kind == "floating":
+            nan = pc.fill_null(pc.is_nan(column), False).to_numpy(zero_copy_only=False)
+            if nan.any():
+                row = int(np.flatnonzero(nan)[0]) + 1
+                raise DataError("NaN is not a number", file=path, row=row, field=str(name))
+        if str(name) in columns:
+            raise DataError("column appears twice", file=path, field=str(name))
+        columns[str(name)] = pd.Series(column.to_pylist(), dtype=object)
+    return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
+
+
+def _arrow_kind(data_type) -> str | None:
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(data_type):
+        data_type = data_type.value_type
+    checks = {
+        "integer": pa.types.is_integer,
+        "floating": pa.types.is_floating,
+        "boolean": pa.types.is_boolean,
+        "string": lambda t: pa.types.is_string(t) or pa.types.is_large_string(t),
+        "null": pa.types.is_null,
+    }
+    return next((kind for kind in _ARROW_KINDS if checks[kind](data_type)), None)
 
 
 def parse_table(raw: pd.DataFrame, schema: TableSchema, *, label: str) -> pd.DataFrame:
@@ -112,6 +197,15 @@ def _parse_number(text: pd.Series, blank: pd.Series, column: Column, label: str)
             f"'{text[row]}' is not a number", file=label, row=row + 1, field=column.name
         )
     if column.type == "int":
+        huge = numbers.notna() & (numbers.abs() > MAX_WHOLE)
+        if huge.any():
+            row = int(np.flatnonzero(huge.to_numpy())[0])
+            raise DataError(
+                f"'{text[row]}' is too large for a whole number",
+                file=label,
+                row=row + 1,
+                field=column.name,
+            )
         fractional = numbers.notna() & (numbers != np.round(numbers))
         if fractional.any():
             row = int(np.flatnonzero(fractional.to_numpy())[0])

@@ -25,6 +25,14 @@ SHARE_TOLERANCE = 0.01
 SUPPLY_TOLERANCE = 0.01
 """Links may draw at most this fraction more than a supplier's baseline output."""
 
+MAX_QUANTITY = 1e15
+"""Largest number (in size) a network table may hold: quantities per year, stocks, values
+(EUR per unit), recipe coefficients. The largest material flows (cement, ~4e9 t a year;
+chips, ~1e12 units) are far below it; above it sums of flows lose their precision."""
+
+MAX_DAYS = 36_500
+"""Longest duration (in days) a network table may hold: 100 years."""
+
 DATA_TABLES = ("commodities", "producers", "links", "recipes", "stocks", "demand")
 
 
@@ -39,6 +47,7 @@ def validate_tables(tables: dict[str, pd.DataFrame], labels: dict[str, str]) -> 
     check_values(t, label)
     check_ranges(t, label)
     check_families(t, label)
+    check_magnitudes(t, label)
     check_stocks(t, label)
     check_units(t, label)
     check_recipe_cycles(t, label)
@@ -311,6 +320,29 @@ def check_families(t: SimpleNamespace, label: dict[str, str]) -> None:
         units > 1,
         "family",
     )
+
+
+def check_magnitudes(t: SimpleNamespace, label: dict[str, str]) -> None:
+    """Every number is finite and within the stated range: durations (unit ``days``) up to
+    MAX_DAYS, any other number up to MAX_QUANTITY in size."""
+    from chokepoint.network.schema import schemas
+
+    for table, schema in schemas().items():
+        frame = getattr(t, table)
+        for column in schema.columns:
+            if column.type != "float" or column.name not in frame:
+                continue
+            limit = MAX_DAYS if column.unit == "days" else MAX_QUANTITY
+            values = frame[column.name].to_numpy(dtype=float, na_value=np.nan)
+            bad = np.isinf(values) | (np.abs(np.nan_to_num(values)) > limit)
+            _fail(
+                f"{{row[{column.name}]}} is beyond the accepted range (at most {limit:g}"
+                + (" days)" if column.unit == "days" else " in size)"),
+                label[table],
+                frame,
+                bad,
+                column.name,
+            )
 
 
 def check_units(t: SimpleNamespace, label: dict[str, str]) -> None:

@@ -7,6 +7,7 @@ recovered) the scenario and the network it ran on. Charts are built from these t
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -72,6 +73,7 @@ class RunData:
             raise ChokepointError(f"{result_file}: not a readable result file ({exc})") from None
         if not isinstance(content, dict) or not isinstance(content.get("metadata"), dict):
             raise ChokepointError(f"{result_file}: not a chokepoint result (no metadata)")
+        _check_content(content, result_file)
         metadata = content["metadata"]
         stats = _read_table(folder / "stats.parquet")
         if stats.empty and content.get("products"):
@@ -106,6 +108,41 @@ class RunData:
         if self.stats.empty:
             return self.stats
         return self.stats[self.stats["region"] == region].reset_index(drop=True)
+
+
+_WHOLE_FIELDS = ("horizon_days", "first_shock_day", "draws", "seed", "band_draws")
+_EVENT_FIELDS = {"index": int, "start_day": int, "end_day": int, "type": str, "label": str}
+
+
+def _check_content(content: dict[str, Any], file: Path) -> None:
+    """The shape of a result.json: typed metadata, lists of records (a hand-edited or
+    foreign file is an error naming the field, not a crash later)."""
+    metadata = content["metadata"]
+    for name in _WHOLE_FIELDS:
+        value = metadata.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ChokepointError(f"{file}: metadata.{name} must be a whole number")
+    for name in ("scenario", "description", "scenario_file"):
+        if metadata.get(name) is not None and not isinstance(metadata[name], str):
+            raise ChokepointError(f"{file}: metadata.{name} must be text")
+    for name in ("events", "products", "licensing", "measures"):
+        records = content.get(name)
+        if records is None:
+            continue
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise ChokepointError(f"{file}: {name} must be a list of records")
+    for number, event in enumerate(content.get("events") or []):
+        for name, kind in _EVENT_FIELDS.items():
+            value = event.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
+                raise ChokepointError(f"{file}: events[{number}].{name} has the wrong type")
+        for name in ("start_date", "end_date"):
+            try:
+                dt.date.fromisoformat(str(event.get(name)))
+            except ValueError:
+                raise ChokepointError(
+                    f"{file}: events[{number}].{name} is not a date (YYYY-MM-DD)"
+                ) from None
 
 
 def _read_table(path: Path) -> pd.DataFrame:

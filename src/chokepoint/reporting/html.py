@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chokepoint.errors import ChokepointError
+from chokepoint.files import atomic_file
 from chokepoint.reporting.data import RunData, key_numbers, network_of
 from chokepoint.reporting.figures import Section, catalog_for, report_sections
 
@@ -282,15 +281,8 @@ def write_report(
     """Write the report to ``path`` atomically (a temporary file, then a rename)."""
     target = Path(path)
     document = build_report(runs, networks, title=title)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, staging = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(document)
-        os.replace(staging, target)
-    finally:
-        if os.path.exists(staging):
-            os.unlink(staging)
+    with atomic_file(target) as staging:
+        staging.write_text(document, encoding="utf-8")
     return target
 
 

@@ -6,8 +6,6 @@ hardest-hit EU-27 products as a share of their no-shock output, median and p5–
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from chokepoint.errors import ChokepointError, OptionError
+from chokepoint.files import atomic_file
 from chokepoint.reporting.charts import RUN_COLOURS, Catalog, provenance
 from chokepoint.reporting.data import EU_REGION, RunData, network_of
 from chokepoint.reporting.trajectories import affected_products
@@ -81,17 +80,8 @@ def write_plot(
         hspace=0.35,
         wspace=0.08,
     )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, staging = tempfile.mkstemp(
-        prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent
-    )
-    os.close(handle)
-    try:
+    with atomic_file(target) as staging:
         figure.savefig(staging, format=kind)
-        os.replace(staging, target)
-    finally:
-        if os.path.exists(staging):
-            os.unlink(staging)
     return target
 
 

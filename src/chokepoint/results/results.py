@@ -10,9 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from chokepoint.errors import ScenarioError
+from chokepoint.files import atomic_folder, present, write_error
 from chokepoint.scenario import Scenario
 
 METRICS = (
@@ -175,27 +173,28 @@ class Results:
         """Write Parquet tables, ``result.json`` and (when kept) ``trajectories.nc`` (NetCDF)
         into ``out``, atomically."""
         folder = Path(out)
-        if folder.exists() and any(folder.iterdir()):
+        if present(folder) and (not folder.is_dir() or any(folder.iterdir())):
             raise ScenarioError("output folder exists and is not empty", file=folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-        try:
-            self.stats.to_parquet(staging / "stats.parquet", index=False)
-            self.summary.to_parquet(staging / "draws.parquet", index=False)
-            self.licences.to_parquet(staging / "licences.parquet", index=False)
-            self.measures.to_parquet(staging / "measures.parquet", index=False)
-            if self.trajectories is not None:  # kept with keep="daily" (--keep daily)
-                self.trajectories.to_netcdf(staging / "trajectories.nc", engine="scipy")
-            if not self.bands.empty:
-                self.bands.to_parquet(staging / "bands.parquet", index=False)
-            (staging / "result.json").write_text(
+        writers = {
+            "stats.parquet": lambda path: self.stats.to_parquet(path, index=False),
+            "draws.parquet": lambda path: self.summary.to_parquet(path, index=False),
+            "licences.parquet": lambda path: self.licences.to_parquet(path, index=False),
+            "measures.parquet": lambda path: self.measures.to_parquet(path, index=False),
+            "result.json": lambda path: path.write_text(
                 json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-            )
-            if folder.exists():
-                folder.rmdir()
-            os.replace(staging, folder)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            ),
+        }
+        if self.trajectories is not None:  # kept with keep="daily" (--keep daily)
+            trajectories = self.trajectories
+            writers["trajectories.nc"] = lambda path: trajectories.to_netcdf(path, engine="scipy")
+        if not self.bands.empty:
+            writers["bands.parquet"] = lambda path: self.bands.to_parquet(path, index=False)
+        with atomic_folder(folder) as staging:
+            for name, write in writers.items():
+                try:
+                    write(staging / name)
+                except OSError as exc:
+                    raise write_error(exc, folder / name) from None
         return folder
 
 

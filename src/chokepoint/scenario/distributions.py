@@ -8,14 +8,26 @@ uniforms, so a draw's numbers do not depend on how draws are chunked.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import math
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+MAX_SIGMA = 5.0
+"""Largest log-normal sigma accepted: beyond it draws span more than 10^17 between the
+1-in-a-million quantiles, and the extreme draws overflow."""
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     def support(self) -> tuple[float, float]:
         """Smallest and largest value the distribution can take (after clipping)."""
@@ -41,11 +53,21 @@ class Normal(_Dist):
 
     dist: Literal["normal"]
     mean: float
-    sd: float = Field(ge=0)
+    sd: float
     low: float = -np.inf
     high: float = np.inf
 
+    @model_validator(mode="after")
+    def _valid(self) -> Normal:
+        if self.sd < 0:
+            raise ValueError(f"normal: sd must be at least 0 (got {self.sd:g})")
+        if self.low > self.high:
+            raise ValueError(f"normal: low ({self.low:g}) must not exceed high ({self.high:g})")
+        return self
+
     def support(self) -> tuple[float, float]:
+        if self.sd == 0:
+            return (self.median(), self.median())
         return (self.low, self.high)
 
     def median(self) -> float:
@@ -56,8 +78,19 @@ class LogNormal(_Dist):
     """Log-normal given by its median and the standard deviation of its logarithm."""
 
     dist: Literal["lognormal"]
-    median_: float = Field(alias="median", gt=0)
-    sigma: float = Field(ge=0)
+    median_: float = Field(alias="median")
+    sigma: float
+
+    @model_validator(mode="after")
+    def _valid(self) -> LogNormal:
+        if self.median_ <= 0:
+            raise ValueError(f"lognormal: median must be greater than 0 (got {self.median_:g})")
+        if not 0 < self.sigma <= MAX_SIGMA:
+            raise ValueError(
+                f"lognormal: sigma must be greater than 0 and at most {MAX_SIGMA:g} "
+                f"(got {self.sigma:g}; use dist: fixed for a constant)"
+            )
+        return self
 
     def support(self) -> tuple[float, float]:
         return (0.0, np.inf)
@@ -74,7 +107,7 @@ class Uniform(_Dist):
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
         if self.low > self.high:
-            raise ValueError("low must not exceed high")
+            raise ValueError(f"uniform: low ({self.low:g}) must not exceed high ({self.high:g})")
         return self
 
     def support(self) -> tuple[float, float]:
@@ -93,7 +126,10 @@ class Triangular(_Dist):
     @model_validator(mode="after")
     def _ordered(self) -> Triangular:
         if not self.low <= self.mode <= self.high:
-            raise ValueError("need low <= mode <= high")
+            raise ValueError(
+                f"triangular: need low <= mode <= high (got {self.low:g}, {self.mode:g}, "
+                f"{self.high:g})"
+            )
         return self
 
     def support(self) -> tuple[float, float]:
@@ -108,11 +144,68 @@ class Triangular(_Dist):
         return b - np.sqrt((b - a) * (b - c) / 2)
 
 
+DISTRIBUTIONS: dict[str, type[_Dist]] = {
+    cls.model_fields["dist"].annotation.__args__[0]: cls  # type: ignore[union-attr]
+    for cls in (Fixed, Normal, LogNormal, Uniform, Triangular)
+}
+"""The registry: ``dist:`` name → distribution class."""
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"must be a finite number (got {value})")
+    return value
+
+
+def parse_number(value: Any) -> Any:
+    """A plain finite number or a distribution; errors say what is wrong in words."""
+    if isinstance(value, _Dist):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"{str(value).lower()} is not a number")
+    if isinstance(value, int | float):
+        return _finite(float(value))
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"'{value}' is not a number") from None
+        return _finite(number)
+    if isinstance(value, dict):
+        return _distribution(value)
+    raise ValueError("expected a number or a distribution such as {dist: uniform, ...}")
+
+
+def _distribution(value: dict[str, Any]) -> _Dist:
+    known = ", ".join(DISTRIBUTIONS)
+    if "dist" not in value:
+        raise ValueError(f"a distribution needs 'dist' (one of: {known})")
+    name = value["dist"]
+    cls = DISTRIBUTIONS.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise ValueError(f"unknown dist '{name}' (known: {known})")
+    try:
+        return cls.model_validate(value)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        text = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "missing":
+            text = "required key is missing"
+        elif error["type"] == "extra_forbidden":
+            text = f"unknown key (a {name} takes: {', '.join(_keys(cls))})"
+        raise ValueError(f"{name}: {where}: {text}" if where else text) from None
+
+
+def _keys(cls: type[_Dist]) -> list[str]:
+    return [f.alias or n for n, f in cls.model_fields.items() if n != "dist"]
+
+
 Distribution = Annotated[
     Fixed | Normal | LogNormal | Uniform | Triangular, Field(discriminator="dist")
 ]
-Number = float | Distribution
-"""A parameter: a plain number or a distribution."""
+Number = Annotated[float | Distribution, BeforeValidator(parse_number)]
+"""A parameter: a plain finite number or a distribution."""
 
 
 def support(value: Number) -> tuple[float, float]:
@@ -159,6 +252,8 @@ def quantile(value: Number, q: float) -> float:
     if isinstance(value, Uniform):
         return value.low + q * (value.high - value.low)
     if isinstance(value, Normal):
+        if value.sd == 0:
+            return value.median()
         return float(np.clip(stats.norm.ppf(q, value.mean, value.sd), value.low, value.high))
     if isinstance(value, LogNormal):
         return float(value.median_ * np.exp(value.sigma * stats.norm.ppf(q)))

@@ -7,6 +7,7 @@ to its class. Parameters may be numbers or distributions (:mod:`chokepoint.scena
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 import numpy as np
@@ -19,13 +20,24 @@ from pydantic import (
     model_validator,
 )
 
-from chokepoint.scenario.distributions import Number, support
+from chokepoint.scenario.distributions import Number, quantile, support
 
 if TYPE_CHECKING:
     from chokepoint.compile.context import CompileContext
     from chokepoint.compile.model import ModelBuilder
 
 # --------------------------------------------------------------------------- field types
+
+MAX_DAYS = 36_500
+"""Longest duration or day offset accepted anywhere in a scenario: 100 years."""
+MAX_QUANTITY = 1e15
+"""Largest quantity (commodity units, or units per year) or sum of money (EUR) accepted."""
+MAX_FACTOR = 100.0
+"""Largest multiplier of a baseline accepted (demand shift, substitution input factor)."""
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2199, 12, 31)
+"""Dates outside this range are refused: the whole horizon must stay within the range of
+calendar arithmetic used for outputs (pandas timestamps end in 2262)."""
 
 
 def _as_list(value: Any) -> Any:
@@ -39,27 +51,76 @@ Names = Annotated[list[str], BeforeValidator(_as_list)]
 def _bounded(low: float | None = None, high: float | None = None, *, strict_low: bool = False):
     def check(value: Number) -> Number:
         lo, hi = support(value)
+        reach = "" if isinstance(value, int | float) else f"; {value.dist} can reach "
         if low is not None and (lo < low or (strict_low and lo <= low)):
-            bound = f"greater than {low}" if strict_low else f"at least {low}"
-            raise ValueError(f"must be {bound} (got {lo:g})")
+            bound = f"greater than {low:g}" if strict_low else f"at least {low:g}"
+            raise ValueError(
+                f"must be {bound} (got {lo:g})" if not reach else f"must be {bound}{reach}{lo:g}"
+            )
         if high is not None and hi > high:
-            raise ValueError(f"must be at most {high} (got {hi:g})")
+            if math.isinf(hi):
+                hi = quantile(value, 1 - 1e-6)  # unbounded: its one-in-a-million draw
+            if hi > high:
+                raise ValueError(
+                    f"must be at most {high:g} (got {hi:g})"
+                    if not reach
+                    else f"must be at most {high:g}{reach}{hi:g}"
+                )
         return value
 
     return AfterValidator(check)
 
 
+def _not_bool(what: str):
+    def check(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"{str(value).lower()} is not {what}")
+        return value
+
+    return BeforeValidator(check)
+
+
+def _date(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"'{value}' is not a date (YYYY-MM-DD)") from None
+    if isinstance(value, dt.date) and not EARLIEST_DATE <= _day_of(value) <= LATEST_DATE:
+        raise ValueError(
+            f"{value.isoformat()} is outside the dates accepted "
+            f"({EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()})"
+        )
+    return value
+
+
+def _day_of(value: dt.date) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+Whole = Annotated[int, _not_bool("a whole number")]
+"""An integer; true and false are not numbers."""
+Date = Annotated[dt.date, BeforeValidator(_date)]
+"""A calendar date between EARLIEST_DATE and LATEST_DATE."""
 Probability = Annotated[Number, _bounded(0.0, 1.0)]
 Fraction = Annotated[Number, _bounded(0.0, 1.0)]
-Days = Annotated[Number, _bounded(0.0)]
-Positive = Annotated[Number, _bounded(0.0, strict_low=True)]
-NonNegative = Annotated[Number, _bounded(0.0)]
-When = dt.date | Annotated[int, Field(ge=0)]
+Days = Annotated[Number, _bounded(0.0, MAX_DAYS)]
+Positive = Annotated[Number, _bounded(0.0, MAX_DAYS, strict_low=True)]
+"""A duration in days greater than 0."""
+NonNegative = Annotated[Number, _bounded(0.0, MAX_QUANTITY)]
+"""A quantity or an amount of money: from 0 to MAX_QUANTITY."""
+Factor = Annotated[Number, _bounded(0.0, MAX_FACTOR)]
+"""A multiplier of a baseline: from 0 to MAX_FACTOR."""
+When = Annotated[
+    Date | Annotated[int, Field(ge=0, le=MAX_DAYS)], _not_bool("a date or a day number")
+]
 """A date, or a day offset from the scenario start."""
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False
+    )
 
 
 # -------------------------------------------------------------------------------- events
@@ -157,7 +218,7 @@ def _parse_event(value: Any) -> Any:
     if not isinstance(value, dict):
         raise ValueError("an event must be a mapping with a 'type'")
     kind = value.get("type")
-    if kind not in EVENT_TYPES:
+    if not isinstance(kind, str) or kind not in EVENT_TYPES:
         raise ValueError(f"unknown event type {kind!r} (known: {', '.join(EVENT_TYPES)})")
     return EVENT_TYPES[kind].model_validate(value)
 

@@ -17,6 +17,7 @@ from chokepoint.scenario.distributions import median
 from chokepoint.scenario.events import (
     Days,
     Event,
+    Factor,
     Fraction,
     Names,
     NonNegative,
@@ -44,7 +45,7 @@ class Stockpile(Event):
     holders: Names | None = None
     regions: Names | None = None
     quantity: NonNegative | None = None
-    days_of_cover: NonNegative | None = None
+    days_of_cover: Days | None = None
     release: Literal["on_shortage", "immediately"] = "on_shortage"
     cost_per_unit_year: NonNegative = 0.0
     """Holding cost (EUR per unit and year) of the reserve, reported as the measure's cost."""
@@ -180,7 +181,7 @@ class Substitution(Event):
     type: Literal["substitution"]
     output: str
     input: str
-    factor: NonNegative = 0.0
+    factor: Factor = 0.0
     share: Fraction = 1.0
     lead_days: Days = 0.0
     regions: Names = ["EU27"]

@@ -13,15 +13,17 @@ from pydantic import Field
 
 from chokepoint.scenario.distributions import Number, median
 from chokepoint.scenario.events import (
+    MAX_FACTOR,
     Days,
     Event,
     Exemption,
+    Factor,
     FlowSelector,
     Fraction,
     Names,
-    NonNegative,
     Positive,
     Probability,
+    Whole,
     _Model,
     event_type,
 )
@@ -95,14 +97,14 @@ class ExportLicensing(Event, FlowSelector):
 
     type: Literal["export_licensing"]
     licence: Literal["individual", "general"] = "individual"
-    contracts: Annotated[int, Field(ge=1, le=1000)] = 10
+    contracts: Annotated[Whole, Field(ge=1, le=1000)] = 10
     processing_days: Days = 63.0
     approval_probability: Probability = 1.0
     reapply_days: Days = 30.0
     validity_days: Positive | None = None
     renewal_lead_days: Days = 30.0
     value_content: ValueContentRule | None = None
-    volume_headroom: Annotated[float, Field(ge=0)] = 0.0
+    volume_headroom: Annotated[float, Field(ge=0, le=MAX_FACTOR)] = 0.0
     """Licensed contracts ship at most (1 + headroom) × their baseline volume: 0 means a
     licence covers the contracted quantity, so buyers cannot stock up through it (CLEPA,
     2025: "stockpiling virtually impossible")."""
@@ -159,7 +161,7 @@ class DemandShift(Event):
     type: Literal["demand_shift"]
     commodity: Names
     regions: Names | None = None
-    factor: NonNegative
+    factor: Factor
 
     def references(self) -> dict[str, list[str]]:
         return {"commodity": list(self.commodity), "country": list(self.regions or [])}

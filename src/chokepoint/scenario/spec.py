@@ -1,7 +1,8 @@
 """Scenarios: a network reference, a horizon, a seed and a list of typed events.
 
-A scenario file is YAML (read with ``yaml.safe_load`` only) validated by the pydantic models
-below, then checked against the network it runs on
+A scenario file is UTF-8 YAML (at most ``MAX_FILE_BYTES``), read strictly
+(:mod:`chokepoint.scenario.strict_yaml`: safe tags, no duplicate keys, bounded nesting) and
+validated by the pydantic models below, then checked against the network it runs on
 (:func:`chokepoint.simulation.run.check_scenario`). Errors name the file, the line and the
 field (``events[2].approval_probability``).
 """
@@ -15,18 +16,46 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import Field, PrivateAttr, ValidationError
+from pydantic import AfterValidator, Field, PrivateAttr, ValidationError
 
 from chokepoint.errors import ScenarioError
-from chokepoint.scenario.events import EVENT_TYPES, AnyEvent, Event, When, _Model
+from chokepoint.files import decode_utf8, read_bytes
+from chokepoint.scenario import strict_yaml
+from chokepoint.scenario.events import (
+    EVENT_TYPES,
+    MAX_DAYS,
+    AnyEvent,
+    Date,
+    Event,
+    When,
+    Whole,
+    _Model,
+)
+
+MAX_FILE_BYTES = 1 << 20
+"""Largest scenario file read (1 MiB; the presets are a few KiB)."""
+MAX_EVENTS = 1000
+"""Most events one scenario may hold."""
+MAX_DRAWS = 1_000_000
+"""Most Monte Carlo draws a scenario may ask for (runs are also held to a work budget,
+:mod:`chokepoint.simulation.budget`)."""
+MAX_HORIZON_DAYS = 3650
+SEED_LIMIT = 2**64
+"""Seeds are integers from 0 to 2^64 - 1 (the counter-based generator's key)."""
+
+
+def _check_seed(seed: int) -> int:
+    if seed >= SEED_LIMIT:
+        raise ValueError(f"must be below 2^64 = {SEED_LIMIT} (got {seed})")
+    return seed
 
 
 class Settings(_Model):
     """Behaviour of the engine that is not an event."""
 
-    restoration_days: Annotated[float, Field(gt=0)] = 10.0
+    restoration_days: Annotated[float, Field(gt=0, le=MAX_DAYS)] = 10.0
     """Days over which a holder tries to restore its target stock (ARIO's τ)."""
-    default_days_of_cover: Annotated[float, Field(ge=0)] = 30.0
+    default_days_of_cover: Annotated[float, Field(ge=0, le=MAX_DAYS)] = 30.0
     """Days of input stock assumed where the network gives none."""
     survive_threshold: Annotated[float, Field(gt=0, le=1)] = 0.99
     """Output below this fraction of baseline counts as a stoppage."""
@@ -38,12 +67,12 @@ class Scenario(_Model):
     name: str = "scenario"
     description: str = ""
     network: str = "default"
-    start: dt.date = dt.date(2025, 1, 1)
-    horizon_days: Annotated[int, Field(gt=0, le=3650)] = 365
-    seed: Annotated[int, Field(ge=0)] = 0
-    draws: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    start: Date = dt.date(2025, 1, 1)
+    horizon_days: Annotated[Whole, Field(gt=0, le=MAX_HORIZON_DAYS)] = 365
+    seed: Annotated[Whole, Field(ge=0), AfterValidator(_check_seed)] = 0
+    draws: Annotated[Whole, Field(ge=1, le=MAX_DRAWS)] = 1
     settings: Settings = Settings()
-    events: list[AnyEvent] = []
+    events: Annotated[list[AnyEvent], Field(max_length=MAX_EVENTS)] = []
     _path: str | None = PrivateAttr(default=None)
 
     @property
@@ -72,16 +101,16 @@ class Scenario(_Model):
     def from_yaml(cls, path: str | Path) -> Scenario:
         """Read and validate a scenario file; raise ScenarioError naming file, line, field."""
         file = Path(path)
-        try:
-            text = file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ScenarioError(f"cannot read the file: {exc.strerror}", file=file) from None
-        return cls.from_text(text, label=str(file))
+        data = read_bytes(file, limit=MAX_FILE_BYTES, error=ScenarioError)
+        return cls.from_text(decode_utf8(data, file, error=ScenarioError), label=str(file))
 
     @classmethod
     def from_text(cls, text: str, *, label: str = "<scenario>") -> Scenario:
+        """Validate scenario YAML text; ``label`` names it in errors."""
+        if len(text) > MAX_FILE_BYTES:
+            raise ScenarioError(f"is larger than {MAX_FILE_BYTES >> 20} MiB", file=label)
         try:
-            data = yaml.safe_load(text)
+            data = strict_yaml.load(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else None
@@ -142,7 +171,7 @@ def _message(error: dict[str, Any]) -> str:
 def _line_of(text: str, loc: Iterable[Any]) -> int | None:
     """1-based line in the YAML text of the node at ``loc`` (or its nearest parent)."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = strict_yaml.compose(text)
     except yaml.YAMLError:
         return None
     line = node.start_mark.line + 1 if node is not None else None

@@ -25,6 +25,7 @@ from chokepoint.results.results import (
     risk_figures,
 )
 from chokepoint.scenario import Scenario
+from chokepoint.simulation import budget
 from chokepoint.simulation.check import check_scenario, network_for, network_path
 from chokepoint.simulation.chunks import ChunkResult, Prepared, chunks_of, prepare, run_chunk
 from chokepoint.simulation.distributed import map_chunks
@@ -60,6 +61,7 @@ def simulate(
     progress: Callable[[int, int], None] | None = None,
     band_draws: int = 1000,
     scheduler: str | None = None,
+    allow_large: bool = False,
 ) -> Results:
     """Run a scenario and summarise it per final product and region.
 
@@ -67,11 +69,21 @@ def simulate(
     here or — with ``scheduler`` (``"local"`` for a Dask ``LocalCluster``, or a scheduler
     address) — on Dask workers; the numbers of a draw do not depend on either. ``keep=
     "daily"`` keeps daily trajectories as an ``xarray.Dataset``. ``progress(done, total)``
-    is called as chunks finish. Daily bands use the first ``band_draws`` draws.
+    is called as chunks finish. Daily bands use the first ``band_draws`` draws. A run over
+    the work or memory budget (:mod:`chokepoint.simulation.budget`) is refused unless
+    ``allow_large``.
     """
     scenario = scenario.with_overrides(draws=draws, seed=seed)
     prepared = prepare(
         scenario, network, regions=regions, keep=keep == "daily", band_draws=band_draws
+    )
+    budget.check_run(
+        scenario,
+        prepared.net,
+        keep_daily=keep == "daily",
+        chunk_size=chunk_size,
+        band_draws=band_draws,
+        allow_large=allow_large,
     )
     chunks = chunks_of(scenario.draws, chunk_size)
     if scheduler is None:

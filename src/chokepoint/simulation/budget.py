@@ -1,0 +1,184 @@
+"""The work a run asks for, estimated before it starts, and the limits it must stay within.
+
+A run costs about one update per link, day and draw (the engine's unit of work; about
+1e8 updates a second on two cores, bench/README.md "Shortage engine" and "Scale"), and
+holds in memory the engine's working arrays for one chunk of draws plus what it keeps for
+every draw (the summary rows, the daily bands of the first draws, and with ``keep="daily"``
+every row's daily trajectory). :func:`estimate` turns the sizes of a scenario and its
+network into those two figures (an upper estimate, not a measurement); :func:`check`
+refuses a run over :data:`MAX_UPDATES` or over the memory of the machine unless it is
+explicitly allowed (``allow_large``, ``chokepoint run --allow-large``).
+
+Pure functions of sizes; the only I/O is reading the machine's memory size.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from chokepoint.errors import ScenarioError
+
+MAX_UPDATES = 1e11
+"""Most link·day·draw updates a run may ask for without ``allow_large``: some 15–20
+minutes of engine time on the project's 2-core machine."""
+
+MAX_DRAWS = 100_000
+"""Most draws a run may ask for without ``allow_large``: beyond it the Monte Carlo error of
+every reported figure is far below the uncertainty of its inputs."""
+
+MEMORY_SHARE = 0.8
+"""Share of the machine's physical memory a run may plan to use without ``allow_large``."""
+
+BASE_BYTES = 400 * 2**20
+"""Memory of the interpreter, its libraries and the compiled network, before any draw."""
+
+_FLOAT = 8
+_SUMMARY_BYTES_PER_ROW = 160  # one row per product group and draw, ~12 columns, and a copy
+
+
+@dataclass(frozen=True)
+class Workload:
+    """The sizes a run's cost depends on."""
+
+    draws: int
+    horizon_days: int
+    links: int
+    producers: int
+    demands: int
+    slots: int
+    product_groups: int
+    stock_groups: int
+    gated_links: int
+    """Links an export measure may gate (their rows are kept per day and draw)."""
+    keep_daily: bool = False
+    chunk_size: int = 500
+    band_draws: int = 1000
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a run will cost: engine updates and peak memory (bytes, an upper estimate)."""
+
+    updates: float
+    memory_bytes: float
+    draws: int = 0
+
+    def describe(self) -> str:
+        return f"{self.updates:.3g} link·day·draw updates, about {gib(self.memory_bytes)}"
+
+
+def gib(size: float) -> str:
+    """A size in bytes as GiB (or MiB below 1 GiB), for messages."""
+    if size < 2**30:
+        return f"{size / 2**20:,.0f} MiB"
+    return f"{size / 2**30:,.1f} GiB"
+
+
+def estimate(work: Workload) -> Estimate:
+    """Updates and peak memory of a run of ``work`` (see the module docstring)."""
+    days, draws = work.horizon_days, work.draws
+    chunk = min(work.chunk_size, draws)
+    rows_per_day = work.product_groups + work.stock_groups + 1 + work.gated_links
+    chunk_bytes = _FLOAT * chunk * (3 * work.links + days * rows_per_day)
+    kept = draws * work.product_groups * _SUMMARY_BYTES_PER_ROW
+    banded = min(draws, work.band_draws)
+    kept += 2 * 4 * days * banded * (work.product_groups + work.stock_groups)  # float32, copy
+    if work.keep_daily:
+        rows = work.producers + 2 * work.demands + work.slots + work.gated_links
+        kept += 2 * _FLOAT * days * draws * (rows + work.product_groups)  # chunks and concat
+    updates = float(work.links) * days * draws
+    memory = float(BASE_BYTES + chunk_bytes + kept)
+    return Estimate(updates=updates, memory_bytes=memory, draws=draws)
+
+
+def physical_memory() -> float | None:
+    """Bytes of physical memory of this machine, None when the system does not say."""
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check(
+    cost: Estimate,
+    *,
+    allow_large: bool = False,
+    memory: float | None = None,
+    file: str | None = None,
+) -> None:
+    """Refuse a run over the work limit or over ``MEMORY_SHARE`` of ``memory`` (default:
+    this machine's) unless ``allow_large``; the error states the estimate."""
+    if allow_large:
+        return
+    hint = "; lower draws or horizon_days, or pass --allow-large (allow_large=True)"
+    if cost.draws > MAX_DRAWS:
+        raise ScenarioError(
+            f"{cost.draws:,} draws is more than the limit of {MAX_DRAWS:,} ({cost.describe()})"
+            f"{hint}",
+            file=file,
+            field="draws",
+        )
+    if cost.updates > MAX_UPDATES:
+        raise ScenarioError(
+            f"the run asks for {cost.describe()}: more than the limit of {MAX_UPDATES:.0e} "
+            f"updates{hint}",
+            file=file,
+            field="draws",
+        )
+    memory = physical_memory() if memory is None else memory
+    if memory is not None and cost.memory_bytes > MEMORY_SHARE * memory:
+        raise ScenarioError(
+            f"the run needs {cost.describe()}, more than {MEMORY_SHARE:.0%} of this machine's "
+            f"{gib(memory)} of memory{hint}",
+            file=file,
+            field="draws",
+        )
+
+
+def workload_of(scenario, net, *, keep_daily: bool, chunk_size: int, band_draws: int) -> Workload:
+    """The workload of ``scenario`` on the network ``net`` (upper estimates of the groups)."""
+    links, producers, demand = net.links, net.producers, net.demand
+    from chokepoint.network.countries import expand_region
+
+    exporters = {
+        iso
+        for event in scenario.events
+        for code in (getattr(event, "exporter", None) or [])
+        for iso in expand_region(code.upper())
+    }
+    country = producers.set_index("id")["country"]
+    gated = int(country.reindex(links["supplier"]).isin(exporters).sum()) if exporters else 0
+    extra = len(scenario.events)  # new plants and switched suppliers add a few rows each
+    return Workload(
+        draws=scenario.draws,
+        horizon_days=scenario.horizon_days,
+        links=len(links) + extra,
+        producers=len(producers) + extra,
+        demands=len(demand),
+        slots=len(links) + len(demand) + extra,
+        product_groups=len(producers) + len(demand),
+        stock_groups=2 * len(net.commodities),
+        gated_links=gated,
+        keep_daily=keep_daily,
+        chunk_size=chunk_size,
+        band_draws=band_draws,
+    )
+
+
+def check_run(
+    scenario,
+    net,
+    *,
+    keep_daily: bool = False,
+    chunk_size: int = 500,
+    band_draws: int = 1000,
+    allow_large: bool = False,
+) -> Estimate:
+    """Estimate a run of ``scenario`` on ``net`` and :func:`check` it; return the estimate."""
+    work = workload_of(
+        scenario, net, keep_daily=keep_daily, chunk_size=chunk_size, band_draws=band_draws
+    )
+    cost = estimate(work)
+    check(cost, allow_large=allow_large, file=scenario.path)
+    return cost
