@@ -18,6 +18,7 @@ from rich.console import Console
 from chokepoint.cli.economy import economy_command
 from chokepoint.cli.imports import import_app
 from chokepoint.cli.options import DrawsOption, SeedOption
+from chokepoint.cli.runs import StoreOption, record_cli_run, runs_app
 from chokepoint.cli.show import report_command, serve_command
 from chokepoint.errors import ChokepointError
 
@@ -251,6 +252,7 @@ def run_command(
             show_default=False,
         ),
     ] = None,
+    store: StoreOption = None,
 ) -> None:
     """Simulate a scenario day by day: days to stoppage, lost output and value per product."""
     from chokepoint.scenario import load_scenario
@@ -266,8 +268,7 @@ def run_command(
 
         check_plot_path(plot)
     results = _simulate_with_progress(simulate, loaded, network, draws, seed, keep.value, scheduler)
-    if out is not None:
-        results.write(out)
+    recorded = record_cli_run(results, results.write(out), store) if out is not None else None
     if plot is not None:
         from chokepoint.cli.show import write_plot
 
@@ -279,7 +280,8 @@ def run_command(
         return
     _print_results(results, _console())
     if out is not None:
-        _console().print(f"wrote {out}/", highlight=False)
+        run_id = f" (recorded as run {recorded})" if recorded else ""
+        _console().print(f"wrote {out}/{run_id}", highlight=False)
 
 
 def _check_writable(target: Path | None, option: str) -> None:
@@ -577,6 +579,7 @@ app.add_typer(import_app, name="import", help="Import users' own data (trade flo
 app.command("report")(report_command)
 app.command("serve")(serve_command)
 app.command("economy")(economy_command)
+app.add_typer(runs_app, name="runs")
 
 
 def main() -> None:
