@@ -111,7 +111,7 @@ summaries = st.dictionaries(
 )
 @given(
     label=st.text(max_size=60),
-    seed=st.one_of(st.none(), st.integers(0, 2**63 - 1)),
+    seed=st.one_of(st.none(), st.integers(0, 2**63 - 1), st.integers(2**63, 10**40)),
     draws=st.one_of(st.none(), st.integers(1, 10**6)),
     owned=st.booleans(),
     summary=summaries,

@@ -67,7 +67,7 @@ def record_cli_run(results: Results, out: Path, store: Path | None = None) -> st
     try:
         record = record_of_results(results, run_id=new_run_id(), source="cli", folder=out)
         open_store(store).add(record)
-    except (ChokepointError, OSError, sqlite3.Error) as exc:
+    except (ChokepointError, OSError, OverflowError, sqlite3.Error) as exc:
         message = " ".join(str(exc).split())
         sys.stderr.write(f"warning: the run is not recorded in the run store: {message}\n")
         return None

@@ -42,7 +42,7 @@ MIGRATIONS: list[tuple[str, ...]] = [
             scenario_file TEXT,
             scenario_hash TEXT,
             settings TEXT NOT NULL DEFAULT '',
-            seed INTEGER,
+            seed TEXT,
             draws INTEGER,
             horizon_days INTEGER,
             network TEXT,
@@ -138,6 +138,7 @@ def _finite(value: Any) -> Any:
 
 def _row(record: RunRecord) -> tuple[Any, ...]:
     values = record.to_dict()
+    values["seed"] = None if record.seed is None else str(record.seed)  # may pass 64 bits
     values["owned"] = int(record.owned)
     values["summary"] = json.dumps(_finite(record.summary), allow_nan=False, ensure_ascii=False)
     return tuple(values[name] for name in COLUMNS)
@@ -151,6 +152,8 @@ def _record(row: sqlite3.Row) -> RunRecord:
         summary = {}
     values["summary"] = summary if isinstance(summary, dict) else {}
     values["owned"] = bool(values["owned"])
+    seed = str(values["seed"]) if values["seed"] is not None else ""
+    values["seed"] = int(seed) if seed.lstrip("-").isdigit() else None
     return RunRecord(**values)
 
 

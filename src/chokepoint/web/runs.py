@@ -1,13 +1,17 @@
-"""Runs for the web app: simulations in a pool of worker threads, never in a request.
+"""Runs for the web app: simulations in a pool of worker threads, never in a request, and
+kept in the run store so that they outlive the server.
 
 A :class:`RunManager` lives on the app (``app.state.runs``): it holds the network, the
-uploaded scenarios and the runs, each behind a lock. A run is known by a random id (a
-capability: whoever has it can read the run; nothing lists other users' runs). Finished
-runs beyond ``keep`` are forgotten, oldest first; at most ``max_pending`` wait at once.
+uploaded scenarios and the runs in progress, each behind a lock. A finished run is written
+to the store (its files in the store's folder, a record in its database); the manager
+keeps the last ``keep`` finished runs in memory and reads older ones, and the runs of
+earlier servers or of ``chokepoint run --out``, back from the store. At most
+``max_pending`` runs wait or run at once.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import threading
@@ -16,14 +20,16 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chokepoint.errors import ChokepointError
 
 if TYPE_CHECKING:
     from chokepoint.network.container import SupplyNetwork
+    from chokepoint.reporting.data import RunData
     from chokepoint.scenario import Scenario
-    from chokepoint.simulation.run import Results
+    from chokepoint.store import RunRecord, RunStore
 
 logger = logging.getLogger(__name__)
 
@@ -32,23 +38,48 @@ class Busy(ChokepointError):
     """Too many runs are waiting; the client should try again later."""
 
 
+class FilesGone(ChokepointError):
+    """A recorded run whose files were moved or deleted."""
+
+
 @dataclass
 class Run:
-    """One simulation and what it produced; fields change under ``lock`` only."""
+    """One simulation; fields change under ``lock`` only. ``record`` is set once the run is
+    in the store; ``scenario`` only while it runs in this server."""
 
     id: str
     label: str
-    scenario: Scenario
+    scenario_name: str
     settings: str
+    source: str = "dashboard"
+    scenario: Scenario | None = None
     created: float = field(default_factory=time.time)
     status: str = "queued"
     done: int = 0
     total: int = 0
     error: str | None = None
     finished: float | None = None
-    results: Results | None = None
+    record: RunRecord | None = None
     payload: dict[str, Any] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def of_record(cls, record: RunRecord) -> Run:
+        """A finished run read back from the store."""
+        draws = record.draws or 0
+        return cls(
+            id=record.id,
+            label=record.label,
+            scenario_name=record.scenario,
+            settings=record.settings,
+            source=record.source,
+            created=record.created,
+            status="done",
+            done=draws,
+            total=draws,
+            finished=record.created,
+            record=record,
+        )
 
     def snapshot(self) -> dict[str, Any]:
         """The run's state for the API (no results)."""
@@ -56,8 +87,9 @@ class Run:
             return {
                 "id": self.id,
                 "label": self.label,
-                "scenario": self.scenario.name,
+                "scenario": self.scenario_name,
                 "settings": self.settings,
+                "source": self.source,
                 "status": self.status,
                 "progress": {"done": self.done, "total": self.total},
                 "error": self.error,
@@ -66,17 +98,37 @@ class Run:
             }
 
 
+def listing(record: RunRecord) -> dict[str, Any]:
+    """What the dashboard's list of past runs shows of a recorded run (no local paths)."""
+    return {
+        "id": record.id,
+        "created": record.created,
+        "source": record.source,
+        "label": record.label,
+        "scenario": record.scenario,
+        "settings": record.settings,
+        "draws": record.draws,
+        "seed": record.seed,
+        "data_version": record.data_version,
+        "package_version": record.package_version,
+        "key_numbers": record.summary,
+        "available": (Path(record.folder) / "result.json").is_file(),
+    }
+
+
 class RunManager:
-    """Queue runs on worker threads, keep their results, hand them out by id."""
+    """Queue runs on worker threads, store them, hand them out by id."""
 
     def __init__(
         self,
         *,
+        store: RunStore,
         workers: int = 2,
         keep: int = 50,
         max_pending: int = 8,
         network_loader: Callable[[], SupplyNetwork] | None = None,
     ) -> None:
+        self.store = store
         self.workers = max(1, workers)
         self.keep = keep
         self.max_pending = max_pending
@@ -123,7 +175,10 @@ class RunManager:
 
     def submit(self, scenario: Scenario, *, label: str, settings: str = "") -> Run:
         """Queue a run of ``scenario`` (draws and seed already set); raise Busy if full."""
-        run = Run(secrets.token_urlsafe(12), label, scenario, settings, total=scenario.draws)
+        from chokepoint.store import new_run_id
+
+        run = Run(new_run_id(), label, scenario.name, settings, scenario=scenario)
+        run.total = scenario.draws
         with self._lock:
             pending = sum(r.status in ("queued", "running") for r in self._runs.values())
             if pending >= self.max_pending:
@@ -141,15 +196,79 @@ class RunManager:
         return run
 
     def get(self, run_id: str) -> Run:
+        """A run of this server, or one recorded in the store (KeyError if neither)."""
         with self._lock:
-            if run_id not in self._runs:
-                raise KeyError(run_id)
-            return self._runs[run_id]
+            if run_id in self._runs:
+                self._runs.move_to_end(run_id)
+                return self._runs[run_id]
+        record = self.store.get(run_id)  # KeyError if not recorded
+        with self._lock:
+            run = self._runs.setdefault(record.id, Run.of_record(record))
+            self._forget_old()
+        return run
+
+    def past(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        """Recorded runs, newest first, and how many there are."""
+        records = self.store.runs(limit=limit, offset=offset)
+        return {"runs": [listing(r) for r in records], "total": self.store.count()}
 
     def _forget_old(self) -> None:
         finished = [r for r in self._runs.values() if r.status in ("done", "failed")]
         for run in finished[: max(len(finished) - self.keep, 0)]:
             del self._runs[run.id]
+
+    # ------------------------------------------------------------------ what runs gave
+
+    def folder(self, run: Run) -> Path:
+        """The folder of a finished run's files (FilesGone if they are not there)."""
+        if run.record is None:
+            raise FilesGone(f"run {run.id} has no files")
+        folder = Path(run.record.folder)
+        if not (folder / "result.json").is_file():
+            raise FilesGone(
+                f"run {run.id}: its files are no longer where they were written (moved or deleted)"
+            )
+        return folder
+
+    def run_data(self, run: Run) -> RunData:
+        """A finished run's tables, read from its files (its scenario too when known)."""
+        from chokepoint.reporting.data import RunData
+        from chokepoint.scenario import Scenario
+
+        folder = self.folder(run)
+        data = RunData.from_folder(folder, run.label)
+        written = folder / "scenario.yaml"
+        if data.scenario is None and written.is_file():
+            label = str(data.metadata.get("scenario_file") or "scenario.yaml")
+            data.scenario = Scenario.from_text(written.read_text(encoding="utf-8"), label=label)
+        return data
+
+    def network_for(self, data: RunData) -> SupplyNetwork | None:
+        """The network a run used, if it can be found again with the same data version."""
+        from chokepoint.reporting.data import network_of
+
+        network = self.network()
+        meta = data.metadata
+        if meta.get("network") == "default" and meta.get("data_version") == network.data_version:
+            return network
+        try:
+            return network_of(data)
+        except (ChokepointError, OSError):
+            return None
+
+    def payload(self, run: Run) -> dict[str, Any]:
+        """What the dashboard shows of a finished run (built once, then kept)."""
+        with run.lock:
+            if run.payload is not None:
+                return run.payload
+        data = self.run_data(run)
+        summary = json.loads((self.folder(run) / "result.json").read_text(encoding="utf-8"))
+        payload = build_payload(data, self.network_for(data), summary)
+        with run.lock:
+            run.payload = payload
+        return payload
+
+    # ---------------------------------------------------------------------- execution
 
     def _execute(self, run: Run) -> None:
         from chokepoint.simulation.run import simulate
@@ -163,23 +282,49 @@ class RunManager:
 
         try:
             network = self.network()
-            draws = run.scenario.draws
+            scenario = run.scenario
+            assert scenario is not None
             results = simulate(
-                run.scenario,
-                network,
-                progress=progress,
-                chunk_size=max(16, -(-draws // 8)),
+                scenario, network, progress=progress, chunk_size=max(16, -(-scenario.draws // 8))
             )
-            payload = build_payload(results, network, run.label)
+            record, payload = self._keep(run, results, network)
         except ChokepointError as exc:
             self._fail(run, " ".join(str(exc).split()))
+        except OSError as exc:
+            logger.exception("run %s (%s) could not be stored", run.id, run.label)
+            self._fail(run, f"the run could not be saved in the run store ({exc.strerror})")
         except Exception:  # a bug, not the user's input: log it, tell the user little
             logger.exception("run %s (%s) failed", run.id, run.label)
             self._fail(run, "the simulation failed with an internal error; see the server log")
         else:
             with run.lock:
-                run.results, run.payload = results, payload
+                run.record, run.payload, run.scenario = record, payload, None
                 run.status, run.finished = "done", time.time()
+
+    def _keep(self, run: Run, results, network: SupplyNetwork) -> tuple[RunRecord, dict]:
+        """Write a finished run's files and record into the store."""
+        from chokepoint.reporting.charts import Catalog
+        from chokepoint.reporting.data import RunData
+        from chokepoint.store.record import record_of
+        from chokepoint.web.knobs import scenario_yaml
+
+        folder = self.store.run_folder(run.id)
+        results.write(folder)
+        (folder / "scenario.yaml").write_text(scenario_yaml(results.scenario), encoding="utf-8")
+        data = RunData.from_results(results, run.label)
+        names = Catalog.of(network).names
+        record = record_of(
+            data,
+            run_id=run.id,
+            source="dashboard",
+            folder=folder,
+            owned=True,
+            settings=run.settings,
+            names=names,
+        )
+        payload = build_payload(data, network, results.to_dict())
+        self.store.add(record)
+        return record, payload
 
     @staticmethod
     def _fail(run: Run, message: str) -> None:
@@ -193,15 +338,16 @@ class RunManager:
             executor.shutdown(wait=True, cancel_futures=True)
 
 
-def build_payload(results: Results, network: SupplyNetwork, label: str) -> dict[str, Any]:
+def build_payload(
+    run: RunData, network: SupplyNetwork | None, summary: dict[str, Any]
+) -> dict[str, Any]:
     """What the dashboard shows for a finished run: key numbers, charts and the summary."""
     from chokepoint.reporting.charts import Catalog
-    from chokepoint.reporting.data import RunData, key_numbers
+    from chokepoint.reporting.data import key_numbers
     from chokepoint.reporting.figures import dashboard_figures
 
-    run = RunData.from_results(results, label)
     return {
         "key_numbers": key_numbers(run, Catalog.of(network).names),
         "figures": dashboard_figures(run, network),
-        "summary": results.to_dict(),
+        "summary": summary,
     }
