@@ -280,20 +280,14 @@ def test_too_many_waiting_runs_are_refused(tmp_path):
     from chokepoint.store import RunStore
     from chokepoint.web.runs import Busy, RunManager
 
-    def slow_network():
-        time.sleep(1.0)
-        raise RuntimeError("no network in this test")
-
-    manager = RunManager(
-        store=RunStore(tmp_path), workers=1, max_pending=1, network_loader=slow_network
-    )
+    manager = RunManager(store=RunStore(tmp_path), workers=1, max_pending=1)
     scenario = load_scenario("licences-3m")
     first = manager.submit(scenario, label="first")
     with pytest.raises(Busy, match="try again"):
         manager.submit(scenario, label="second")
-    manager.shutdown()
+    manager.shutdown()  # before the run's worker process is even ready
     assert first.snapshot()["status"] == "failed"
-    assert "internal error" in first.snapshot()["error"]
+    assert "server stopped" in first.snapshot()["error"]
 
 
 def test_serve_command_binds_loopback_by_default(monkeypatch, tmp_path):

@@ -129,7 +129,7 @@ def serve_command(
         bind=host,
         hosts=allow_host or (),
         token=token,
-        warm_checker=True,
+        warm=True,
     )
     link = f"http://{host}:{port}/" + (f"?token={token}" if token else "")
     typer.echo(f"chokepoint dashboard on {link} (API docs: /docs; Ctrl+C stops)")

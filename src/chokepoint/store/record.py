@@ -23,9 +23,11 @@ def record_of(
     owned: bool = False,
     settings: str = "",
     names: Mapping[str, str] | None = None,
+    created: float | None = None,
 ) -> RunRecord:
     """The record of a run held as :class:`~chokepoint.reporting.data.RunData`; ``names``
-    (commodity id to name) names the first line to stop in the key numbers."""
+    (commodity id to name) names the first line to stop in the key numbers; ``created``
+    is when the run was asked for (default: now)."""
     from chokepoint.reporting.data import key_numbers
 
     meta: dict[str, Any] = run.metadata
@@ -38,7 +40,9 @@ def record_of(
         value = meta.get(key)
         return None if value is None else str(value)
 
+    when = {} if created is None else {"created": created}
     return RunRecord(
+        **when,
         id=run_id,
         source=source,
         label=run.label,

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi import Path as PathParameter
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -92,7 +92,8 @@ def _accept_upload(request: Request, text: str, label: str) -> dict[str, Any]:
     state = request.app.state
     scenario = state.checker.check(text, label, state.max_draws)
     token = _manager(request).add_upload(scenario)
-    return {"token": token, **_describe(scenario, request)}
+    with _manager(request).heavy():
+        return {"token": token, **_describe(scenario, request)}
 
 
 def add_routes(app: FastAPI) -> None:
@@ -153,8 +154,10 @@ def _scenario_routes(app: FastAPI) -> None:
     @app.get("/api/presets/{name}", tags=["scenarios"])
     def preset(request: Request, name: str) -> dict[str, Any]:
         """A preset: its description, YAML text and the current values of the knobs."""
-        scenario, path = _preset(name)
-        return {**_describe(scenario, request), "name": name, "yaml": path.read_text("utf-8")}
+        with _manager(request).heavy():
+            scenario, path = _preset(name)
+            described = _describe(scenario, request)
+        return {**described, "name": name, "yaml": path.read_text("utf-8")}
 
     @app.post("/api/scenarios", tags=["scenarios"], status_code=201)
     async def upload(request: Request, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
@@ -187,30 +190,29 @@ def _run_routes(app: FastAPI) -> None:
         manager = _manager(request)
         if (order.preset is None) == (order.upload is None):
             raise HTTPException(422, "give either 'preset' or 'upload'")
-        if order.preset is not None:
-            scenario, _ = _preset(order.preset)
-            source = order.preset
-        else:
-            try:
-                scenario = manager.upload(str(order.upload))
-            except KeyError:
-                raise HTTPException(404, "no such upload (it may have expired)") from None
-            source = f"upload {scenario.name}"
-        draws = order.draws or scenario.draws
-        if draws > request.app.state.max_draws:
-            raise HTTPException(
-                422, f"draws: at most {request.app.state.max_draws} on this server (got {draws})"
+        with manager.heavy():  # a few at a time, so that a burst cannot starve the server
+            if order.preset is not None:
+                scenario, _ = _preset(order.preset)
+                source = order.preset
+            else:
+                try:
+                    scenario = manager.upload(str(order.upload))
+                except KeyError:
+                    raise HTTPException(404, "no such upload (it may have expired)") from None
+                source = f"upload {scenario.name}"
+            draws, most = order.draws or scenario.draws, request.app.state.max_draws
+            if draws > most:
+                raise HTTPException(422, f"draws: at most {most} on this server (got {draws})")
+            network = manager.network()
+            knobs = resolve_knobs(scenario, order.knobs, network)
+            settings = knobs.describe()
+            adjusted = apply_knobs(
+                scenario.with_overrides(draws=draws, seed=order.seed),
+                knobs,
+                network,
+                label=f"dashboard:{safe_name(source)}" + (" (adjusted)" if settings else ""),
             )
-        network = manager.network()
-        knobs = resolve_knobs(scenario, order.knobs, network)
-        settings = knobs.describe()
-        adjusted = apply_knobs(
-            scenario.with_overrides(draws=draws, seed=order.seed),
-            knobs,
-            network,
-            label=f"dashboard:{safe_name(source)}" + (" (adjusted)" if settings else ""),
-        )
-        dry_run(adjusted, network)
+            dry_run(adjusted, network)
         label = f"{scenario.name}" + (f" ({settings})" if settings else "")
         return manager.submit(adjusted, label=label, settings=settings).snapshot()
 
@@ -225,16 +227,18 @@ def _run_routes(app: FastAPI) -> None:
         return clean_json(_manager(request).past(limit, offset))
 
     @app.get("/api/runs/{run_id}", tags=["runs"])
-    def run_state(request: Request, run_id: RunId) -> dict[str, Any]:
+    async def run_state(request: Request, run_id: RunId) -> dict[str, Any]:
         """A run's status and progress (draws done of total)."""
-        return _run_or_404(request, run_id).snapshot()
+        run = _manager(request).live(run_id)  # in memory: answered on the event loop
+        if run is None:  # perhaps in the store: read it on a worker thread
+            run = await run_in_threadpool(_run_or_404, request, run_id)
+        return run.snapshot()
 
     @app.get("/api/runs/{run_id}/result", tags=["runs"])
-    def run_result(request: Request, run_id: RunId) -> JSONResponse:
+    def run_result(request: Request, run_id: RunId) -> Response:
         """Key numbers, the dashboard's charts (Plotly JSON) and the result summary."""
         run = _finished(request, run_id)
-        payload = _manager(request).payload(run)
-        return JSONResponse(clean_json({**run.snapshot(), **payload}))
+        return Response(_manager(request).result_json(run), media_type="application/json")
 
 
 def _output_routes(app: FastAPI) -> None:
@@ -256,10 +260,11 @@ def _output_routes(app: FastAPI) -> None:
     def run_download(request: Request, run_id: RunId) -> Response:
         """The results folder (result.json, Parquet tables, the scenario) as a zip file."""
         run = _finished(request, run_id)
-        folder = _manager(request).folder(run)
+        manager = _manager(request)
+        folder = manager.folder(run)
         top = safe_name(run.scenario_name)
         buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        with manager.heavy(), zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(folder.iterdir()):
                 if path.is_file() and not path.is_symlink():
                     archive.write(path, arcname=f"{top}/{safe_name(path.name, 'file')}")
@@ -276,7 +281,8 @@ def _output_routes(app: FastAPI) -> None:
 
         manager = _manager(request)
         finished = [_finished(request, run_id) for run_id in runs]
-        data = [manager.run_data(run) for run in finished]
-        document = build_report(data, [manager.network_for(d) for d in data])
+        with manager.heavy():
+            data = [manager.run_data(run) for run in finished]
+            document = build_report(data, [manager.network_for(d) for d in data])
         name = "chokepoint-report-" + "-vs-".join(safe_name(r.scenario_name) for r in finished)
         return HTMLResponse(document, headers=_attachment(f"{name[:120]}.html"))

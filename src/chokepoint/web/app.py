@@ -25,9 +25,10 @@ from starlette.exceptions import HTTPException
 
 from chokepoint.errors import ChokepointError
 from chokepoint.web.access import HostCheck, TokenGate, served_names
-from chokepoint.web.checker import CHECK_TIMEOUT, CheckerBusy, ScenarioChecker
+from chokepoint.web.checker import CHECK_TIMEOUT, ScenarioChecker
 from chokepoint.web.limits import BODY_IDLE_TIMEOUT, BODY_TIMEOUT, BodyGuard
 from chokepoint.web.runs import Busy, FilesGone, RunManager
+from chokepoint.web.workers import WorkersBusy
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def create_app(
     token: str | None = None,
     check_timeout: float = CHECK_TIMEOUT,
     checker_workers: int = 1,
-    warm_checker: bool = False,
+    warm: bool = False,
     body_timeout: float = BODY_TIMEOUT,
     body_idle_timeout: float = BODY_IDLE_TIMEOUT,
 ) -> FastAPI:
@@ -75,8 +76,9 @@ def create_app(
     run store). ``workers`` runs execute at once, ``max_pending`` wait at most; each may
     have at most ``max_draws`` draws; uploads are at most ``upload_limit`` bytes and are
     checked in ``checker_workers`` processes, each check within ``check_timeout`` seconds.
-    The app answers to the loopback names, to ``bind`` and to ``hosts`` (``*``: any);
-    with ``token``, every request but ``/api/health`` needs it.
+    The app answers to the loopback names, IP addresses, ``bind`` and ``hosts`` (``*``:
+    any name); with ``token``, every request but ``/api/health`` needs it. Runs and checks
+    happen in worker processes, started when first needed (``warm``: at start-up).
     """
     from chokepoint.store import RunStore, store_path
 
@@ -86,8 +88,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if warm_checker:
+        if warm:  # start the worker processes now, not on the first request
             checker.warm()
+            manager.warm()
         yield
         manager.shutdown()
         checker.close()
@@ -131,7 +134,7 @@ def create_app(
 def _handlers(app: FastAPI) -> None:
     @app.exception_handler(ChokepointError)
     async def input_error(request: Request, exc: ChokepointError) -> JSONResponse:
-        status = 503 if isinstance(exc, Busy | CheckerBusy) else 422
+        status = 503 if isinstance(exc, Busy | WorkersBusy) else 422
         status = 410 if isinstance(exc, FilesGone) else status
         return _error(status, " ".join(str(exc).split()))
 

@@ -11,15 +11,13 @@ first simulated day (:func:`dry_run`), so an accepted upload is one that can run
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import queue
-import threading
 import time
 import traceback
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from chokepoint.errors import ChokepointError, ScenarioError
+from chokepoint.web.workers import WorkerPool, one_line, send_reply
 
 if TYPE_CHECKING:
     from chokepoint.network.container import SupplyNetwork
@@ -32,10 +30,6 @@ CHECK_TIMEOUT = 10.0
 
 MEMORY_LIMIT = 2 * 1024**3
 """Address space of a checker process, in bytes (where ``setrlimit`` works)."""
-
-
-class CheckerBusy(ChokepointError):
-    """Every checker process is busy; the client should try again."""
 
 
 def dry_run(scenario: Scenario, network: SupplyNetwork) -> None:
@@ -85,15 +79,11 @@ def check_upload(text: str, label: str, max_draws: int) -> Scenario:
     return scenario
 
 
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
 def _answer(text: str, label: str, max_draws: int) -> tuple[str, Any]:
     try:
         return "ok", check_upload(text, label, max_draws)
     except ChokepointError as exc:
-        return "invalid", _one_line(str(exc))
+        return "invalid", one_line(str(exc))
     except RecursionError:
         return "invalid", f"{label}: the file is nested too deeply to read"
     except MemoryError:
@@ -122,41 +112,7 @@ def _serve(connection: Connection, memory_limit: int | None) -> None:
             return
         if request is None:
             return
-        reply = _answer(*request)
-        try:
-            connection.send(reply)
-        except Exception:  # an answer that cannot be sent back is a bug, reported as one
-            connection.send(("bug", traceback.format_exc()))
-
-
-class _Worker:
-    """One checker process and the pipe to it."""
-
-    def __init__(self, memory_limit: int | None, startup_timeout: float) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.connection, child = context.Pipe()
-        self.process = context.Process(
-            target=_serve, args=(child, memory_limit), name="chokepoint-checker", daemon=True
-        )
-        self.process.start()
-        child.close()
-        if not self.connection.poll(startup_timeout) or self.connection.recv()[0] != "ready":
-            self.kill()
-            raise CheckerBusy("the scenario checker did not start; try again")
-
-    def kill(self) -> None:
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join(timeout=5)
-        self.connection.close()
-
-    def stop(self) -> None:
-        try:
-            self.connection.send(None)
-        except OSError:
-            pass
-        self.process.join(timeout=2)
-        self.kill()
+        send_reply(connection, _answer(*request))
 
 
 class ScenarioChecker:
@@ -171,58 +127,22 @@ class ScenarioChecker:
         startup_timeout: float = 120.0,
     ) -> None:
         self.timeout = timeout
-        self.workers = max(1, workers)
-        self.memory_limit = memory_limit
-        self.startup_timeout = startup_timeout
-        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
-        self._lock = threading.Lock()
-        self._alive = 0
-        self._closed = False
-
-    def _acquire(self) -> _Worker:
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
-        with self._lock:
-            start = self._alive < self.workers and not self._closed
-            if start:
-                self._alive += 1
-        if not start:
-            try:
-                return self._idle.get(timeout=self.timeout)
-            except queue.Empty:
-                raise CheckerBusy("the scenario checker is busy; try again shortly") from None
-        try:
-            return _Worker(self.memory_limit, self.startup_timeout)
-        except BaseException:
-            with self._lock:
-                self._alive -= 1
-            raise
-
-    def _release(self, worker: _Worker, healthy: bool) -> None:
-        if healthy and not self._closed:
-            self._idle.put(worker)
-            return
-        worker.kill()
-        with self._lock:
-            self._alive -= 1
+        self.pool = WorkerPool(
+            _serve,
+            (memory_limit,),
+            size=workers,
+            name="chokepoint-checker",
+            startup_timeout=startup_timeout,
+        )
 
     def warm(self) -> None:
         """Start a checker process now (on a thread), so that the first upload is quick."""
-
-        def start() -> None:
-            try:
-                self._release(self._acquire(), healthy=True)
-            except ChokepointError:
-                logger.warning("the scenario checker did not start")
-
-        threading.Thread(target=start, name="chokepoint-checker-start", daemon=True).start()
+        self.pool.warm()
 
     def check(self, text: str, label: str, max_draws: int) -> Scenario:
         """The checked scenario, or ScenarioError (one line) saying what is wrong. Blocks:
         call it from a worker thread, not from the event loop."""
-        worker = self._acquire()
+        worker = self.pool.acquire(self.timeout)
         healthy = False
         try:
             worker.connection.send((text, label, max_draws))
@@ -243,7 +163,7 @@ class ScenarioChecker:
             healthy = True
             logger.debug("checked %s in %.2f s", label, time.monotonic() - started)
         finally:
-            self._release(worker, healthy)
+            self.pool.release(worker, healthy)
         if kind == "ok":
             return value
         if kind == "invalid":
@@ -255,13 +175,5 @@ class ScenarioChecker:
         )
 
     def close(self) -> None:
-        """Stop every idle checker process (busy ones are killed when their check ends)."""
-        self._closed = True
-        while True:
-            try:
-                worker = self._idle.get_nowait()
-            except queue.Empty:
-                return
-            worker.stop()
-            with self._lock:
-                self._alive -= 1
+        """Stop the checker processes."""
+        self.pool.close()

@@ -1,12 +1,14 @@
-"""Runs for the web app: simulations in a pool of worker threads, never in a request, and
-kept in the run store so that they outlive the server.
+"""Runs for the web app: simulations in worker processes (:mod:`chokepoint.web.runjobs`),
+never in a request nor in the server's process, kept in the run store so that they outlive
+the server.
 
 A :class:`RunManager` lives on the app (``app.state.runs``): it holds the network, the
-uploaded scenarios and the runs in progress, each behind a lock. A finished run is written
-to the store (its files in the store's folder, a record in its database); the manager
-keeps the last ``keep`` finished runs in memory and reads older ones, and the runs of
-earlier servers or of ``chokepoint run --out``, back from the store. At most
-``max_pending`` runs wait or run at once.
+uploaded scenarios and the runs in progress, each behind a lock; a thread per running run
+follows its worker's progress. A worker writes a finished run's files into the store's
+folder and sends back its record (added to the store's database here) and its dashboard
+payload. The manager keeps the last ``keep`` finished runs in memory and reads older ones,
+and the runs of earlier servers or of ``chokepoint run --out``, back from the store. At
+most ``max_pending`` runs wait or run at once.
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chokepoint.errors import ChokepointError
+from chokepoint.web.runjobs import build_payload, payload_json, serve_runs
+from chokepoint.web.workers import ProcessWorker, WorkerPool, one_line
 
 if TYPE_CHECKING:
     from chokepoint.network.container import SupplyNetwork
@@ -40,6 +45,10 @@ class Busy(ChokepointError):
 
 class FilesGone(ChokepointError):
     """A recorded run whose files were moved or deleted."""
+
+
+HEAVY_WAIT = 30.0
+"""Seconds a request waits for its turn at heavy work (charts, reports, zips) before 503."""
 
 
 @dataclass
@@ -61,7 +70,9 @@ class Run:
     finished: float | None = None
     record: RunRecord | None = None
     payload: dict[str, Any] | None = None
+    view: bytes | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    building: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def of_record(cls, record: RunRecord) -> Run:
@@ -139,6 +150,20 @@ class RunManager:
         self._runs: OrderedDict[str, Run] = OrderedDict()
         self._uploads: OrderedDict[str, Scenario] = OrderedDict()
         self._executor: ThreadPoolExecutor | None = None
+        self._heavy = threading.BoundedSemaphore(self.workers)
+        self._stopping = threading.Event()
+        self.pool = WorkerPool(serve_runs, size=self.workers, name="chokepoint-run")
+
+    @contextmanager
+    def heavy(self) -> Iterator[None]:
+        """A turn at heavy work for a request (at most ``workers`` at once, so that many
+        clients asking for reports cannot starve the server); Busy after a wait."""
+        if not self._heavy.acquire(timeout=HEAVY_WAIT):
+            raise Busy("the server is busy making charts and reports; try again shortly")
+        try:
+            yield
+        finally:
+            self._heavy.release()
 
     # ------------------------------------------------------------------------ network
 
@@ -194,6 +219,11 @@ class RunManager:
             executor = self._executor
         executor.submit(self._execute, run)
         return run
+
+    def live(self, run_id: str) -> Run | None:
+        """A run this server holds in memory, or None (no store lookup)."""
+        with self._lock:
+            return self._runs.get(run_id)
 
     def get(self, run_id: str) -> Run:
         """A run of this server, or one recorded in the store (KeyError if neither)."""
@@ -256,98 +286,117 @@ class RunManager:
         except (ChokepointError, OSError):
             return None
 
+    def _view(self, run: Run) -> bytes:
+        """The dashboard's payload of a finished run as JSON bytes: made by the run's worker
+        process, or (for a run read back from the store) here, once, at heavy-work pace."""
+        with run.building:
+            with run.lock:
+                if run.view is not None:
+                    return run.view
+            with self.heavy():
+                data = self.run_data(run)
+                text = (self.folder(run) / "result.json").read_text(encoding="utf-8")
+                view = payload_json(build_payload(data, self.network_for(data), json.loads(text)))
+            with run.lock:
+                run.view = view
+            return view
+
     def payload(self, run: Run) -> dict[str, Any]:
-        """What the dashboard shows of a finished run (built once, then kept)."""
+        """What the dashboard shows of a finished run: key numbers, figures, summary."""
         with run.lock:
             if run.payload is not None:
                 return run.payload
-        data = self.run_data(run)
-        summary = json.loads((self.folder(run) / "result.json").read_text(encoding="utf-8"))
-        payload = build_payload(data, self.network_for(data), summary)
+        payload = json.loads(self._view(run))
         with run.lock:
             run.payload = payload
         return payload
 
+    def result_json(self, run: Run) -> bytes:
+        """The run's state and payload as one JSON object, in bytes (no re-encoding per
+        request: a client that asks again and again costs little)."""
+        state = json.dumps(run.snapshot(), ensure_ascii=False).encode("utf-8")
+        return state[:-1] + b", " + self._view(run)[1:]  # two objects, no key in common
+
     # ---------------------------------------------------------------------- execution
 
     def _execute(self, run: Run) -> None:
-        from chokepoint.simulation.run import simulate
+        """Run ``run`` in a worker process, following its progress (a thread per run)."""
+        try:
+            worker = self.pool.acquire(None)
+        except ChokepointError as exc:
+            self._fail(run, one_line(str(exc)))
+            return
+        healthy = False
+        try:
+            healthy = self._follow(run, worker)
+        finally:
+            self.pool.release(worker, healthy)
 
+    def _follow(self, run: Run, worker: ProcessWorker) -> bool:
+        """Send the job and read the worker's messages; whether the worker is still sound."""
+        assert run.scenario is not None
+        job = {
+            "id": run.id,
+            "scenario": run.scenario,
+            "folder": str(self.store.run_folder(run.id)),
+            "label": run.label,
+            "settings": run.settings,
+            "created": run.created,
+        }
         with run.lock:
             run.status = "running"
+        worker.connection.send(job)
+        while True:
+            if self._stopping.is_set():
+                self._fail(run, "the server stopped before the run ended")
+                return False
+            try:
+                if not worker.connection.poll(0.25):
+                    continue
+                message = worker.connection.recv()
+            except (EOFError, OSError):
+                logger.error("the worker process of run %s (%s) stopped", run.id, run.label)
+                self._fail(run, "the simulation stopped unexpectedly (out of memory?)")
+                return False
+            kind = message[0]
+            if kind == "progress":
+                with run.lock:
+                    run.done, run.total = message[1], message[2]
+                continue
+            if kind == "done":
+                return self._finish(run, message[1], message[2])
+            if kind == "failed":
+                self._fail(run, message[1])
+            else:  # a bug, not the user's input: log it, tell the user little
+                logger.error("run %s (%s) failed:\n%s", run.id, run.label, message[1])
+                self._fail(run, "the simulation failed with an internal error; see the server log")
+            return True
 
-        def progress(done: int, total: int) -> None:
-            with run.lock:
-                run.done, run.total = done, total
-
+    def _finish(self, run: Run, record: RunRecord, view: bytes) -> bool:
         try:
-            network = self.network()
-            scenario = run.scenario
-            assert scenario is not None
-            results = simulate(
-                scenario, network, progress=progress, chunk_size=max(16, -(-scenario.draws // 8))
-            )
-            record, payload = self._keep(run, results, network)
+            self.store.add(record)
         except ChokepointError as exc:
-            self._fail(run, " ".join(str(exc).split()))
-        except OSError as exc:
-            logger.exception("run %s (%s) could not be stored", run.id, run.label)
-            self._fail(run, f"the run could not be saved in the run store ({exc.strerror})")
-        except Exception:  # a bug, not the user's input: log it, tell the user little
-            logger.exception("run %s (%s) failed", run.id, run.label)
-            self._fail(run, "the simulation failed with an internal error; see the server log")
-        else:
-            with run.lock:
-                run.record, run.payload, run.scenario = record, payload, None
-                run.status, run.finished = "done", time.time()
-
-    def _keep(self, run: Run, results, network: SupplyNetwork) -> tuple[RunRecord, dict]:
-        """Write a finished run's files and record into the store."""
-        from chokepoint.reporting.charts import Catalog
-        from chokepoint.reporting.data import RunData
-        from chokepoint.store.record import record_of
-        from chokepoint.web.knobs import scenario_yaml
-
-        folder = self.store.run_folder(run.id)
-        results.write(folder)
-        (folder / "scenario.yaml").write_text(scenario_yaml(results.scenario), encoding="utf-8")
-        data = RunData.from_results(results, run.label)
-        names = Catalog.of(network).names
-        record = record_of(
-            data,
-            run_id=run.id,
-            source="dashboard",
-            folder=folder,
-            owned=True,
-            settings=run.settings,
-            names=names,
-        )
-        payload = build_payload(data, network, results.to_dict())
-        self.store.add(record)
-        return record, payload
+            self._fail(run, f"the run could not be recorded in the run store: {exc}")
+            return True
+        with run.lock:
+            run.record, run.view, run.scenario = record, view, None
+            run.status, run.finished = "done", time.time()
+        return True
 
     @staticmethod
     def _fail(run: Run, message: str) -> None:
         with run.lock:
             run.status, run.error, run.finished = "failed", message, time.time()
 
+    def warm(self) -> None:
+        """Start the run worker processes now, so that the first run starts at once."""
+        self.pool.warm(self.workers)
+
     def shutdown(self) -> None:
+        """Stop: runs still going fail, worker processes end."""
+        self._stopping.set()
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
-
-
-def build_payload(
-    run: RunData, network: SupplyNetwork | None, summary: dict[str, Any]
-) -> dict[str, Any]:
-    """What the dashboard shows for a finished run: key numbers, charts and the summary."""
-    from chokepoint.reporting.charts import Catalog
-    from chokepoint.reporting.data import key_numbers
-    from chokepoint.reporting.figures import dashboard_figures
-
-    return {
-        "key_numbers": key_numbers(run, Catalog.of(network).names),
-        "figures": dashboard_figures(run, network),
-        "summary": summary,
-    }
+        self.pool.close()
