@@ -5,8 +5,11 @@ hurt (slow, deeply nested, malformed in every way): 4xx with one line, never a 5
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -342,3 +345,14 @@ def test_safe_names_examples():
     assert safe_name("my scenario.yaml") == "my-scenario.yaml"
     assert safe_name("CON.yaml") == "_CON.yaml"
     assert safe_name("Ünïcödé") == "Unicode"
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="Linux only")
+def test_the_checker_memory_limit_holds():
+    code = (
+        "from chokepoint.web.checker import _limit_memory\n"
+        "_limit_memory(64 * 1024**2)\n"
+        "try:\n    bytearray(512 * 1024**2)\nexcept MemoryError:\n    print('refused')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "refused", done.stderr

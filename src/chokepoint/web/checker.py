@@ -28,8 +28,9 @@ logger = logging.getLogger(__name__)
 CHECK_TIMEOUT = 10.0
 """Seconds one check may take."""
 
-MEMORY_LIMIT = 2 * 1024**3
-"""Address space of a checker process, in bytes (where ``setrlimit`` works)."""
+MEMORY_HEADROOM = 1024**3
+"""Address space a check may add to what a ready checker process holds, in bytes (where
+the system tells the process's size and ``setrlimit`` works)."""
 
 
 def dry_run(scenario: Scenario, network: SupplyNetwork) -> None:
@@ -92,18 +93,30 @@ def _answer(text: str, label: str, max_draws: int) -> tuple[str, Any]:
         return "bug", traceback.format_exc()
 
 
-def _serve(connection: Connection, memory_limit: int | None) -> None:
-    """A checker process: load what a check needs, then answer checks until told to stop."""
-    if memory_limit:
-        try:
-            import resource
+def _limit_memory(headroom: int) -> None:
+    """Let the process grow by at most ``headroom`` bytes of address space from now on."""
+    try:
+        import resource
 
-            resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
-        except (ImportError, ValueError, OSError):
-            pass
+        status = open("/proc/self/status", encoding="ascii").read()  # Linux
+        size_kib = int(status.split("VmSize:")[1].split()[0])
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        soft = size_kib * 1024 + headroom
+        if hard == resource.RLIM_INFINITY or soft < hard:
+            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    except (ImportError, OSError, ValueError, IndexError):
+        pass  # no limit where the system cannot tell or set it; the time limit still holds
+
+
+def _serve(connection: Connection, memory_headroom: int | None) -> None:
+    """A checker process: load what a check needs, limit its memory from there, then answer
+    checks until told to stop."""
     from chokepoint.network.container import load_default
+    from chokepoint.scenario import Scenario  # noqa: F401  (imported before the limit)
 
     _network_cache.append(load_default())
+    if memory_headroom:
+        _limit_memory(memory_headroom)
     connection.send(("ready", None))
     while True:
         try:
@@ -123,13 +136,13 @@ class ScenarioChecker:
         *,
         timeout: float = CHECK_TIMEOUT,
         workers: int = 1,
-        memory_limit: int | None = MEMORY_LIMIT,
+        memory_headroom: int | None = MEMORY_HEADROOM,
         startup_timeout: float = 120.0,
     ) -> None:
         self.timeout = timeout
         self.pool = WorkerPool(
             _serve,
-            (memory_limit,),
+            (memory_headroom,),
             size=workers,
             name="chokepoint-checker",
             startup_timeout=startup_timeout,
