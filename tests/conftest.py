@@ -1,9 +1,10 @@
-"""Shared fixtures: the bundled toy network and a way to write broken copies of it."""
+"""Shared fixtures: the bundled toy network, a way to write broken copies of it, and a run
+store in a temporary folder for every test (never the user's data directory)."""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,19 @@ import pytest
 
 from chokepoint import examples
 from chokepoint.network.container import SupplyNetwork
+
+
+@pytest.fixture(scope="session", autouse=True)
+def run_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Point CHOKEPOINT_STORE (and XDG_DATA_HOME, in case) at temporary folders for the whole
+    session, subprocesses included, so no test records runs in the user's data directory."""
+    from chokepoint.store import STORE_ENV
+
+    folder = tmp_path_factory.mktemp("store")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(STORE_ENV, str(folder))
+        patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+        yield folder
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,16 +53,18 @@ def browser() -> Iterator:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
+def server(tmp_path_factory) -> Iterator[str]:
     from chokepoint.web import create_app
     from chokepoint.web.server import BackgroundServer
 
-    with BackgroundServer(create_app(workers=2)) as running:
+    store = tmp_path_factory.mktemp("browser-store")
+    with BackgroundServer(create_app(store=store, workers=2)) as running:
         yield running.url
 
 
-@pytest.fixture
-def page(browser, server):
+@contextmanager
+def local_page(browser, base: str) -> Iterator:
+    """A page that may load nothing but ``base`` (and local data); fails on JS errors."""
     context = browser.new_context(viewport={"width": 1500, "height": 1000})
     opened = context.new_page()
     errors: list[str] = []
@@ -70,7 +73,7 @@ def page(browser, server):
 
     def only_local(route) -> None:
         url = route.request.url
-        if url.startswith((server, "file://", "data:", "blob:")):
+        if url.startswith((base, "file://", "data:", "blob:")):
             route.continue_()
         else:
             outside.append(url)
@@ -81,6 +84,12 @@ def page(browser, server):
     context.close()
     assert not errors, f"JavaScript errors: {errors}"
     assert not outside, f"requests outside the server: {outside}"
+
+
+@pytest.fixture
+def page(browser, server):
+    with local_page(browser, server) as opened:
+        yield opened
 
 
 def save(picture: Path, *copies: Path) -> None:
@@ -142,10 +151,65 @@ def test_dashboard_runs_a_preset_and_reacts_to_licence_validity(page, server):
     assert page.inner_text("#run-label").endswith(f"(validity 365 d): {DRAWS} draws")
     assert "vs previous run" in page.inner_text("#delta-lost-value")
     assert page.get_attribute("#compare-report", "href").count("runs=") == 2
+    assert f"run={second}" in page.url and "validity_days=365" in page.url
+    csv_link = page.get_attribute("#csv-output", "href")
+    assert csv_link == f"/api/runs/{second}/charts/output.csv"
+    data = page.request.get(server + csv_link)
+    assert data.ok and data.headers["content-type"].startswith("text/csv")
+    assert data.text().startswith("trace,name,panel,x,y")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=ARTIFACTS / "dashboard.png", full_page=False)
     save(ARTIFACTS / "dashboard.png", IMAGES / "dashboard.png")
+
+
+def test_runs_survive_a_restart_and_any_two_compare(browser, tmp_path):
+    """Two runs on one server; after a restart on the same store both are listed, one
+    opens with the same numbers, the other compares with it, and the address bar holds
+    the view: opening it in a new page shows the same."""
+    from chokepoint.web import create_app
+    from chokepoint.web.server import BackgroundServer
+
+    store = tmp_path / "store"
+    with BackgroundServer(create_app(store=store)) as first:
+        with local_page(browser, first.url) as page:
+            page.goto(first.url + "/?preset=licences-3m&draws=12")
+            page.wait_for_selector("body[data-ready='true']")
+            page.click("#run")
+            three = finished_run(page, "")
+            lost_three = page.get_attribute("#number-lost-value", "data-value")
+            page.fill("#validity_days", "365")
+            page.click("#run")
+            year = finished_run(page, three)
+    with BackgroundServer(create_app(store=store)) as second:
+        with local_page(browser, second.url) as page:
+            page.goto(second.url)
+            page.wait_for_selector("body[data-ready='true'][data-past-runs='2']")
+            assert page.locator("#past-runs li").nth(0).get_attribute("data-run") == year
+            page.click(f"#past-runs li[data-run='{three}'] button.open")
+            assert finished_run(page, "") == three
+            assert page.get_attribute("#number-lost-value", "data-value") == lost_three
+            assert page.locator("#chart-output .main-svg").count() > 0
+            page.click(f"#past-runs li[data-run='{year}'] button.compare")
+            page.wait_for_function(
+                "document.getElementById('delta-lost-value').textContent.includes('365')"
+            )
+            assert "vs licences-3m (validity 365 d)" in page.inner_text("#delta-lost-value")
+            assert "worse" in page.get_attribute("#delta-lost-value", "class")
+            href = page.get_attribute("#compare-report", "href")
+            assert three in href and year in href
+            shared = page.url
+            assert f"run={three}" in shared and f"baseline={year}" in shared
+        with local_page(browser, second.url) as page:
+            page.goto(shared)
+            page.wait_for_selector("body[data-ready='true']")
+            assert page.get_attribute("#run-status", "data-run") == three
+            assert "vs licences-3m (validity 365 d)" in page.inner_text("#delta-lost-value")
+            page.goto(second.url + "/?preset=licences-12m&validity_days=200&draws=7")
+            page.wait_for_selector("body[data-ready='true']")
+            assert page.input_value("#preset") == "licences-12m"
+            assert page.input_value("#validity_days") == "200"
+            assert page.input_value("#draws") == "7"
 
 
 def test_dashboard_shows_upload_errors(page, server, tmp_path):

@@ -1,10 +1,11 @@
 """The JSON API over a real server on a free port: presets, uploads (bad ones get a 4xx and
-one clear message), runs in workers that do not mix, downloads and reports."""
+one clear message), runs in workers that do not mix, downloads, chart data and reports."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import io
+import re
 import time
 import zipfile
 from collections.abc import Iterator
@@ -22,8 +23,9 @@ LIMIT = 256 * 1024
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[httpx.Client]:
-    with BackgroundServer(create_app(workers=3, max_draws=200)) as server:
+def client(tmp_path_factory) -> Iterator[httpx.Client]:
+    store = tmp_path_factory.mktemp("api-store")
+    with BackgroundServer(create_app(store=store, workers=3, max_draws=200)) as server:
         with httpx.Client(base_url=server.url, timeout=60) as http:
             yield http
 
@@ -68,7 +70,13 @@ def test_presets_and_their_knobs(client):
 
 
 def test_docs_dashboard_and_local_plotly(client):
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)""", docs.text)
+    assert assets and all(a.startswith("/docs-assets/") for a in assets), assets
+    assert "http" not in docs.text.replace("http-equiv", "")
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
     paths = client.get("/openapi.json").json()["paths"]
     for path in ("/api/presets", "/api/scenarios", "/api/runs", "/api/runs/{run_id}/result"):
         assert path in paths
@@ -97,6 +105,14 @@ def test_upload_checked_against_the_network(client):
     one_error(upload(client, text), 422, "unknown commodity 'unobtainium'")
     other = b"name: x\nnetwork: /etc\n"
     one_error(upload(client, other), 422, "default network only")
+    many = b"name: x\ndraws: 5000\n"
+    one_error(upload(client, many, "many.yaml"), 422, "upload:many.yaml", "'draws'", "at most 200")
+    # found only when the model is compiled: refused at upload, not when it runs
+    stock = (
+        b"name: x\nevents:\n  - type: stockpile\n    commodity: ndpr_oxide\n"
+        b"    regions: [EU27]\n    days_of_cover: 30\n"
+    )
+    one_error(upload(client, stock), 422, "events[0]", "no holder uses 'ndpr_oxide'")
 
 
 def test_upload_oversized(client):
@@ -155,14 +171,10 @@ def test_bad_run_requests(client):
     one_error(client.get("/api/nothing"), 404)
 
 
-def test_failed_run_says_why(client):
+def test_knobs_that_cannot_run_are_refused_before_running(client):
     knobs = {"stockpile_days": 30, "stockpile_commodity": "ndpr_oxide"}  # no EU holder
     started = client.post("/api/runs", json={"preset": "licences-3m", "draws": 2, "knobs": knobs})
-    assert started.status_code == 202, started.text
-    state = wait(client, started.json()["id"])
-    assert state["status"] == "failed"
-    assert "no holder uses 'ndpr_oxide'" in state["error"] and "Traceback" not in state["error"]
-    one_error(client.get(f"/api/runs/{state['id']}/result"), 409, "failed")
+    one_error(started, 422, "no holder uses 'ndpr_oxide'")
 
 
 def test_upload_then_run_then_download(client):
@@ -182,9 +194,14 @@ def test_upload_then_run_then_download(client):
     assert "licensing" not in result["figures"]
     archive = client.get(f"/api/runs/{state['id']}/download")
     assert archive.headers["content-type"] == "application/zip"
+    assert (
+        f'filename="chokepoint-nexperia-2025-10-{state["id"][:8]}.zip"'
+        in (archive.headers["content-disposition"])
+    )
     names = zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
-    assert any(name.endswith("/result.json") for name in names)
-    assert any(name.endswith("/bands.parquet") for name in names)
+    assert "nexperia-2025-10/result.json" in names and "nexperia-2025-10/bands.parquet" in names
+    assert "nexperia-2025-10/scenario.yaml" in names
+    assert all(not n.startswith(("/", ".")) and ".." not in n for n in names)
     report = client.get("/api/report", params={"runs": [state["id"]]})
     assert report.status_code == 200 and "chokepoint-figure" in report.text
 
@@ -243,8 +260,8 @@ def test_concurrent_runs_do_not_mix(client):
     assert numbers["12m"]["gated_days"] < numbers["3m"]["gated_days"]
 
 
-def test_malformed_json_and_internal_errors_stay_one_line():
-    app = create_app()
+def test_malformed_json_and_internal_errors_stay_one_line(tmp_path):
+    app = create_app(store=tmp_path)
 
     @app.get("/api/boom")
     def boom() -> None:
@@ -259,37 +276,69 @@ def test_malformed_json_and_internal_errors_stay_one_line():
         assert "secret" not in message
 
 
-def test_too_many_waiting_runs_are_refused():
+def test_too_many_waiting_runs_are_refused(tmp_path):
+    from chokepoint.store import RunStore
     from chokepoint.web.runs import Busy, RunManager
 
-    def slow_network():
-        time.sleep(1.0)
-        raise RuntimeError("no network in this test")
-
-    manager = RunManager(workers=1, max_pending=1, network_loader=slow_network)
+    manager = RunManager(store=RunStore(tmp_path), workers=1, max_pending=1)
     scenario = load_scenario("licences-3m")
     first = manager.submit(scenario, label="first")
     with pytest.raises(Busy, match="try again"):
         manager.submit(scenario, label="second")
-    manager.shutdown()
+    manager.shutdown()  # before the run's worker process is even ready
     assert first.snapshot()["status"] == "failed"
-    assert "internal error" in first.snapshot()["error"]
+    assert "server stopped" in first.snapshot()["error"]
 
 
-def test_serve_command_binds_loopback_by_default(monkeypatch):
+def test_serve_command_binds_loopback_by_default(monkeypatch, tmp_path):
     import typer
     from typer.testing import CliRunner
 
     from chokepoint.cli.show import serve_command
 
     calls = []
-    monkeypatch.setattr("chokepoint.web.server.serve", lambda *args: calls.append(args))
+    monkeypatch.setattr(
+        "chokepoint.web.server.serve", lambda *args, **options: calls.append((args, options))
+    )
     app = typer.Typer()
     app.command("serve")(serve_command)
     app.command("other")(lambda: None)
-    result = CliRunner().invoke(app, ["serve", "--port", "8123"])
+    store = str(tmp_path / "store")
+    result = CliRunner().invoke(app, ["serve", "--port", "8123", "--store", store])
     assert result.exit_code == 0, result.output
-    assert calls[0][1:] == ("127.0.0.1", 8123)
-    assert "http://127.0.0.1:8123/" in result.output
-    exposed = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0"])
-    assert exposed.exit_code == 0 and "no login" in exposed.output
+    assert calls[0][0][1:] == ("127.0.0.1", 8123)
+    assert "http://127.0.0.1:8123/ " in result.output and "token" not in result.output
+    assert f"runs are kept in {store}" in result.output
+    exposed = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--store", store])
+    assert exposed.exit_code == 0, exposed.output
+    assert re.search(r"http://0\.0\.0\.0:8000/\?token=[\w-]{20,}", exposed.output)
+    open_ = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--no-token", "--store", store])
+    assert open_.exit_code == 0 and "without a token" in open_.output
+    short = CliRunner().invoke(app, ["serve", "--token", "abc", "--store", store])
+    assert short.exit_code != 0
+
+
+def test_every_chart_offers_its_data_as_csv(client):
+    import csv
+
+    started = client.post("/api/runs", json={"preset": "licences-3m", "draws": 3})
+    state = wait(client, started.json()["id"])
+    figures = client.get(f"/api/runs/{state['id']}/result").json()["figures"]
+    for key, figure in figures.items():
+        response = client.get(f"/api/runs/{state['id']}/charts/{key}.csv")
+        assert response.status_code == 200, key
+        assert response.headers["content-type"].startswith("text/csv")
+        assert f"-{key}.csv" in response.headers["content-disposition"]
+        rows = list(csv.DictReader(io.StringIO(response.text)))
+        points = sum(max(len(t.get("x") or []), len(t.get("y") or [])) for t in figure["data"])
+        assert len(rows) == points, key
+    output = figures["output"]
+    rows = list(
+        csv.DictReader(io.StringIO(client.get(f"/api/runs/{state['id']}/charts/output.csv").text))
+    )
+    median = next(i for i, t in enumerate(output["data"]) if t.get("name") == "median")
+    first = [r for r in rows if r["trace"] == str(median)]
+    assert [float(r["y"]) for r in first] == pytest.approx(output["data"][median]["y"])
+    assert first[0]["panel"]  # the product the panel shows
+    assert {r["name"] for r in rows} >= {"median", "p5–p95 of 3 draws (lower edge)"}
+    one_error(client.get(f"/api/runs/{state['id']}/charts/nope.csv"), 404, "no chart 'nope'")

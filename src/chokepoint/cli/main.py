@@ -24,6 +24,7 @@ from chokepoint.cli.imports import import_app
 from chokepoint.cli.oneline import OneLineErrors
 from chokepoint.cli.optimise import optimise_command, tts_command
 from chokepoint.cli.options import DrawsOption, SeedOption
+from chokepoint.cli.runs import StoreOption, record_cli_run, runs_app
 from chokepoint.cli.show import report_command, serve_command
 from chokepoint.errors import ChokepointError
 from chokepoint.files import check_writable
@@ -275,11 +276,12 @@ def run_command(
             "updates, or 80% of this machine's memory by estimate).",
         ),
     ] = False,
+    store: StoreOption = None,
 ) -> None:
     """Simulate a scenario day by day: days to stoppage, lost output and value per product."""
     from chokepoint.files import present
     from chokepoint.scenario import load_scenario
-    from chokepoint.simulation.run import simulate
+    from chokepoint.simulation.run import network_for, simulate
 
     loaded = load_scenario(scenario)
     if out is not None and present(out) and (not out.is_dir() or any(out.iterdir())):
@@ -293,8 +295,10 @@ def run_command(
     results = _simulate_with_progress(
         simulate, loaded, network, draws, seed, keep.value, scheduler, allow_large
     )
+    recorded = None
     if out is not None:
-        results.write(out)
+        written = results.write(out)
+        recorded = record_cli_run(results, written, store, network_for(loaded, network))
     if plot is not None:
         from chokepoint.cli.show import write_plot
 
@@ -306,7 +310,8 @@ def run_command(
         return
     _print_results(results, _console())
     if out is not None:
-        _console().print(f"wrote {out}/", highlight=False)
+        run_id = f" (recorded as run {recorded})" if recorded else ""
+        _console().print(f"wrote {out}/{run_id}", highlight=False)
 
 
 def _progress_bar(console: Console):
@@ -591,6 +596,7 @@ app.command("geopolrisk")(geopolrisk_command)
 import_app.command("geopolrisk")(import_geopolrisk_command)
 app.command("optimise")(optimise_command)
 app.command("tts")(tts_command)
+app.add_typer(runs_app, name="runs")
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from chokepoint.cli.runs import StoreOption
 from chokepoint.errors import ChokepointError
 
 if TYPE_CHECKING:
@@ -74,23 +75,66 @@ def serve_command(
     max_draws: Annotated[
         int, typer.Option("--max-draws", min=1, help="Most Monte Carlo draws one run may ask.")
     ] = 2000,
+    store: StoreOption = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="Host name clients use to reach the server (repeatable; '*' for any). "
+            "Loopback names and IP addresses are always accepted.",
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CHOKEPOINT_TOKEN",
+            help="Access token every request needs (at least 8 characters). Default: none on "
+            "127.0.0.1, a random one printed at start on any other address.",
+            show_default=False,
+        ),
+    ] = None,
+    no_token: Annotated[
+        bool, typer.Option("--no-token", help="Serve a non-loopback address without a token.")
+    ] = False,
+    max_connections: Annotated[
+        int, typer.Option("--max-connections", min=1, help="Open connections at most.")
+    ] = 512,
 ) -> None:
-    """Serve the web dashboard and its JSON API (docs at /docs) until Ctrl+C."""
+    """Serve the web dashboard and its JSON API (docs at /docs) until Ctrl+C. Runs are kept
+    in the run store, so they are still there after a restart."""
+    import secrets
+
     try:
         from chokepoint.web import create_app
-        from chokepoint.web.server import LOOPBACK, serve
+        from chokepoint.web.server import LOOPBACK, ServerLimits, serve
     except ImportError as exc:
         raise ChokepointError(
             f"the dashboard needs the web extra ({exc.name} is missing): "
             "pip install 'chokepoint[web]'"
         ) from None
-    if host not in LOOPBACK:
+    if token is not None and len(token) < 8:
+        raise ChokepointError("--token: use at least 8 characters")
+    loopback = host in LOOPBACK
+    if token is None and not loopback and not no_token:
+        token = secrets.token_urlsafe(18)
+    if not loopback and token is None:
         sys.stderr.write(
-            f"warning: listening on {host}: the dashboard has no login, so anyone who can reach "
-            "this address can run simulations\n"
+            f"warning: listening on {host} without a token: anyone who can reach this address "
+            "can run simulations and read past runs\n"
         )
-    typer.echo(f"chokepoint dashboard on http://{host}:{port}/ (API docs: /docs; Ctrl+C stops)")
-    serve(create_app(workers=workers, max_draws=max_draws), host, port)
+    app = create_app(
+        store=store,
+        workers=workers,
+        max_draws=max_draws,
+        bind=host,
+        hosts=allow_host or (),
+        token=token,
+        warm=True,
+    )
+    link = f"http://{host}:{port}/" + (f"?token={token}" if token else "")
+    typer.echo(f"chokepoint dashboard on {link} (API docs: /docs; Ctrl+C stops)")
+    typer.echo(f"runs are kept in {app.state.runs.store.root}")
+    serve(app, host, port, limits=ServerLimits(max_connections=max_connections))
 
 
 def check_plot_path(path: str | Path) -> None:

@@ -228,7 +228,66 @@ def compile_case(
             np.broadcast_to(model.capacity[p] * mult, (horizon, n_draws))
         )
 
-    # slots
+    slot_coef, slot_inflow, demand_bound = _slot_arrays(
+        model, exo, slots, s_pos, period_start, period_days, n_draws
+    )
+    links = np.flatnonzero(np.isin(model.link_slot, slots))
+    link_bound, link_from, link_share = _link_arrays(
+        model, exo, prepared, links, p_pos, cap_rows, period_start, n_draws
+    )
+    slot_owner = np.array([p_pos.get(int(model.slot_producer[s]), -1) for s in slots], dtype=int)
+    ref = np.add.reduceat(prepared.reference, period_start, axis=0)[:, wanted]
+    return Case(
+        prepared=prepared,
+        draws=draws,
+        step_days=step_days,
+        period_start=period_start,
+        period_days=period_days,
+        groups=table.iloc[wanted].reset_index(drop=True),
+        group_ref=ref,
+        producers=producers,
+        prod_cap=prod_cap,
+        prod_base=model.output[producers],
+        slots=slots,
+        slot_owner=slot_owner,
+        slot_demand=model.slot_demand[slots],
+        slot_coef=slot_coef,
+        slot_net_share=1.0 - model.slot_unknown[slots],
+        slot_stock=model.slot_stock[slots].copy(),
+        slot_inflow=slot_inflow,
+        slot_use=model.slot_use[slots],
+        demand_bound=demand_bound,
+        links=links,
+        link_slot=np.array([s_pos[int(model.link_slot[k])] for k in links], dtype=int),
+        link_from=link_from,
+        link_share=link_share,
+        link_bound=link_bound,
+        link_alternative=model.link_alternative[links],
+        group_producers=[np.array([p_pos[int(p)] for p in ps], dtype=int) for ps in g_prod],
+        group_demands=[
+            np.array([s_pos[demand_slot_of[int(d)]] for d in ds], dtype=int) for ds in g_dem
+        ],
+        exogenous=exo,
+    )
+
+
+def _slot_arrays(
+    model,
+    exo,
+    slots: np.ndarray,
+    s_pos: dict[int, int],
+    period_start: np.ndarray,
+    period_days: np.ndarray,
+    n_draws: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per draw, period and modelled slot: input coefficient, inflow from outside the
+    network (scrap, reserves) and the final demand bound."""
+    horizon = int(period_start[-1] + period_days[-1])
+    case_shape = (n_draws, len(period_start))
+
+    def per_period(daily: np.ndarray) -> np.ndarray:  # [day, draw] -> [draw, T]
+        return np.add.reduceat(daily, period_start, axis=0).T
+
     coef_rows = row_daily(exo.coef, model.n_slots, horizon, n_draws, 1.0)
     scrap_rows = row_daily(exo.scrap, model.n_slots, horizon, n_draws, 0.0)
     demand_rows = row_daily(exo.demand, model.n_slots, horizon, n_draws, 1.0)
@@ -256,8 +315,27 @@ def compile_case(
             )
             slot_inflow[:, :, s_pos[int(s)]] += per_period(values)
 
-    # links into modelled slots
-    links = np.flatnonzero(np.isin(model.link_slot, slots))
+    return slot_coef, slot_inflow, demand_bound
+
+
+def _link_arrays(
+    model,
+    exo,
+    prepared,
+    links: np.ndarray,
+    p_pos: dict[int, int],
+    cap_rows: dict,
+    period_start: np.ndarray,
+    n_draws: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per draw, period and link into a modelled slot: its upper bound (gates, quotas,
+    spare capacity of alternatives), its supplier's position and its baseline share."""
+    horizon = prepared.scenario.horizon_days
+    case_shape = (n_draws, len(period_start))
+
+    def per_period(daily: np.ndarray) -> np.ndarray:  # [day, draw] -> [draw, T]
+        return np.add.reduceat(daily, period_start, axis=0).T
+
     gate_rows = row_daily(exo.gate, model.n_links, horizon, n_draws, 1.0)
     quota_rows = row_daily(exo.quota, model.n_links, horizon, n_draws, np.inf)
     link_bound = np.full((*case_shape, len(links)), np.inf)
@@ -297,40 +375,7 @@ def compile_case(
             or int(k) in quota_rows
         ):
             link_bound[:, :, i] = per_period(daily)
-    slot_owner = np.array([p_pos.get(int(model.slot_producer[s]), -1) for s in slots], dtype=int)
-    ref = np.add.reduceat(prepared.reference, period_start, axis=0)[:, wanted]
-    return Case(
-        prepared=prepared,
-        draws=draws,
-        step_days=step_days,
-        period_start=period_start,
-        period_days=period_days,
-        groups=table.iloc[wanted].reset_index(drop=True),
-        group_ref=ref,
-        producers=producers,
-        prod_cap=prod_cap,
-        prod_base=model.output[producers],
-        slots=slots,
-        slot_owner=slot_owner,
-        slot_demand=model.slot_demand[slots],
-        slot_coef=slot_coef,
-        slot_net_share=1.0 - model.slot_unknown[slots],
-        slot_stock=model.slot_stock[slots].copy(),
-        slot_inflow=slot_inflow,
-        slot_use=model.slot_use[slots],
-        demand_bound=demand_bound,
-        links=links,
-        link_slot=np.array([s_pos[int(model.link_slot[k])] for k in links], dtype=int),
-        link_from=link_from,
-        link_share=link_share,
-        link_bound=link_bound,
-        link_alternative=model.link_alternative[links],
-        group_producers=[np.array([p_pos[int(p)] for p in ps], dtype=int) for ps in g_prod],
-        group_demands=[
-            np.array([s_pos[demand_slot_of[int(d)]] for d in ds], dtype=int) for ds in g_dem
-        ],
-        exogenous=exo,
-    )
+    return link_bound, link_from, link_share
 
 
 def _group(table: pd.DataFrame, product: str, region: str) -> int:

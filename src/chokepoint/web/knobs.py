@@ -145,13 +145,23 @@ def resolve_knobs(scenario: Scenario, knobs: Knobs, network) -> Knobs:
     )
 
 
+def scenario_data(scenario: Scenario) -> dict[str, Any]:
+    """A scenario as plain YAML-ready data (what its file would hold)."""
+    return scenario.model_dump(by_alias=True, exclude_none=True, serialize_as_any=True, mode="json")
+
+
+def scenario_yaml(scenario: Scenario) -> str:
+    """A scenario as YAML text that reads back as the same scenario."""
+    return yaml.safe_dump(scenario_data(scenario), sort_keys=False, allow_unicode=True)
+
+
 def apply_knobs(scenario: Scenario, knobs: Knobs, network, *, label: str) -> Scenario:
     """A copy of the scenario with the knobs applied, validated again (ScenarioError if not).
 
     ``label`` names where the scenario came from, as the result will record it.
     """
     knobs = resolve_knobs(scenario, knobs, network)
-    data = scenario.model_dump(by_alias=True, exclude_none=True, serialize_as_any=True, mode="json")
+    data = scenario_data(scenario)
     for event in data["events"]:
         if event.get("type") != "export_licensing":
             continue

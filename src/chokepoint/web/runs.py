@@ -1,29 +1,40 @@
-"""Runs for the web app: simulations in a pool of worker threads, never in a request.
+"""Runs for the web app: simulations in worker processes (:mod:`chokepoint.web.runjobs`),
+never in a request nor in the server's process, kept in the run store so that they outlive
+the server.
 
 A :class:`RunManager` lives on the app (``app.state.runs``): it holds the network, the
-uploaded scenarios and the runs, each behind a lock. A run is known by a random id (a
-capability: whoever has it can read the run; nothing lists other users' runs). Finished
-runs beyond ``keep`` are forgotten, oldest first; at most ``max_pending`` wait at once.
+uploaded scenarios and the runs in progress, each behind a lock; a thread per running run
+follows its worker's progress. A worker writes a finished run's files into the store's
+folder and sends back its record (added to the store's database here) and its dashboard
+payload. The manager keeps the last ``keep`` finished runs in memory and reads older ones,
+and the runs of earlier servers or of ``chokepoint run --out``, back from the store. At
+most ``max_pending`` runs wait or run at once.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chokepoint.errors import ChokepointError
+from chokepoint.web.runjobs import build_payload, payload_json, serve_runs
+from chokepoint.web.workers import ProcessWorker, WorkerPool, one_line
 
 if TYPE_CHECKING:
     from chokepoint.network.container import SupplyNetwork
+    from chokepoint.reporting.data import RunData
     from chokepoint.scenario import Scenario
-    from chokepoint.simulation.run import Results
+    from chokepoint.store import RunRecord, RunStore
 
 logger = logging.getLogger(__name__)
 
@@ -32,23 +43,54 @@ class Busy(ChokepointError):
     """Too many runs are waiting; the client should try again later."""
 
 
+class FilesGone(ChokepointError):
+    """A recorded run whose files were moved or deleted."""
+
+
+HEAVY_WAIT = 30.0
+"""Seconds a request waits for its turn at heavy work (charts, reports, zips) before 503."""
+
+
 @dataclass
 class Run:
-    """One simulation and what it produced; fields change under ``lock`` only."""
+    """One simulation; fields change under ``lock`` only. ``record`` is set once the run is
+    in the store; ``scenario`` only while it runs in this server."""
 
     id: str
     label: str
-    scenario: Scenario
+    scenario_name: str
     settings: str
+    source: str = "dashboard"
+    scenario: Scenario | None = None
     created: float = field(default_factory=time.time)
     status: str = "queued"
     done: int = 0
     total: int = 0
     error: str | None = None
     finished: float | None = None
-    results: Results | None = None
+    record: RunRecord | None = None
     payload: dict[str, Any] | None = None
+    view: bytes | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    building: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def of_record(cls, record: RunRecord) -> Run:
+        """A finished run read back from the store."""
+        draws = record.draws or 0
+        return cls(
+            id=record.id,
+            label=record.label,
+            scenario_name=record.scenario,
+            settings=record.settings,
+            source=record.source,
+            created=record.created,
+            status="done",
+            done=draws,
+            total=draws,
+            finished=record.created,
+            record=record,
+        )
 
     def snapshot(self) -> dict[str, Any]:
         """The run's state for the API (no results)."""
@@ -56,8 +98,9 @@ class Run:
             return {
                 "id": self.id,
                 "label": self.label,
-                "scenario": self.scenario.name,
+                "scenario": self.scenario_name,
                 "settings": self.settings,
+                "source": self.source,
                 "status": self.status,
                 "progress": {"done": self.done, "total": self.total},
                 "error": self.error,
@@ -66,17 +109,37 @@ class Run:
             }
 
 
+def listing(record: RunRecord) -> dict[str, Any]:
+    """What the dashboard's list of past runs shows of a recorded run (no local paths)."""
+    return {
+        "id": record.id,
+        "created": record.created,
+        "source": record.source,
+        "label": record.label,
+        "scenario": record.scenario,
+        "settings": record.settings,
+        "draws": record.draws,
+        "seed": record.seed,
+        "data_version": record.data_version,
+        "package_version": record.package_version,
+        "key_numbers": record.summary,
+        "available": (Path(record.folder) / "result.json").is_file(),
+    }
+
+
 class RunManager:
-    """Queue runs on worker threads, keep their results, hand them out by id."""
+    """Queue runs on worker threads, store them, hand them out by id."""
 
     def __init__(
         self,
         *,
+        store: RunStore,
         workers: int = 2,
         keep: int = 50,
         max_pending: int = 8,
         network_loader: Callable[[], SupplyNetwork] | None = None,
     ) -> None:
+        self.store = store
         self.workers = max(1, workers)
         self.keep = keep
         self.max_pending = max_pending
@@ -87,6 +150,20 @@ class RunManager:
         self._runs: OrderedDict[str, Run] = OrderedDict()
         self._uploads: OrderedDict[str, Scenario] = OrderedDict()
         self._executor: ThreadPoolExecutor | None = None
+        self._heavy = threading.BoundedSemaphore(self.workers)
+        self._stopping = threading.Event()
+        self.pool = WorkerPool(serve_runs, size=self.workers, name="chokepoint-run")
+
+    @contextmanager
+    def heavy(self) -> Iterator[None]:
+        """A turn at heavy work for a request (at most ``workers`` at once, so that many
+        clients asking for reports cannot starve the server); Busy after a wait."""
+        if not self._heavy.acquire(timeout=HEAVY_WAIT):
+            raise Busy("the server is busy making charts and reports; try again shortly")
+        try:
+            yield
+        finally:
+            self._heavy.release()
 
     # ------------------------------------------------------------------------ network
 
@@ -123,7 +200,10 @@ class RunManager:
 
     def submit(self, scenario: Scenario, *, label: str, settings: str = "") -> Run:
         """Queue a run of ``scenario`` (draws and seed already set); raise Busy if full."""
-        run = Run(secrets.token_urlsafe(12), label, scenario, settings, total=scenario.draws)
+        from chokepoint.store import new_run_id
+
+        run = Run(new_run_id(), label, scenario.name, settings, scenario=scenario)
+        run.total = scenario.draws
         with self._lock:
             pending = sum(r.status in ("queued", "running") for r in self._runs.values())
             if pending >= self.max_pending:
@@ -140,69 +220,183 @@ class RunManager:
         executor.submit(self._execute, run)
         return run
 
-    def get(self, run_id: str) -> Run:
+    def live(self, run_id: str) -> Run | None:
+        """A run this server holds in memory, or None (no store lookup)."""
         with self._lock:
-            if run_id not in self._runs:
-                raise KeyError(run_id)
-            return self._runs[run_id]
+            return self._runs.get(run_id)
+
+    def get(self, run_id: str) -> Run:
+        """A run of this server, or one recorded in the store (KeyError if neither)."""
+        with self._lock:
+            if run_id in self._runs:
+                self._runs.move_to_end(run_id)
+                return self._runs[run_id]
+        record = self.store.get(run_id)  # KeyError if not recorded
+        with self._lock:
+            run = self._runs.setdefault(record.id, Run.of_record(record))
+            self._forget_old()
+        return run
+
+    def past(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        """Recorded runs, newest first, and how many there are."""
+        records = self.store.runs(limit=limit, offset=offset)
+        return {"runs": [listing(r) for r in records], "total": self.store.count()}
 
     def _forget_old(self) -> None:
         finished = [r for r in self._runs.values() if r.status in ("done", "failed")]
         for run in finished[: max(len(finished) - self.keep, 0)]:
             del self._runs[run.id]
 
-    def _execute(self, run: Run) -> None:
-        from chokepoint.simulation.run import simulate
+    # ------------------------------------------------------------------ what runs gave
 
+    def folder(self, run: Run) -> Path:
+        """The folder of a finished run's files (FilesGone if they are not there)."""
+        if run.record is None:
+            raise FilesGone(f"run {run.id} has no files")
+        folder = Path(run.record.folder)
+        if not (folder / "result.json").is_file():
+            raise FilesGone(
+                f"run {run.id}: its files are no longer where they were written (moved or deleted)"
+            )
+        return folder
+
+    def run_data(self, run: Run) -> RunData:
+        """A finished run's tables, read from its files (its scenario too when known)."""
+        from chokepoint.reporting.data import RunData
+        from chokepoint.scenario import Scenario
+
+        folder = self.folder(run)
+        data = RunData.from_folder(folder, run.label)
+        written = folder / "scenario.yaml"
+        if data.scenario is None and written.is_file():
+            label = str(data.metadata.get("scenario_file") or "scenario.yaml")
+            data.scenario = Scenario.from_text(written.read_text(encoding="utf-8"), label=label)
+        return data
+
+    def network_for(self, data: RunData) -> SupplyNetwork | None:
+        """The network a run used, if it can be found again with the same data version."""
+        from chokepoint.reporting.data import network_of
+
+        network = self.network()
+        meta = data.metadata
+        if meta.get("network") == "default" and meta.get("data_version") == network.data_version:
+            return network
+        try:
+            return network_of(data)
+        except (ChokepointError, OSError):
+            return None
+
+    def _view(self, run: Run) -> bytes:
+        """The dashboard's payload of a finished run as JSON bytes: made by the run's worker
+        process, or (for a run read back from the store) here, once, at heavy-work pace."""
+        with run.building:
+            with run.lock:
+                if run.view is not None:
+                    return run.view
+            with self.heavy():
+                data = self.run_data(run)
+                text = (self.folder(run) / "result.json").read_text(encoding="utf-8")
+                view = payload_json(build_payload(data, self.network_for(data), json.loads(text)))
+            with run.lock:
+                run.view = view
+            return view
+
+    def payload(self, run: Run) -> dict[str, Any]:
+        """What the dashboard shows of a finished run: key numbers, figures, summary."""
+        with run.lock:
+            if run.payload is not None:
+                return run.payload
+        payload = json.loads(self._view(run))
+        with run.lock:
+            run.payload = payload
+        return payload
+
+    def result_json(self, run: Run) -> bytes:
+        """The run's state and payload as one JSON object, in bytes (no re-encoding per
+        request: a client that asks again and again costs little)."""
+        state = json.dumps(run.snapshot(), ensure_ascii=False).encode("utf-8")
+        return state[:-1] + b", " + self._view(run)[1:]  # two objects, no key in common
+
+    # ---------------------------------------------------------------------- execution
+
+    def _execute(self, run: Run) -> None:
+        """Run ``run`` in a worker process, following its progress (a thread per run)."""
+        try:
+            worker = self.pool.acquire(None)
+        except ChokepointError as exc:
+            self._fail(run, one_line(str(exc)))
+            return
+        healthy = False
+        try:
+            healthy = self._follow(run, worker)
+        finally:
+            self.pool.release(worker, healthy)
+
+    def _follow(self, run: Run, worker: ProcessWorker) -> bool:
+        """Send the job and read the worker's messages; whether the worker is still sound."""
+        assert run.scenario is not None
+        job = {
+            "id": run.id,
+            "scenario": run.scenario,
+            "folder": str(self.store.run_folder(run.id)),
+            "label": run.label,
+            "settings": run.settings,
+            "created": run.created,
+        }
         with run.lock:
             run.status = "running"
+        worker.connection.send(job)
+        while True:
+            if self._stopping.is_set():
+                self._fail(run, "the server stopped before the run ended")
+                return False
+            try:
+                if not worker.connection.poll(0.25):
+                    continue
+                message = worker.connection.recv()
+            except (EOFError, OSError):
+                logger.error("the worker process of run %s (%s) stopped", run.id, run.label)
+                self._fail(run, "the simulation stopped unexpectedly (out of memory?)")
+                return False
+            kind = message[0]
+            if kind == "progress":
+                with run.lock:
+                    run.done, run.total = message[1], message[2]
+                continue
+            if kind == "done":
+                return self._finish(run, message[1], message[2])
+            if kind == "failed":
+                self._fail(run, message[1])
+            else:  # a bug, not the user's input: log it, tell the user little
+                logger.error("run %s (%s) failed:\n%s", run.id, run.label, message[1])
+                self._fail(run, "the simulation failed with an internal error; see the server log")
+            return True
 
-        def progress(done: int, total: int) -> None:
-            with run.lock:
-                run.done, run.total = done, total
-
+    def _finish(self, run: Run, record: RunRecord, view: bytes) -> bool:
         try:
-            network = self.network()
-            draws = run.scenario.draws
-            results = simulate(
-                run.scenario,
-                network,
-                progress=progress,
-                chunk_size=max(16, -(-draws // 8)),
-            )
-            payload = build_payload(results, network, run.label)
+            self.store.add(record)
         except ChokepointError as exc:
-            self._fail(run, " ".join(str(exc).split()))
-        except Exception:  # a bug, not the user's input: log it, tell the user little
-            logger.exception("run %s (%s) failed", run.id, run.label)
-            self._fail(run, "the simulation failed with an internal error; see the server log")
-        else:
-            with run.lock:
-                run.results, run.payload = results, payload
-                run.status, run.finished = "done", time.time()
+            self._fail(run, f"the run could not be recorded in the run store: {exc}")
+            return True
+        with run.lock:
+            run.record, run.view, run.scenario = record, view, None
+            run.status, run.finished = "done", time.time()
+        return True
 
     @staticmethod
     def _fail(run: Run, message: str) -> None:
         with run.lock:
             run.status, run.error, run.finished = "failed", message, time.time()
 
+    def warm(self) -> None:
+        """Start the run worker processes now, so that the first run starts at once."""
+        self.pool.warm(self.workers)
+
     def shutdown(self) -> None:
+        """Stop: runs still going fail, worker processes end."""
+        self._stopping.set()
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
-
-
-def build_payload(results: Results, network: SupplyNetwork, label: str) -> dict[str, Any]:
-    """What the dashboard shows for a finished run: key numbers, charts and the summary."""
-    from chokepoint.reporting.charts import Catalog
-    from chokepoint.reporting.data import RunData, key_numbers
-    from chokepoint.reporting.figures import dashboard_figures
-
-    run = RunData.from_results(results, label)
-    catalog = Catalog.of(network)
-    return {
-        "key_numbers": key_numbers(run, catalog.names, catalog.aggregates),
-        "figures": dashboard_figures(run, network),
-        "summary": results.to_dict(),
-    }
+        self.pool.close()

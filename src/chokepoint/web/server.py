@@ -1,40 +1,86 @@
 """Serve the app with uvicorn: in the foreground (``chokepoint serve``) or on a background
-thread (tests, notebooks) with :class:`BackgroundServer`."""
+thread (tests, notebooks) with :class:`BackgroundServer`. No proxy needed: the protocol
+limits header time and open connections (:mod:`chokepoint.web.protocol`), the app limits
+request bodies (:mod:`chokepoint.web.limits`)."""
 
 from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+from chokepoint.web.access import LOOPBACK_NAMES
+from chokepoint.web.protocol import HEADER_TIMEOUT, MAX_CONNECTIONS, guarded_protocol
+
+LOOPBACK = set(LOOPBACK_NAMES)
 
 
-def uvicorn_config(app: Any, host: str, port: int, log_level: str = "info"):
-    """A uvicorn configuration without websockets (the app has none)."""
+@dataclass(frozen=True)
+class ServerLimits:
+    """Connection limits: seconds for the request headers, seconds a keep-alive connection
+    may idle, open connections at most, and the listen backlog."""
+
+    header_timeout: float = HEADER_TIMEOUT
+    keep_alive: float = 5.0
+    max_connections: int = MAX_CONNECTIONS
+    backlog: int = 1024
+
+
+def uvicorn_config(
+    app: Any,
+    host: str,
+    port: int,
+    log_level: str = "info",
+    limits: ServerLimits | None = None,
+):
+    """A uvicorn configuration with the guarded h11 protocol and without websockets."""
     import uvicorn
 
+    limits = limits or ServerLimits()
     return uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, ws="none", lifespan="on", http="h11"
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        ws="none",
+        lifespan="on",
+        http=guarded_protocol(limits.header_timeout, limits.max_connections),
+        timeout_keep_alive=limits.keep_alive,  # type: ignore[arg-type]
+        backlog=limits.backlog,
+        server_header=False,
     )
 
 
-def serve(app: Any, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> None:
+def serve(
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    log_level: str = "info",
+    limits: ServerLimits | None = None,
+) -> None:
     """Serve until interrupted."""
     import uvicorn
 
-    uvicorn.Server(uvicorn_config(app, host, port, log_level)).run()
+    uvicorn.Server(uvicorn_config(app, host, port, log_level, limits)).run()
 
 
 class BackgroundServer:
     """``with BackgroundServer(app) as server:`` serves on ``server.url`` (a free port on
     127.0.0.1 unless told otherwise) until the block ends."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        app: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        limits: ServerLimits | None = None,
+    ) -> None:
         import uvicorn
 
-        self.server = uvicorn.Server(uvicorn_config(app, host, port, log_level="warning"))
+        config = uvicorn_config(app, host, port, log_level="warning", limits=limits)
+        self.server = uvicorn.Server(config)
         self.host = host
         self.port = port
         self.thread = threading.Thread(target=self.server.run, name="chokepoint-server")
@@ -45,7 +91,7 @@ class BackgroundServer:
 
     def __enter__(self) -> BackgroundServer:
         self.thread.start()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the server did not start")
@@ -61,4 +107,4 @@ class BackgroundServer:
         trace: TracebackType | None,
     ) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=20)
+        self.thread.join(timeout=30)

@@ -1,5 +1,7 @@
 // The chokepoint dashboard: plain JavaScript over the JSON API; charts come from the server
-// as Plotly figures and are drawn with the plotly.js the server ships (no CDN).
+// as Plotly figures and are drawn with the plotly.js the server ships (no CDN). Past runs
+// come from the run store; the address bar carries the view (preset, knobs, run shown and
+// the run compared with), so that a view can be shared.
 "use strict";
 
 const CHARTS = ["output", "survive", "lost_share", "lost_value", "licensing", "stocks",
@@ -7,7 +9,13 @@ const CHARTS = ["output", "survive", "lost_share", "lost_value", "licensing", "s
 const PLOT_CONFIG = { responsive: true, displaylogo: false,
   toImageButtonOptions: { format: "png", scale: 2 } };
 
-const state = { source: null, defaults: null, previous: null, current: null, polling: null };
+const state = { source: null, defaults: null, previous: null, current: null, polling: null,
+  past: [] };
+// knob fields kept in the address bar, by the name of their parameter
+const URL_FIELDS = { validity_days: "validity_days", processing_days: "processing_days",
+  approval: "approval_percent", stockpile_days: "stockpile_days",
+  stockpile_commodity: "stockpile_commodity", new_capacity: "new_capacity",
+  new_capacity_commodity: "new_capacity_commodity", draws: "draws" };
 
 function element(id) { return document.getElementById(id); }
 
@@ -69,7 +77,49 @@ async function choosePreset(name) {
     state.source = { preset: name };
     setScenario(description);
     document.body.dataset.scenario = name;
+    saveView();
   } catch (error) { showMessage(error.message); }
+}
+
+// ------------------------------------------------------------------ the view in the URL
+
+function saveView() {
+  const params = new URLSearchParams();
+  if (state.source && state.source.preset) { params.set("preset", state.source.preset); }
+  const defaults = state.defaults || {};
+  for (const [name, id] of Object.entries(URL_FIELDS)) {
+    const value = element(id).value.trim();
+    let original = "";
+    if (name === "approval") {
+      original = defaults.approval_probability === null || defaults.approval_probability
+        === undefined ? "" : String(Math.round(defaults.approval_probability * 100));
+    } else if (name === "draws") {
+      original = String(Math.min(defaults.draws || 0, Number(element("draws").max) || 0));
+    } else if (name === "stockpile_days" || name === "new_capacity") {
+      original = "0";
+    } else if (name.endsWith("_commodity")) {
+      const other = name === "stockpile_commodity" ? "stockpile_days" : "new_capacity";
+      if (Number(element(URL_FIELDS[other]).value || 0) <= 0) { continue; }
+    } else {
+      original = defaults[name] === null || defaults[name] === undefined
+        ? "" : String(defaults[name]);
+    }
+    if (value !== "" && value !== original) { params.set(name, value); }
+  }
+  if (state.current) { params.set("run", state.current.id); }
+  if (state.current && state.previous && state.previous.compared) {
+    params.set("baseline", state.previous.id);
+  }
+  const query = params.toString();
+  history.replaceState(null, "", query ? `?${query}` : location.pathname);
+}
+
+function restoreKnobs(params) {
+  for (const [name, id] of Object.entries(URL_FIELDS)) {
+    if (params.has(name)) { element(id).value = params.get(name); }
+  }
+  element("validity_range").value = element("validity_days").value;
+  updateUnit();
 }
 
 async function uploadScenario(file) {
@@ -85,6 +135,7 @@ async function uploadScenario(file) {
     element("preset").appendChild(option);
     element("preset").value = option.value;
     setScenario(description);
+    saveView();
   } catch (error) { showMessage(error.message); }
   element("upload").value = "";
 }
@@ -181,7 +232,7 @@ function money(value) {
   return `€${value.toFixed(0)}`;
 }
 
-function showNumber(key, value, text, previous, lowerIsBetter, format) {
+function showNumber(key, value, text, previous, lowerIsBetter, format, against) {
   const node = element(`number-${key}`);
   node.textContent = text;
   node.dataset.value = value === null ? "" : String(value);
@@ -190,57 +241,138 @@ function showNumber(key, value, text, previous, lowerIsBetter, format) {
   delta.textContent = "";
   if (previous === null || previous === undefined || value === null) { return; }
   const change = value - previous;
-  if (Math.abs(change) < 1e-9) { delta.textContent = "same as the previous run"; return; }
+  if (Math.abs(change) < 1e-9) { delta.textContent = `same as ${against}`; return; }
   const better = lowerIsBetter ? change < 0 : change > 0;
   delta.classList.add(better ? "better" : "worse");
-  delta.textContent = `${change > 0 ? "+" : "−"}${format(Math.abs(change))} vs previous run`;
+  delta.textContent = `${change > 0 ? "+" : "−"}${format(Math.abs(change))} vs ${against}`;
 }
 
-function showNumbers(numbers, previous) {
+function showNumbers(numbers, previous, against) {
   const before = previous || {};
   showNumber("lost-value", numbers.lost_value, money(numbers.lost_value), before.lost_value,
-    true, money);
+    true, money, against);
   showNumber("stopping", numbers.stopping, `${numbers.stopping} of ${numbers.products}`,
-    before.stopping, true, (v) => `${v}`);
+    before.stopping, true, (v) => `${v}`, against);
   const first = numbers.first_stop;
   const earlier = before.first_stop ? before.first_stop.days : null;
   showNumber("first-stop", first ? first.days : null,
     first ? `${first.name}, day ${Math.round(first.days)}` : "none",
-    earlier, false, (v) => `${Math.round(v)} days`);
+    earlier, false, (v) => `${Math.round(v)} days`, against);
   const gated = numbers.gated_days;
   showNumber("gated", gated, gated === null ? "no licensing" : `${Math.round(gated)} days`,
-    before.gated_days, true, (v) => `${Math.round(v)} days`);
+    before.gated_days, true, (v) => `${Math.round(v)} days`, against);
 }
 
-async function showResult(runId) {
-  const result = await api(`/api/runs/${runId}/result`);
-  state.previous = state.current;
-  state.current = { id: runId, numbers: result.key_numbers, label: result.label };
-  showNumbers(result.key_numbers, state.previous ? state.previous.numbers : null);
-  element("run-label").textContent = `${result.label}: ${result.key_numbers.draws} draws`;
+function chartConfig(runId, key) {
+  const csv = `/api/runs/${runId}/charts/${key}.csv`;
+  return Object.assign({}, PLOT_CONFIG, { modeBarButtonsToAdd: [{
+    name: "Download the data of this chart (CSV)", icon: Plotly.Icons.disk,
+    click: () => { window.location.href = csv; } }] });
+}
+
+async function drawCharts(runId, figures) {
   for (const key of CHARTS) {
+    const box = element(`box-${key}`);
     const target = element(`chart-${key}`);
-    const figure = result.figures[key];
+    const figure = figures[key];
     if (figure) {
-      target.hidden = false; // visible before drawing, so the chart takes the full width
-      await Plotly.react(target, figure.data, figure.layout, PLOT_CONFIG);
+      box.hidden = false; // visible before drawing, so the chart takes the full width
+      element(`csv-${key}`).href = `/api/runs/${runId}/charts/${key}.csv`;
+      await Plotly.react(target, figure.data, figure.layout, chartConfig(runId, key));
     } else {
       Plotly.purge(target);
       target.textContent = "";
-      target.hidden = true;
+      box.hidden = true;
     }
   }
+}
+
+// show run ``runId``; ``baseline`` (optional) is the run its numbers are compared with:
+// {id, label, numbers, compared}; by default the run shown before it
+async function showResult(runId, baseline) {
+  const result = await api(`/api/runs/${runId}/result`);
+  state.previous = baseline === undefined ? state.current : baseline;
+  state.current = { id: runId, numbers: result.key_numbers, label: result.label };
+  const previous = state.previous && state.previous.id !== runId ? state.previous : null;
+  const against = previous && previous.compared ? previous.label : "previous run";
+  showNumbers(result.key_numbers, previous ? previous.numbers : null, against);
+  element("run-label").textContent = `${result.label}: ${result.key_numbers.draws} draws`;
+  await drawCharts(runId, result.figures);
   element("downloads").hidden = false;
   element("download-results").href = `/api/runs/${runId}/download`;
   element("download-report").href = `/api/report?runs=${runId}`;
   const compare = element("compare-report");
-  compare.hidden = !state.previous;
-  if (state.previous) {
-    compare.href = `/api/report?runs=${state.previous.id}&runs=${runId}`;
+  compare.hidden = !previous;
+  if (previous) {
+    compare.href = `/api/report?runs=${previous.id}&runs=${runId}`;
+    compare.textContent = previous.compared ? `Report comparing with ${previous.label}`
+      : "Report comparing with the previous run";
   }
   element("progress").hidden = true;
   element("run").disabled = false;
   setStatus("done", runId, `${result.label}: done`);
+  saveView();
+  await listPast();
+}
+
+// ------------------------------------------------------------------------- past runs
+
+function when(seconds) {
+  const date = new Date(seconds * 1000);
+  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+async function listPast() {
+  let listed;
+  try { listed = await api("/api/runs?limit=50"); } catch (error) { return; }
+  state.past = listed.runs;
+  const list = element("past-runs");
+  list.textContent = "";
+  for (const run of listed.runs) {
+    const item = document.createElement("li");
+    item.dataset.run = run.id;
+    if (state.current && state.current.id === run.id) { item.classList.add("current"); }
+    const what = document.createElement("span");
+    what.className = "what";
+    what.textContent = run.label;
+    const about = document.createElement("span");
+    about.className = "when";
+    const lost = run.key_numbers && typeof run.key_numbers.lost_value === "number"
+      ? `, lost ${money(run.key_numbers.lost_value)}` : "";
+    about.textContent = `${when(run.created)} · ${run.source} · ${run.draws} draws${lost}`
+      + (run.available ? "" : " · files missing");
+    const open = document.createElement("button");
+    open.type = "button";
+    open.className = "open";
+    open.textContent = "Open";
+    open.disabled = !run.available;
+    open.addEventListener("click", () => openRun(run.id));
+    const compare = document.createElement("button");
+    compare.type = "button";
+    compare.className = "compare";
+    compare.textContent = "Compare with the run shown";
+    compare.disabled = !run.available || !state.current || state.current.id === run.id;
+    compare.addEventListener("click", () => compareWith(run.id));
+    item.append(what, about, open, compare);
+    list.appendChild(item);
+  }
+  document.body.dataset.pastRuns = String(listed.runs.length);
+}
+
+async function openRun(runId) {
+  showMessage("");
+  try { await showResult(runId, null); } catch (error) { showMessage(error.message); }
+}
+
+async function compareWith(runId) {
+  showMessage("");
+  if (!state.current) { return; }
+  try {
+    const other = await api(`/api/runs/${runId}/result`);
+    const baseline = { id: runId, label: other.label, numbers: other.key_numbers,
+      compared: true };
+    await showResult(state.current.id, baseline);
+  } catch (error) { showMessage(error.message); }
 }
 
 async function start() {
@@ -259,6 +391,11 @@ async function start() {
   });
   element("new_capacity_commodity").addEventListener("change", updateUnit);
   element("run").addEventListener("click", startRun);
+  for (const id of Object.values(URL_FIELDS)) {
+    element(id).addEventListener("change", saveView);
+    element(id).addEventListener("input", saveView);
+  }
+  element("validity_range").addEventListener("change", saveView);
   try {
     const presets = await api("/api/presets");
     for (const preset of presets) {
@@ -268,11 +405,20 @@ async function start() {
       option.title = preset.description;
       element("preset").appendChild(option);
     }
-    const chosen = presets.find((p) => p.name === "licences-3m") || presets[0];
+    const params = new URLSearchParams(location.search);
+    const chosen = presets.find((p) => p.name === params.get("preset"))
+      || presets.find((p) => p.name === "licences-3m") || presets[0];
     if (chosen) {
       element("preset").value = chosen.name;
       await choosePreset(chosen.name);
+      restoreKnobs(params);
     }
+    await listPast();
+    if (params.get("run")) {
+      await openRun(params.get("run"));
+      if (params.get("baseline")) { await compareWith(params.get("baseline")); }
+    }
+    saveView();
     document.body.dataset.ready = "true";
   } catch (error) { showMessage(error.message); }
 }
