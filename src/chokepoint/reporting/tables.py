@@ -225,7 +225,7 @@ def comparison_rich_table(
     return table
 
 
-def _timeline_bar(row: dict[str, Any], first: dt.date, last: dt.date, width: int) -> str:
+def _timeline_bar(row: dict[Any, Any], first: dt.date, last: dt.date, width: int) -> str:
     """A row's bar: '·' before, '█' while in force (to ``ends``, or '▶' to the edge when
     open-ended), '│' on the announcement day when it comes before."""
     span = max((last - first).days, 1)
