@@ -120,6 +120,12 @@ def test_presets_are_listed() -> None:
         "gallium-germanium-2023",
         "licences-3m",
         "licences-12m",
+        "graphite-2023-12",
+        "antimony-2024-09",
+        "us-ban-2024-12",
+        "us-ban-suspension-2025-11",
+        "w-te-bi-mo-in-2025-02",
+        "batteries-2025-10",
     }
 
 

@@ -564,14 +564,26 @@ def sensitivity(
 
 
 @app.command()
-def presets() -> None:
-    """List the scenario presets shipped with chokepoint, one line each."""
-    from chokepoint.scenario import load_scenario, preset_names
+def presets(
+    timeline: Annotated[
+        bool, typer.Option("--timeline", help="The controls on one time line, by date.")
+    ] = False,
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """List the scenario presets shipped with chokepoint, one line each (or on a time line)."""
+    from chokepoint.reporting.tables import timeline_rich_table, to_csv, to_json
+    from chokepoint.scenario import preset_timeline
 
-    for name in preset_names():
-        description = " ".join(load_scenario(name).description.split())
-        first = description.split(". ")[0].rstrip(".")
-        typer.echo(f"{name:<24} {first}.")
+    table = preset_timeline()
+    if output is OutputFormat.json:
+        typer.echo(to_json(table))
+    elif output is OutputFormat.csv:
+        typer.echo(to_csv(table.assign(source=table["source"].map("; ".join))), nl=False)
+    elif timeline:
+        _console().print(timeline_rich_table(table, title="Presets on one time line"))
+    else:
+        for row in table.sort_values("name").itertuples():
+            typer.echo(f"{row.name:<26} {row.summary}")
 
 
 @app.command()

@@ -5,6 +5,7 @@ Pure formatting: every function takes DataFrames and returns text or Rich render
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from typing import Any
@@ -16,6 +17,10 @@ from rich.table import Table
 def _clean(value: Any) -> Any:
     if isinstance(value, float) and math.isnan(value):
         return None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
     if isinstance(value, dict):
         return {k: _clean(v) for k, v in value.items()}
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
@@ -218,3 +223,57 @@ def comparison_rich_table(
             _money(row.lost_value_mean_b),
         )
     return table
+
+
+def _timeline_bar(row: dict[Any, Any], first: dt.date, last: dt.date, width: int) -> str:
+    """A row's bar: '·' before, '█' while in force (to ``ends``, or '▶' to the edge when
+    open-ended), '│' on the announcement day when it comes before."""
+    span = max((last - first).days, 1)
+
+    def column(day: dt.date) -> int:
+        return min(max(round((day - first).days / span * (width - 1)), 0), width - 1)
+
+    begin = row["in_force"] or row["date"]
+    stop = row["ends"] or last
+    cells = ["·"] * width
+    for i in range(column(begin), column(stop) + 1):
+        cells[i] = "█"
+    if row["ends"] is None:
+        cells[-1] = "▶"
+    announced = row["announced"]
+    if announced is not None and column(announced) < column(begin):
+        cells[column(announced)] = "│"
+    return "".join(cells)
+
+
+def timeline_rich_table(frame: pd.DataFrame, *, title: str, width: int = 32) -> Table:
+    """Presets on one time line: dates, and a bar per preset from in force to its end.
+
+    A preset without dates of its own is placed at its scenario start, shown in brackets.
+    """
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column("preset / control", no_wrap=True, overflow="ellipsis", max_width=38)
+    for name in ("announced", "in force", "ends"):
+        table.add_column(name, no_wrap=True, min_width=10)
+    records = frame.to_dict(orient="records")
+    dates = [d for r in records for d in (r["announced"], r["in_force"], r["ends"], r["date"])]
+    dates = [d for d in dates if isinstance(d, dt.date)]
+    if not dates:
+        return table
+    first, last = min(dates), max(dates)
+    table.add_column(f"{first:%b %Y} → {last:%b %Y}", no_wrap=True, min_width=width)
+    for row in records:
+        began = _date(row["in_force"]) if row["in_force"] else f"({_date(row['date'])})"
+        label = f"[bold]{row['name']}[/bold]\n[dim]{row['control'] or row['summary']}[/dim]"
+        table.add_row(
+            label,
+            _date(row["announced"]),
+            began,
+            _date(row["ends"]),
+            _timeline_bar(row, first, last, width),
+        )
+    return table
+
+
+def _date(value: Any) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else "–"

@@ -80,14 +80,22 @@ def _family_value(model: Model, members: list[str]) -> float:
     return float(np.dot(values, weights) / weights.sum())
 
 
+def _countries_abroad(model: Model, members: list[str]) -> list[str]:
+    """Countries outside the EU (not ROW) that hold final demand for the commodities."""
+    regions = model.demand_region[np.isin(model.demand_commodity, members)].astype(str)
+    return sorted(set(regions) - set(EU27) - {"EU27", "EU", "ROW"})
+
+
 def product_groups(model: Model, net: SupplyNetwork, regions: list[str] | None) -> ProductGroups:
     """Final products (commodities with final demand) by region, and product families.
 
     A region's row measures the output of its own producers of the product when they meet
     at least half of the region's final demand for it (EU car plants), and otherwise the
     deliveries to the region's final demand (magnets the EU buys abroad). Member states get
-    a production row where they make the product. A family of two or more final products
-    (:func:`family_aggregates`) gets rows of its own after its members, summing them.
+    a production row where they make the product; a country outside the EU gets a row where
+    it holds final demand for it (the US demand of the default data). A family of two or
+    more final products (:func:`family_aggregates`) gets rows of its own after its members,
+    summing them.
     """
     products = list(dict.fromkeys(net.demand["commodity"]))
     families = {
@@ -106,7 +114,7 @@ def product_groups(model: Model, net: SupplyNetwork, regions: list[str] | None) 
     for product, members, value in entries:
         makers = np.isin(model.producer_commodity, members) & ~model.virtual & (model.output > 0)
         countries = sorted({c for c in model.producer_country[makers] if c in EU27})
-        for region in regions or ["EU27", *countries]:
+        for region in regions or ["EU27", *countries, *_countries_abroad(model, members)]:
             found = _group_row(model, baseline, members, region)
             if found is None:
                 continue

@@ -13,7 +13,14 @@ from chokepoint.scenario.measures import (
     Substitution,
     SupplierSwitch,
 )
-from chokepoint.scenario.presets import load_scenario, preset_names, presets_folder, resolve
+from chokepoint.scenario.presets import (
+    load_scenario,
+    preset_names,
+    preset_timeline,
+    presets_folder,
+    resolve,
+    timeline,
+)
 from chokepoint.scenario.shocks import (
     DemandShift,
     ExportBan,
@@ -22,10 +29,11 @@ from chokepoint.scenario.shocks import (
     Outage,
     ValueContentRule,
 )
-from chokepoint.scenario.spec import Scenario, Settings
+from chokepoint.scenario.spec import METADATA, Scenario, Settings
 
 __all__ = [
     "EVENT_TYPES",
+    "METADATA",
     "DemandCut",
     "DemandShift",
     "Event",
@@ -45,6 +53,8 @@ __all__ = [
     "ValueContentRule",
     "load_scenario",
     "preset_names",
+    "preset_timeline",
     "presets_folder",
     "resolve",
+    "timeline",
 ]

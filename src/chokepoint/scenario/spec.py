@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import AfterValidator, Field, PrivateAttr, ValidationError
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from chokepoint.errors import ScenarioError
 from chokepoint.files import decode_utf8, read_bytes
@@ -61,11 +69,57 @@ class Settings(_Model):
     """Output below this fraction of baseline counts as a stoppage."""
 
 
+def _as_date(value: Any) -> Any:
+    """A calendar date (YAML ``2023-08-01`` or the same text quoted); nothing else."""
+    if isinstance(value, dt.datetime):
+        raise ValueError("must be a date (YYYY-MM-DD), not a date and time")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"must be a date (YYYY-MM-DD), got {value!r}")
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+CalendarDate = Annotated[Date, BeforeValidator(_as_date)]
+"""A date given as a date: ``2023-08-01`` (numbers and date-times are refused), within the
+dates every scenario date must lie in (:data:`chokepoint.scenario.events.Date`)."""
+Text = Annotated[str, BeforeValidator(lambda v: _not_blank(v) if isinstance(v, str) else v)]
+Texts = Annotated[list[Text], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
+
+METADATA = ("control", "announced", "in_force", "ends", "source")
+"""Top-level keys that describe the control a preset stands for; they do not change a run."""
+
+
 class Scenario(_Model):
-    """A scenario: what network, when, for how long, how many draws, and what happens."""
+    """A scenario: what network, when, for how long, how many draws, and what happens.
+
+    A preset may also say which real control it stands for (all optional, none changes the
+    numbers of a run): ``control`` (its name), ``announced``, ``in_force`` and ``ends`` (dates:
+    announced <= in force < ends) and ``source`` (where those facts come from). ``chokepoint
+    presets --timeline`` draws the presets on one time line by these dates.
+    """
 
     name: str = "scenario"
     description: str = ""
+    control: Text | None = None
+    """The measure the scenario stands for, e.g. "MOFCOM/GAC announcement 23/2023"."""
+    announced: CalendarDate | None = None
+    """Day the measure was announced."""
+    in_force: CalendarDate | None = None
+    """Day it took effect."""
+    ends: CalendarDate | None = None
+    """Day it ended, was suspended or lapses (left out: in force, open-ended)."""
+    source: Texts | None = None
+    """Where the dates, items and mechanics come from (references or URLs)."""
     network: str = "default"
     start: Date = dt.date(2025, 1, 1)
     horizon_days: Annotated[Whole, Field(gt=0, le=MAX_HORIZON_DAYS)] = 365
@@ -74,6 +128,27 @@ class Scenario(_Model):
     settings: Settings = Settings()
     events: Annotated[list[AnyEvent], Field(max_length=MAX_EVENTS)] = []
     _path: str | None = PrivateAttr(default=None)
+
+    @field_validator("in_force")
+    @classmethod
+    def _in_force_after_announcement(cls, value: dt.date | None, info: ValidationInfo) -> Any:
+        announced = info.data.get("announced")
+        if value is not None and announced is not None and value < announced:
+            raise ValueError(f"in force ({value}) before it was announced ({announced})")
+        return value
+
+    @field_validator("ends")
+    @classmethod
+    def _ends_after_start(cls, value: dt.date | None, info: ValidationInfo) -> Any:
+        began = info.data.get("in_force") or info.data.get("announced")
+        if value is not None and began is not None and value <= began:
+            raise ValueError(f"ends ({value}) on or before it began ({began})")
+        return value
+
+    @property
+    def timeline_date(self) -> dt.date:
+        """The date a time line places the scenario at: in force, else announced, else start."""
+        return self.in_force or self.announced or self.start
 
     @property
     def path(self) -> str | None:
@@ -85,8 +160,9 @@ class Scenario(_Model):
         return self.day(event.start), self.day(event.end, default=self.horizon_days)
 
     def digest(self) -> str:
-        """The short hash a run records for its scenario (draws and seed included)."""
-        text = self.model_dump_json(by_alias=True, serialize_as_any=True)
+        """The short hash a run records for its scenario (draws and seed included; the
+        control's metadata left out, as it does not change the run)."""
+        text = self.model_dump_json(by_alias=True, serialize_as_any=True, exclude=set(METADATA))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     def day(self, when: When | None, default: int | None = None) -> int:
