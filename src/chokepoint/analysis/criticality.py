@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, cast, overload
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,10 @@ STUDY_EU_YEARS = (2016, 2017, 2018, 2019, 2020)
 # --------------------------------------------------------------------------- formulas
 
 
+@overload
+def scale_governance(estimate: float) -> float: ...
+@overload
+def scale_governance(estimate: np.ndarray) -> np.ndarray: ...
 def scale_governance(estimate: float | np.ndarray) -> float | np.ndarray:
     """A WGI estimate (−2.5 best … +2.5, higher is better) on the EU 0-10 scale (10 worst)."""
     scaled = np.clip(5.0 - 2.0 * np.asarray(estimate, dtype=float), 0.0, 10.0)
@@ -218,7 +223,7 @@ def supply_risk_draws(
         return hhi_g * factor
     if inputs.basis == "EUonly":
         return hhi_e * factor
-    reliance = float(inputs.import_reliance)  # checked by supply_risk before any draw
+    reliance = float(cast(float, inputs.import_reliance))  # checked by supply_risk first
     return (hhi_g * reliance / 2 + hhi_e * (1 - reliance / 2)) * factor
 
 
@@ -272,7 +277,7 @@ def _shares(flows: pd.Series) -> dict[str, float]:
     if not total > 0:
         return {}
     grouped = flows.groupby(flows.index.map(_alias)).sum() / total
-    return {c: float(s) for c, s in grouped.sort_values(ascending=False).items()}
+    return {str(c): float(s) for c, s in grouped.sort_values(ascending=False).items()}
 
 
 def global_supply_shares(
@@ -303,8 +308,8 @@ def eu_sourcing_shares(
     if with_production and not flows.empty:
         sheets = {s for value in rows["wmd"] for s in value.split(";") if s}
         prod = ref.production
-        own = prod[prod["commodity"].isin(sheets) & prod["year"].isin(years)]
-        own = own[own["country"].isin(EU27)].groupby("country")["quantity"].sum()
+        eu = prod[prod["commodity"].isin(sheets) & prod["year"].isin(years)]
+        own = eu[eu["country"].isin(EU27)].groupby("country")["quantity"].sum()
         flows = pd.concat([flows, own]).groupby(level=0).sum()
     return _shares(flows), with_production
 
@@ -314,7 +319,7 @@ def _published_shares(ref: ReferenceData, material: str, stage: str) -> dict[str
     names = {material, GROUPS.get(material, material)}
     table = ref.shares
     part = table[table["material"].isin(names) & (table["stage"] == stage)]
-    return {scope: rows for scope, rows in part.groupby("scope")}
+    return {str(scope): rows for scope, rows in part.groupby("scope")}
 
 
 def _trade_parameters(
@@ -403,7 +408,8 @@ def stage_inputs(
             where = "production" if scope == "global" else "EU import"
             return None, f"no {where} data for this stage in the wheel"
         found[scope] = shares
-        notes.append(note)
+        if note is not None:  # always a note when there are shares
+            notes.append(note)
     trade_g, trade_e = _trade_parameters(ref, material, stage)
     reliance = params[f"ir_{stage}"]
     return (
@@ -460,6 +466,7 @@ def criticality_table(
     governance = governance_scores(ref, year)
     wanted = set(study_materials(ref, material))
     records = []
+    params: Any  # a namedtuple of the parameters table's columns
     for params in ref.parameters.itertuples(index=False):
         if params.material not in wanted:
             continue
@@ -553,7 +560,7 @@ def _record(
     return record
 
 
-def _number(value: object) -> float | None:
+def _number(value: Any) -> float | None:
     if value is None or value == "":
         return None
     number = float(value)

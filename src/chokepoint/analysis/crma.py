@@ -18,6 +18,8 @@ Materials or stages the wheel does not cover appear with ``data = False`` and a 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from chokepoint.analysis.criticality import COUNTRY_ALIASES
@@ -63,7 +65,8 @@ def strategic_materials_table(
     ref = load_reference() if ref is None else ref
     year = int(ref.imports["year"].max()) if year is None else int(year)
     by_commodity = dict(zip(ref.eol["commodity"], ref.eol["eol_rir"], strict=True))
-    sheets = {}
+    sheets: dict[str, str] = {}
+    item: Any  # a namedtuple of the materials table's columns
     for item in ref.materials.itertuples(index=False):
         if item.wmd:
             sheets.setdefault(item.material, item.wmd.split(";")[0])
@@ -95,7 +98,7 @@ def _row(ref: ReferenceData, item, year: int, eol: dict[str, float]) -> dict[str
     world = prod.groupby("country")["quantity"].sum()
     world = world[world > 0]
     if not world.empty:
-        top = world.idxmax()
+        top = str(world.idxmax())
         record.update(
             data=True,
             world_top_country=COUNTRY_ALIASES.get(top, top),
@@ -112,7 +115,7 @@ def _row(ref: ReferenceData, item, year: int, eol: dict[str, float]) -> dict[str
     if not imports.empty:
         own = float(world[world.index.isin(EU27)].sum()) if item.same_basis == "yes" else 0.0
         sourcing = own + float(imports.sum())
-        top = imports.idxmax()
+        top = str(imports.idxmax())
         share = float(imports.max() / sourcing)
         record.update(
             data=True,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -143,7 +144,12 @@ def _definitions(
     if definitions is not None:
         return [(m, s, list(w), list(h)) for m, s, w, h in definitions]
     rows = ref.materials[(ref.materials["wmd"] != "") & (ref.materials["hs6"] != "")]
-    return [(r.material, r.stage, r.wmd.split(";"), r.hs6.split(";")) for r in rows.itertuples()]
+    return [
+        (material, stage, wmd.split(";"), hs6.split(";"))
+        for material, stage, wmd, hs6 in zip(
+            rows["material"], rows["stage"], rows["wmd"], rows["hs6"], strict=True
+        )
+    ]
 
 
 def _stability(ref: ReferenceData) -> dict[int, dict[str, float]]:
@@ -157,7 +163,7 @@ def _stability(ref: ReferenceData) -> dict[int, dict[str, float]]:
         for alias, code in COUNTRY_ALIASES.items():
             if code in scores:
                 scores[alias] = scores[code]
-        table[int(year)] = scores
+        table[int(cast(int, year))] = scores
     return table
 
 
@@ -180,7 +186,7 @@ def _one(
     value = float(flows["value_kusd"].sum())
     total = float(imports.sum())
     hhi = production_hhi(world)
-    risk = import_risk(imports.to_dict(), stability, own, members=members)
+    risk = import_risk(cast(dict[str, float], imports.to_dict()), stability, own, members=members)
     score = geopolrisk_score(hhi, risk)
     price = value / total if total > 0 else 0.0  # kUSD per tonne = USD per kg
     return {

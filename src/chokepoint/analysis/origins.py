@@ -14,6 +14,8 @@ sparsely per traced commodity.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -100,12 +102,16 @@ def _trace(net: SupplyNetwork, total: pd.DataFrame, k: str) -> pd.DataFrame:
     covered = pd.Series(values).groupby([rows, link_commodity]).sum()
     for position in np.flatnonzero(~own):
         node_kind = table.at[position, "kind"]
-        c = table.at[position, "commodity"]
+        c = str(table.at[position, "commodity"])
         if node_kind == "demand":
             inputs = {c: 1.0}
         else:
             inputs = (
-                {j: input_weight(c, j) for j in recipe.loc[c].index if total.at[j, k] > _EPS}
+                {
+                    j: input_weight(c, j)
+                    for j in recipe.loc[c].index
+                    if cast(float, total.at[j, k]) > _EPS
+                }
                 if c in recipe.index.get_level_values(0)
                 else {}
             )
@@ -150,7 +156,9 @@ def product_origins(
         from chokepoint.errors import DataError
 
         raise DataError(f"unknown commodity '{product}'", field="product")
-    upstream = [c for c in total.columns if c != product and total.at[product, c] > _EPS]
+    upstream = [
+        c for c in total.columns if c != product and cast(float, total.at[product, c]) > _EPS
+    ]
     targets = upstream if traced is None else ([traced] if isinstance(traced, str) else traced)
     shares = origin_shares(net, targets)
     table = nodes(net)
@@ -159,7 +167,7 @@ def product_origins(
     if chosen.empty:
         chosen = table[inside & (table["kind"] == "demand")]
     part = shares[shares["node"].isin(chosen["node"])]
-    grouped = part.groupby(["traced", "country"], as_index=False)["content"].sum()
+    grouped = part.groupby(["traced", "country"])["content"].sum().reset_index()
     grouped["share"] = grouped["content"] / grouped.groupby("traced")["content"].transform("sum")
     return grouped.sort_values(["traced", "share"], ascending=[True, False], ignore_index=True)
 
@@ -179,7 +187,7 @@ def material_origins_by_stage(
         return pd.DataFrame(columns=["stage", "country", "content", "share"])
     stage = of_material.set_index("id")["stage"]
     origins["stage"] = stage.reindex(origins["traced"]).to_numpy()
-    grouped = origins.groupby(["stage", "country"], as_index=False)["content"].sum()
+    grouped = origins.groupby(["stage", "country"])["content"].sum().reset_index()
     grouped["share"] = grouped["content"] / grouped.groupby("stage")["content"].transform("sum")
     order = {name: position for position, name in enumerate(stage.unique())}
     grouped["_order"] = grouped["stage"].map(order)

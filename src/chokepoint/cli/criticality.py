@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
@@ -90,6 +90,7 @@ def _criticality_rich(table: pd.DataFrame) -> Table:
     )
     for name in ("material", "stage", "SR", "p5–p95", "study SR", "EI", "critical"):
         result.add_column(name, justify="left" if name in ("material", "stage") else "right")
+    row: Any  # a namedtuple of the table's columns
     for row in table.itertuples(index=False):
         computed = row.sr is not None and row.sr == row.sr
         stage = f"{row.stage[0].upper()}{'*' if row.used_stage else ''}"
@@ -136,6 +137,7 @@ def _geopolrisk_rich(table: pd.DataFrame) -> Table:
     )
     for name in ("material", "stage", "year", "HHI", "import risk", "score", "USD/kg", "CF"):
         result.add_column(name, justify="left" if name in ("material", "stage") else "right")
+    row: Any  # a namedtuple of the table's columns
     for row in table.itertuples(index=False):
         result.add_row(
             row.material,
@@ -171,6 +173,7 @@ def strategic_rich_table(table: pd.DataFrame) -> Table:
         "recycl.",
     ):
         result.add_column(name, justify="left" if name in ("material", "stage") else "right")
+    row: Any  # a namedtuple of the table's columns
     for row in table.itertuples(index=False):
         if not row.data:
             result.add_row(row.material, row.stage, "no data", "", "", "", "")

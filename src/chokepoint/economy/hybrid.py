@@ -14,6 +14,7 @@ loss. The ARIO model then carries the loss through the economy.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -64,6 +65,8 @@ def producer_links(
     eu_regions = {country_regions[c] for c in EU27 if c in country_regions}
     output = pd.Series(mrio.x, index=mrio.industries)
     links, skipped = [], []
+    entry: Any  # namedtuples of the mapping's and producers' columns
+    maker: Any
     for entry in mapping.itertuples(index=False):
         makers = producers[producers["commodity"] == entry.product]
         value = entry.unit_value

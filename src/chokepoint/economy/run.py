@@ -66,7 +66,7 @@ class EconomyResults:
         daily = self.daily[self.daily["region"] == region]
         month = daily["date"].dt.to_period("M").astype(str)
         return (
-            daily.assign(month=month).groupby("month", as_index=False, sort=True)["loss_mean"].sum()
+            daily.assign(month=month).groupby("month", sort=True)["loss_mean"].sum().reset_index()
         )
 
     def eu_total(self) -> dict[str, float]:
@@ -143,6 +143,7 @@ def run_economy(
 
     physical = simulate(loaded, net, keep="daily")
     quiet = simulate(loaded.with_overrides(events=[], draws=1), net, keep="daily")
+    assert physical.trajectories is not None and quiet.trajectories is not None  # keep="daily"
     producer_ids = [str(p) for p in physical.trajectories["producer"].values]
     production = physical.trajectories["production"].transpose("day", "producer", "draw").values
     baseline = quiet.trajectories["production"].isel(draw=0).transpose("day", "producer").values
@@ -237,6 +238,7 @@ def _run_draws(
         end = min(begin + chunk, total)
         part = dataclasses.replace(loss, values=loss.values[:, :, begin:end])
         result = run_ario(model, steps, capacity_loss=part, keep_production=False, groups=region_of)
+        assert result.grouped_value_added_loss is not None  # groups were given
         loss_by_industry[:, begin:end] = result.value_added_loss * euros
         daily_by_region[:, :, begin:end] = result.grouped_value_added_loss * euros
         shortage += result.shortage_steps.sum(axis=1)

@@ -484,11 +484,11 @@ def build_reference_tables(
     try:
         for name, rows in tables.items():
             target = folder / f"{name}.csv"
-            handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=folder)
+            handle, staged = tempfile.mkstemp(prefix=f".{name}.", dir=folder)
             with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
                 stream.write(table_text(name, rows))
-            os.chmod(temporary, 0o644)
-            partials[Path(temporary)] = target
+            os.chmod(staged, 0o644)
+            partials[Path(staged)] = target
         for temporary, target in partials.items():
             os.replace(temporary, target)
     finally:

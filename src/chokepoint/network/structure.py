@@ -18,12 +18,20 @@ import scipy.sparse.linalg as spla
 
 
 class Tables(Protocol):
-    commodities: pd.DataFrame
-    producers: pd.DataFrame
-    links: pd.DataFrame
-    recipes: pd.DataFrame
-    stocks: pd.DataFrame
-    demand: pd.DataFrame
+    """Read-only table attributes (a frozen :class:`SupplyNetwork` satisfies it)."""
+
+    @property
+    def commodities(self) -> pd.DataFrame: ...
+    @property
+    def producers(self) -> pd.DataFrame: ...
+    @property
+    def links(self) -> pd.DataFrame: ...
+    @property
+    def recipes(self) -> pd.DataFrame: ...
+    @property
+    def stocks(self) -> pd.DataFrame: ...
+    @property
+    def demand(self) -> pd.DataFrame: ...
 
 
 def commodity_ids(net: Tables) -> pd.Index:
@@ -36,8 +44,8 @@ def recipe_matrix(net: Tables) -> sp.csr_matrix:
     n = len(ids)
     if net.recipes.empty:
         return sp.csr_matrix((n, n))
-    rows = ids.get_indexer(net.recipes["output"])
-    cols = ids.get_indexer(net.recipes["input"])
+    rows = ids.get_indexer(pd.Index(net.recipes["output"]))
+    cols = ids.get_indexer(pd.Index(net.recipes["input"]))
     return sp.csr_matrix((net.recipes["quantity"].to_numpy(float), (rows, cols)), shape=(n, n))
 
 

@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -304,7 +305,12 @@ def survive_recover_figure(run: RunData, catalog: Catalog) -> go.Figure:
         f"{catalog.name(r['product'])} · P(stop) {float(r['stoppage_probability']):.0%}"
         for _, r in stopped.iterrows()
     ]
-    survive, survive_low, survive_high, recover, recover_low, recover_high = ([] for _ in range(6))
+    survive: list[float] = []
+    survive_low: list[float] = []
+    survive_high: list[float] = []
+    recover: list[float] = []
+    recover_low: list[float] = []
+    recover_high: list[float] = []
     notes, patterns = [], []
     for _, row in stopped.iterrows():
         middle = _value(row, "time_to_survive_days_p50")
@@ -389,4 +395,5 @@ def _recovered_share(run: RunData) -> dict[str, float]:
     if draws.empty or "time_to_recover_days" not in draws:
         return {}
     eu = draws[(draws["region"] == EU_REGION) & draws["time_to_survive_days"].notna()]
-    return eu.groupby("product")["time_to_recover_days"].apply(lambda s: s.notna().mean()).to_dict()
+    shares = eu.groupby("product")["time_to_recover_days"].apply(lambda s: s.notna().mean())
+    return cast(dict[str, float], shares.to_dict())

@@ -227,7 +227,7 @@ def key_numbers(
     likely = eu[eu["stoppage_probability"] >= 0.5] if not eu.empty else eu
     first_stop = None
     if not likely.empty and likely["time_to_survive_days_p50"].notna().any():
-        row = likely.loc[likely["time_to_survive_days_p50"].astype(float).idxmin()]
+        row = likely.iloc[likely["time_to_survive_days_p50"].astype(float).argmin()]
         first_stop = {
             "product": row["product"],
             "name": (names or {}).get(row["product"], row["product"]),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,7 +54,11 @@ def chain_commodities(network, run: RunData, restricted: Iterable[str]) -> list[
     producer_commodity = dict(
         zip(network.producers["id"], network.producers["commodity"], strict=True)
     )
-    shocked = {producer_commodity.get(link.split("->")[0]) for link in restricted} - {None}
+    shocked = {
+        commodity
+        for link in restricted
+        if (commodity := producer_commodity.get(link.split("->")[0])) is not None
+    }
     lost = set(run.stats.loc[run.stats["lost_output_mean"].fillna(0) > 0, "product"])
     inputs: dict[str, set[str]] = defaultdict(set)
     outputs: dict[str, set[str]] = defaultdict(set)
@@ -313,7 +318,10 @@ def _node_trace(nodes: pd.DataFrame, catalog: Catalog, users: bool) -> go.Scatte
 
 
 def _edge_hover(edges: pd.DataFrame, position: pd.DataFrame, catalog: Catalog) -> go.Scatter:
-    xs, ys, texts = [], [], []
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    texts: list[str] = []
+    edge: Any  # a namedtuple of the edges' columns
     for edge in edges.itertuples(index=False):
         start, end = position.loc[edge[0]], position.loc[edge[1]]
         xs.append(round((float(start["x"]) + float(end["x"])) / 2, 3))

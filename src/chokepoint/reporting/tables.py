@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 from rich.table import Table
@@ -32,7 +32,7 @@ def to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as plain JSON-ready dicts (NaN → None, numpy scalars → Python)."""
     return [
         {key: _clean(value) for key, value in row.items()}
-        for row in frame.to_dict(orient="records")
+        for row in cast(list[dict[str, Any]], frame.to_dict(orient="records"))
     ]
 
 
@@ -78,6 +78,7 @@ def dependency_rich_table(frame: pd.DataFrame, *, title: str) -> Table:
     table.add_column("HHI", justify="right")
     table.add_column("import\nreliance", justify="right")
     table.add_column("CRMA\n≤65%", justify="center")
+    row: Any  # a namedtuple of the frame's columns
     for row in frame.itertuples(index=False):
         shares = row.supplier_shares or {}
         top = ", ".join(
@@ -160,6 +161,7 @@ def results_rich_table(stats: pd.DataFrame, *, title: str) -> Table:
     table.add_column("lost output\nmean", justify="right")
     table.add_column("lost\nshare", justify="right")
     table.add_column("lost value\nmean", justify="right")
+    row: Any  # a namedtuple of the frame's columns
     for row in stats.itertuples(index=False):
         survive = (
             f"{_days(row.time_to_survive_days_p50)} [{_days(row.time_to_survive_days_p5)}–"
@@ -186,6 +188,7 @@ def licence_rich_table(summary: pd.DataFrame, labels: dict[int, str], *, title: 
     table.add_column("contracts/flow", justify="right")
     table.add_column("window days", justify="right")
     table.add_column("gated days per contract", justify="right")
+    row: Any  # a namedtuple of the frame's columns
     for row in summary.itertuples(index=False):
         table.add_row(
             labels.get(int(row.event), f"event {row.event}"),
@@ -208,6 +211,7 @@ def comparison_rich_table(
     for label in ("P(stop)", "median days\nto stoppage", "lost output", "lost value"):
         table.add_column(f"{label}\n{a}", justify="right")
         table.add_column(f"{label}\n{b}", justify="right")
+    row: Any  # a namedtuple of the frame's columns
     for row in merged.itertuples(index=False):
         if row.lost_output_mean_a == 0 and row.lost_output_mean_b == 0:
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ def affected_products(runs: Sequence[RunData], limit: int = 9) -> list[str]:
     shares: dict[str, float] = {}
     order: list[str] = []
     for run in runs:
+        row: Any  # a namedtuple of the region statistics' columns
         for row in run.region_stats().itertuples(index=False):
             share = float(row.lost_output_share_mean or 0.0)
             if row.product not in shares:

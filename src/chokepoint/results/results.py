@@ -12,6 +12,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -78,12 +79,13 @@ def measures_table(scenario: Scenario, costs: pd.DataFrame) -> pd.DataFrame:
     if costs.empty:
         return pd.DataFrame(columns=columns)
     rows = []
-    for event, part in costs.sort_values(["event", "draw"]).groupby("event", sort=True):
-        item = scenario.events[int(event)]
+    for key, part in costs.sort_values(["event", "draw"]).groupby("event", sort=True):
+        event = int(cast(int, key))
+        item = scenario.events[event]
         values = part["cost"].to_numpy(float)
         rows.append(
             {
-                "event": int(event),
+                "event": event,
                 "type": item.type,
                 "label": item.title,
                 "cost_mean": float(values.mean()),
