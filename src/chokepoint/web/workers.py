@@ -9,6 +9,7 @@ loop. A worker that passes a time limit or dies is killed and replaced on next u
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -22,16 +23,33 @@ class WorkersBusy(ChokepointError):
     """No worker process is free (or one could not be started); try again later."""
 
 
+WORKER_NICENESS = 10
+"""Worker processes run simulations and checks at a lower CPU priority than the server, so
+that on a busy machine the server keeps answering (``/api/health`` within a second) while
+the workers share what is left."""
+
+
+def _run_nicely(target: Callable[..., None], connection: Any, *args: Any) -> None:
+    """The worker process's entry point: lower its priority, then run ``target``."""
+    try:
+        os.nice(WORKER_NICENESS)
+    except OSError:  # pragma: no cover - not allowed here: run at normal priority
+        pass
+    target(connection, *args)
+
+
 class ProcessWorker:
-    """One process running ``target(connection, *args)``; it sends ``("ready", None)``
-    when it is ready for work."""
+    """One process running ``target(connection, *args)`` at a lower priority; it sends
+    ``("ready", None)`` when it is ready for work."""
 
     def __init__(
         self, target: Callable[..., None], args: tuple[Any, ...], startup_timeout: float, name: str
     ) -> None:
         context = multiprocessing.get_context("spawn")
         self.connection, child = context.Pipe()
-        self.process = context.Process(target=target, args=(child, *args), name=name, daemon=True)
+        self.process = context.Process(
+            target=_run_nicely, args=(target, child, *args), name=name, daemon=True
+        )
         self.process.start()
         child.close()
         try:
