@@ -12,6 +12,7 @@ and appears under the code ``UNK``.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -144,6 +145,7 @@ def dependency_table(
     if commodity is not None:
         commodities = commodities[commodities["id"] == commodity]
     rows = []
+    item: Any  # a namedtuple of the commodities' columns
     for item in commodities.itertuples(index=False):
         part = shares[shares["commodity"] == item.id].sort_values(
             ["share", "country"], ascending=[False, True]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal, cast
 
 import typer
 from rich.console import Console
@@ -211,7 +211,8 @@ def data_export(
 
     if file_format not in {"csv", "parquet"}:
         raise ChokepointError(f"--format: expected csv or parquet, got '{file_format}'")
-    written = load_default().to_folder(folder, format=file_format, overwrite=force)
+    chosen = cast(Literal["csv", "parquet"], file_format)  # checked just above
+    written = load_default().to_folder(folder, format=chosen, overwrite=force)
     typer.echo(f"wrote the default network to {written}/ ({file_format})")
 
 
@@ -551,6 +552,7 @@ def sensitivity(
             "first-order index",
         ):
             result.add_column(name, justify="left" if name == "parameter" else "right")
+        row: Any  # a namedtuple of the table's columns
         for row in table.itertuples(index=False):
             result.add_row(
                 row.parameter,

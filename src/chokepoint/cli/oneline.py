@@ -9,6 +9,7 @@ format adds.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -22,13 +23,12 @@ from typer.core import TyperGroup
 from chokepoint.errors import ChokepointError, OptionError
 
 try:  # typer >= 0.20 carries its own copy of click
-    from typer._click.exceptions import NoArgsIsHelpError as _TyperNoArgs
-    from typer._click.exceptions import UsageError as _TyperUsage
+    _typer_click = importlib.import_module("typer._click.exceptions")
 except ImportError:  # pragma: no cover - older typer uses click itself
-    _TyperNoArgs, _TyperUsage = click.exceptions.NoArgsIsHelpError, click.UsageError
+    _typer_click = click.exceptions
 
-USAGE_ERRORS = (click.UsageError, _TyperUsage)
-NO_ARGS = (click.exceptions.NoArgsIsHelpError, _TyperNoArgs)
+USAGE_ERRORS = (click.UsageError, _typer_click.UsageError)
+NO_ARGS = (click.exceptions.NoArgsIsHelpError, _typer_click.NoArgsIsHelpError)
 ABORTS = (click.Abort, typer.Abort)
 
 USAGE_EXIT = 2

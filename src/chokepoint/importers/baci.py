@@ -352,9 +352,9 @@ def _read_small_csv(path: Path) -> tuple[list[str], list[list[str]]]:
     except DataError:
         if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
             raise
-        text = data.decode("cp1252", errors="strict") if _cp1252(data) else None
-        if text is None:
+        if not _cp1252(data):
             raise DataError("cannot decode the file as UTF-8 or Windows-1252", file=path) from None
+        text = data.decode("cp1252", errors="strict")
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         lines = list(reader)

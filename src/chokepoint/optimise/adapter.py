@@ -16,6 +16,7 @@ their capacity headroom, times the gate and within the quota an event sets.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -124,7 +125,7 @@ def row_daily(rows: Rows, n_rows: int, horizon: int, n_draws: int, neutral: floa
 
 def _upstream(model: Model, producers: set[int], demand_slots: set[int]) -> set[int]:
     """Producers that feed the given producers or demand slots, directly or not."""
-    feeding = {}
+    feeding: dict[int, list[int]] = {}
     for link, slot in enumerate(model.link_slot):
         feeding.setdefault(int(slot), []).append(int(model.link_supplier[link]))
     seen: set[int] = set()
@@ -167,7 +168,7 @@ def _affected(model: Model, exo: Exogenous, extra_slots: set[int]) -> set[int]:
 
 def compile_case(
     scenario: Scenario,
-    network: SupplyNetwork | str | None = None,
+    network: SupplyNetwork | str | Path | None = None,
     *,
     draws: int | np.ndarray = 200,
     step_days: int = 7,
@@ -185,7 +186,7 @@ def compile_case(
         raise ScenarioError("the step must be at least one day", field="step_days")
     prepared = prepared or prepare(scenario, network)
     model, horizon = prepared.model, scenario.horizon_days
-    draws = np.arange(draws) if np.ndim(draws) == 0 else np.asarray(draws)
+    draws = np.arange(int(draws)) if np.ndim(draws) == 0 else np.asarray(draws)
     n_draws = len(draws)
     exo = compile_exogenous(prepared.net, model, prepared.scenario, draws)
     table = prepared.groups.table.copy()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -94,7 +95,7 @@ def load_catalogue(path: str | Path | None = None) -> list[Candidate]:
                 row=number,
                 field="type",
             )
-        numbers = {}
+        numbers: dict[str, Any] = {}  # Candidate's numeric fields
         for name, default in NUMBERS.items():
             numbers[name] = _number(values[name], default, file, number, name)
         basis = values["cost_basis"] or "eur"

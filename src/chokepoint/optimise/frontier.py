@@ -8,6 +8,7 @@ portfolio alone and reports the risk that returns: its risk reduction at the cho
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,7 @@ def frontier(
     are reported with cost NaN."""
     cache: dict = {}
     first = prepared.targets[0]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for bound in bounds:
         targets = [replace(first, bound=float(bound)), *prepared.targets[1:]]
         try:
@@ -50,12 +51,13 @@ def frontier(
             rows.append({"bound": bound, "cost": np.nan, "risk": np.nan})
             continue
         risk = _risk(solution, first)
+        portfolio = solution.portfolio()
         rows.append(
             {
                 "bound": bound,
                 "cost": solution.cost,
                 "risk": risk,
-                **{p.measure: p.amount for p in solution.portfolio().itertuples()},
+                **dict(zip(portfolio["measure"], portfolio["amount"], strict=True)),
             }
         )
     return pd.DataFrame(rows)
@@ -74,6 +76,7 @@ def contributions(solution: Solution) -> pd.DataFrame:
     target = solution.targets[0]
     full = _risk(solution, target)
     rows = []
+    row: Any  # a namedtuple of the portfolio's columns
     for position, row in enumerate(solution.portfolio().itertuples(index=False)):
         if row.amount <= 0:
             continue

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -119,7 +120,8 @@ def build(
         if kind.integer and not relax:
             lp.integer[0][i] = True
 
-    substituted = {}  # producer position -> list of (effect number, ys columns position)
+    # producer position -> list of (effect number, ys columns position)
+    substituted: dict[int, list[tuple[int, int]]] = {}
     ys_blocks = {}
     for n, effect in enumerate(effects):
         if isinstance(effect, RecipeEffect) and len(effect.producers):
@@ -184,7 +186,7 @@ def _slot_balance(lp, case, effects, decision, ys_blocks, y, x, inv, dlv, demand
         if isinstance(effect, StockEffect):
             coef[0, effect.slots] = -effect.weights
         elif isinstance(effect, InflowEffect):
-            np.add.at(coef, (slice(None), effect.slots), -effect.profile)
+            np.add.at(coef, (slice(None), effect.slots), -effect.profile)  # type: ignore[arg-type]
         else:
             continue
         terms.append((coef[None], decision[n]))
@@ -275,11 +277,7 @@ def _groups(lp, case, ys_blocks, effects, y, dlv, demand_slots, short):
 def _target(built: Built, number: int, target: Target, *, relax: bool, soft: bool) -> None:
     lp, case = built.lp, built.case
     R = len(case.draws)
-    groups = (
-        list(range(len(case.groups)))
-        if target.group is None
-        else [case.group_index(target.product, target.region)]
-    )
+    groups = _groups_of(case, target)
     built.target_groups.append(groups[0] if target.group else -1)
     slack = lp.var(f"slack{number}", (), cost=VIOLATION_COST) if soft else None
     if slack is not None:
@@ -329,16 +327,20 @@ def _target(built: Built, number: int, target: Target, *, relax: bool, soft: boo
         )
 
 
+def _groups_of(case: Case, target: Target) -> list[int]:
+    """Positions of the product groups ``target`` bounds (all of them when it names none)."""
+    if target.product is None:
+        return list(range(len(case.groups)))
+    region = cast(str, target.region)  # parse_target gives a product with its region
+    return [case.group_index(target.product, region)]
+
+
 def subproblem_objective(built: Built, target: Target) -> None:
     """Second-stage objective of one target: value lost (M EUR, ``elv``), output lost
     (``cvar95``) or shortfall beyond the stop tolerance, relative to the reference (``pstop``)."""
     lp, case = built.lp, built.case
     cost = np.concatenate(lp.cost)
-    groups = (
-        list(range(len(case.groups)))
-        if target.group is None
-        else [case.group_index(target.product, target.region)]
-    )
+    groups = _groups_of(case, target)
     short = built.short
     if target.kind == "elv":
         values = np.nan_to_num(case.groups["value"].to_numpy(float), nan=0.0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -53,7 +54,9 @@ def setup(
     for candidate in candidates:
         extra |= {int(s) for s in MEASURE_KINDS[candidate.type].model_slots(candidate, _Model)}
     groups = (
-        None if any(t.group is None for t in targets) else [(t.product, t.region) for t in targets]
+        None
+        if any(t.product is None for t in targets)  # a target without a group: all groups
+        else [(cast(str, t.product), cast(str, t.region)) for t in targets]
     )
     case = compile_case(
         scenario,
@@ -64,7 +67,8 @@ def setup(
         extra_slots=extra,
         prepared=prepared,
     )
-    kept, dropped = [], []
+    kept: list[Candidate] = []
+    dropped: list[Candidate] = []
     for candidate in candidates:
         slots = MEASURE_KINDS[candidate.type].model_slots(candidate, case)
         (kept if np.isin(slots, case.slots).any() else dropped).append(candidate)

@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -89,6 +90,7 @@ def risk_table(short: np.ndarray, ref: np.ndarray, groups: pd.DataFrame, toleran
     stopped = (short > tolerance * ref[None] + 1e-6 * np.maximum(ref[None], 1.0)).any(axis=1)
     lost = short.sum(axis=1)
     rows = []
+    group: Any  # a namedtuple of the groups' columns
     for g, group in enumerate(groups.itertuples(index=False)):
         tail = np.sort(lost[:, g])[::-1][: max(1, math.ceil(0.05 * len(lost)))]
         value = group.value if np.isfinite(group.value) else math.nan
@@ -158,10 +160,10 @@ def _highs(arrays: dict, integer: bool, options: dict):
     lp.a_matrix_.index_ = matrix.indices
     lp.a_matrix_.value_ = matrix.data
     if integer:
-        kinds = np.where(
-            arrays["integer"], highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous
-        )
-        lp.integrality_ = list(kinds)
+        kinds = highspy.HighsVarType
+        lp.integrality_ = [
+            kinds.kInteger if flag else kinds.kContinuous for flag in arrays["integer"]
+        ]
     h.passModel(lp)
     return h
 

@@ -56,13 +56,15 @@ def _program(graph: Graph, disrupted: set[str], ttr: float | None, integer: bool
     t = lp.var(
         "t",
         (),
-        lower=0.0 if survive else ttr,
-        upper=np.inf if survive else ttr,
+        lower=0.0 if ttr is None else ttr,
+        upper=np.inf if ttr is None else ttr,
         cost=-1.0 if survive else 0.0,
     )
     products = [n for n in graph.nodes if n in graph.demand]
     lost = lp.var(
-        "l", (len(products),), cost=[0.0 if survive else graph.margin.get(p, 1.0) for p in products]
+        "l",
+        (len(products),),
+        cost=np.array([0.0 if survive else graph.margin.get(p, 1.0) for p in products]),
     )
     if survive:
         lp.upper[-1][:] = 0.0  # no loss allowed

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar, get_args
 
 import numpy as np
 from pydantic import (
@@ -137,7 +137,10 @@ class Event(_Model):
 
     @model_validator(mode="after")
     def _window(self) -> Event:
-        if self.end is not None and type(self.start) is type(self.end) and self.end < self.start:
+        start, end = self.start, self.end  # a day number and a date are not compared
+        if (isinstance(start, int) and isinstance(end, int) and end < start) or (
+            isinstance(start, dt.date) and isinstance(end, dt.date) and end < start
+        ):
             raise ValueError(f"end ({self.end}) is before start ({self.start})")
         return self
 
@@ -177,7 +180,8 @@ _E = TypeVar("_E", bound=type[Event])
 
 def event_type(cls: _E) -> _E:
     """Class decorator: register an event class under the literal of its ``type`` field."""
-    name = cls.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+    registered: type[Event] = cls
+    name = get_args(registered.model_fields["type"].annotation)[0]
     if name in EVENT_TYPES:
         raise TypeError(f"event type {name!r} registered twice")
     EVENT_TYPES[name] = cls

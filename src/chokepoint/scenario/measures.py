@@ -71,6 +71,7 @@ class Stockpile(Event):
             weights = use / use.sum() if use.sum() > 0 else np.full(len(slots), 1 / len(slots))
             total = ctx.draw(position, self.quantity, "quantity")
             return slots, total[None, :] * weights[:, None]
+        assert self.days_of_cover is not None  # _amount: exactly one of the two is given
         days_cover = ctx.draw(position, self.days_of_cover, "days_of_cover")
         return slots, use[:, None] * days_cover[None, :]
 
@@ -221,7 +222,7 @@ class Substitution(Event):
         switched = self.switched_days(ctx, position)
         multiplier = ctx.narrow(np.where(switched, 1.0 - share * (1.0 - factor), 1.0))
         for slot in slots:
-            ctx.coef.apply(slot, multiplier)
+            ctx.coef.apply(int(slot), multiplier)
         penalty = ctx.draw(position, self.performance_penalty, "performance_penalty")
         if np.any(penalty > 0):
             slower = ctx.narrow(np.where(switched, 1.0 - share * penalty, 1.0))

@@ -41,7 +41,7 @@ class StrictLoader(yaml.SafeLoader):
             self._depth -= 1
         if id(node) not in self._sizes:
             self._sizes[id(node)] = size = 1 + sum(map(self._size, _children(node)))
-            if size > MAX_NODES:
+            if size > MAX_NODES and node is not None:
                 raise ComposerError(
                     None,
                     None,

@@ -157,11 +157,12 @@ def realised_values(results: Results, parameters: list[Parameter]) -> pd.DataFra
     columns = {}
     for parameter in parameters:
         if parameter.field in PER_APPLICATION:
-            if PER_APPLICATION[parameter.field] is None:
+            drawn = PER_APPLICATION[parameter.field]
+            if drawn is None:
                 continue
             licensed = results.licence_draws
             part = licensed[licensed["event"] == parameter.event]
-            column = part.groupby("draw")[PER_APPLICATION[parameter.field]].mean()
+            column = part.groupby("draw")[drawn].mean()
             columns[parameter.label] = column.reindex(draws).to_numpy()
             continue
         name = parameter.field
@@ -201,8 +202,8 @@ def variance_indices(
     values = realised_values(results, parameters)
     target = outcome(results, metric, product, region).reindex(values.index).to_numpy()
     rows = [
-        {"parameter": label, "first_order_index": first_order_index(values[label], target)}
-        for label in values.columns
+        {"parameter": label, "first_order_index": first_order_index(column.to_numpy(), target)}
+        for label, column in values.items()
     ]
     frame = pd.DataFrame(rows, columns=["parameter", "first_order_index"])
     return frame.sort_values("first_order_index", ascending=False, ignore_index=True)

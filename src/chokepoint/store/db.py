@@ -280,7 +280,8 @@ class RunStore:
         self, *, limit: int | None = 50, offset: int = 0, source: str | None = None
     ) -> list[RunRecord]:
         """Recorded runs, newest first."""
-        where, arguments = ("WHERE source = ?", [source]) if source else ("", [])
+        where = "WHERE source = ?" if source else ""
+        arguments: list[str | int] = [source] if source else []
         query = f"SELECT {', '.join(COLUMNS)} FROM runs {where} ORDER BY created DESC, id"
         query += " LIMIT ? OFFSET ?"
         arguments += [-1 if limit is None else max(limit, 0), max(offset, 0)]

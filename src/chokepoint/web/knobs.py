@@ -23,22 +23,22 @@ class Knobs(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    validity_days: float | None = Field(None, gt=0, le=3650, description="licence validity")
+    validity_days: float | None = Field(default=None, gt=0, le=3650, description="licence validity")
     processing_days: float | None = Field(
-        None, ge=0, le=3650, description="median processing delay of a licence application"
+        default=None, ge=0, le=3650, description="median processing delay of a licence application"
     )
     approval_probability: float | None = Field(
-        None, ge=0, le=1, description="probability that an application is approved"
+        default=None, ge=0, le=1, description="probability that an application is approved"
     )
     stockpile_days: float | None = Field(
-        None, ge=0, le=3650, description="EU stockpile in days of EU use, placed on day 0"
+        default=None, ge=0, le=3650, description="EU stockpile in days of EU use, placed on day 0"
     )
-    stockpile_commodity: str | None = Field(None, max_length=100)
+    stockpile_commodity: str | None = Field(default=None, max_length=100)
     new_capacity: float | None = Field(
-        None, ge=0, le=1e12, description="new EU plant: capacity per year (commodity units)"
+        default=None, ge=0, le=1e12, description="new EU plant: capacity per year (commodity units)"
     )
-    new_capacity_commodity: str | None = Field(None, max_length=100)
-    new_capacity_ramp_days: float = Field(90.0, ge=0, le=3650)
+    new_capacity_commodity: str | None = Field(default=None, max_length=100)
+    new_capacity_ramp_days: float = Field(default=90.0, ge=0, le=3650)
 
     def describe(self) -> str:
         """The knobs that change something, in a few words (empty if none)."""
