@@ -9,7 +9,7 @@ engine reads nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,8 @@ from chokepoint.network.countries import region_codes
 from chokepoint.network.structure import link_flows
 
 if TYPE_CHECKING:
-    from chokepoint.scenario import Scenario, When
+    from chokepoint.scenario import Scenario
+    from chokepoint.scenario.events import When
 
 DAYS_PER_YEAR = 365.0
 
@@ -220,8 +221,10 @@ def _stocks(
     stock = slot_use * scenario.settings.default_days_of_cover
     target = stock.copy()
     assumed = np.ones(len(slot_use), dtype=bool)
+    row: Any  # a stocks row (pandas types its fields too loosely)
     for row in net.stocks.itertuples(index=False):
-        position = slot_key.get_indexer([(row.holder, row.commodity)])[0]
+        key = [(row.holder, row.commodity)]
+        position = slot_key.get_indexer(key)[0]  # type: ignore[arg-type]  # stub: a list of tuples is accepted
         if position < 0:
             continue  # an output stock: the engine keeps none
         if not np.isnan(row.quantity):

@@ -106,8 +106,8 @@ def _serve_alternatives(
                 if t >= ready and total > 0.0:
                     want = gap[s, r] * cap[link_supplier[a], r] / max(total, TINY)
                 g = gate[gate_pos[a], r] if gate_pos[a] >= 0 else 1.0
-                q = quota[quota_pos[a], r] if quota_pos[a] >= 0 else np.inf
-                request[alt_pos[a], r] = min(g * want, q)
+                cap_q = quota[quota_pos[a], r] if quota_pos[a] >= 0 else np.inf
+                request[alt_pos[a], r] = min(g * want, cap_q)
     # suppliers ration what they can spare
     for k in range(sup_lo, sup_hi):
         p = alt_suppliers[k]

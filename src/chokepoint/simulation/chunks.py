@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -139,7 +140,7 @@ def run_chunk(prepared: Prepared, draws: np.ndarray, threads: int = 2) -> ChunkR
                 **{name: values[g] for name, values in result.items()},
             }
         )
-        frame["lost_value"] = frame["lost_output"] * group.value
+        frame["lost_value"] = frame["lost_output"] * float(cast(float, group.value))
         frames.append(frame)
     in_band = draws < prepared.band_draws
     return ChunkResult(
