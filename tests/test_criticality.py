@@ -341,7 +341,7 @@ def test_criticality_command_json_and_table() -> None:
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
     assert rows[0]["material"] == "Gallium" and abs(rows[0]["sr"] - 3.9) <= 0.1
-    table = runner.invoke(app, ["criticality", "--draws", "50"])
+    table = runner.invoke(app, ["criticality", "--draws", "50"], env={"COLUMNS": "200"})
     assert table.exit_code == 0 and "Dysprosium" in table.output
 
 
@@ -353,9 +353,15 @@ def test_criticality_command_unknown_material_exits_2() -> None:
 def test_metrics_eu_lists_the_strategic_materials() -> None:
     result = runner.invoke(app, ["metrics", "--region", "EU"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    for name in ("gallium", "germanium", "ree_magnets", "magnesium", "silicon", "tungsten"):
-        assert name in result.output
     assert "CRMA strategic raw materials" in result.output
+    table = result.output[result.output.index("CRMA strategic raw materials") :]
+    strategic = strategic_materials_table()
+    names = set(strategic.loc[strategic["crma"] == "strategic", "material"])
+    assert len(names) == 17
+    listed = {line.split("│")[1].strip() for line in table.splitlines() if line.count("│") > 2}
+    assert names <= listed
+    for flag in ("≤65%", "≥10/40%", "≥25%", "breach", "below", "met"):
+        assert flag in table
 
 
 def test_geopolrisk_command_csv() -> None:
