@@ -40,9 +40,9 @@ def _table(folder: str, name: str, numeric: str) -> pd.DataFrame:
         return pd.DataFrame(columns=["material", "nace", numeric, "source", "year"])
     table = read_table(path)
     if len(table):
-        blank = table["source"].str.strip() == ""
+        blank = (table["source"].str.strip() == "").to_numpy()
         if blank.any():
-            raise ValueError(f"{name} row {int(blank.idxmax()) + 1}: no source")
+            raise ValueError(f"{name} row {int(blank.argmax()) + 1}: no source")
         table[numeric] = pd.to_numeric(table[numeric], errors="raise")
     return table
 
