@@ -33,6 +33,14 @@ from typing import Any, cast, overload
 import numpy as np
 import pandas as pd
 
+from chokepoint.analysis.criticality_ei import (
+    economic_importance as economic_importance,  # re-exported: it lives with the EI inputs
+)
+from chokepoint.analysis.criticality_ei import (
+    ei_from_inputs,
+    end_use_table,
+    value_added_table,
+)
 from chokepoint.importers.reference import ReferenceData, load_reference, read_table
 from chokepoint.network.countries import EU27
 
@@ -132,31 +140,6 @@ def _needed(value: float | None, name: str) -> float:
     if value is None or not math.isfinite(value) or value < 0:
         raise ValueError(f"{name} is needed (a finite number ≥ 0), got {value}")
     return float(value)
-
-
-def economic_importance(
-    end_use_shares: Mapping[str, float],
-    value_added: Mapping[str, float],
-    si_ei: float,
-    *,
-    largest_value_added: float | None = None,
-) -> float:
-    """``EI = Σ_s A_s · Q_s / max Q · 10 · SI_EI`` over NACE-2 sectors ``s``.
-
-    ``largest_value_added`` is the value added of the largest sector (of the reference
-    set of manufacturing sectors); it defaults to the largest in ``value_added``.
-    """
-    total = sum(end_use_shares.values())
-    if abs(total - 1.0) > 1e-6:
-        raise ValueError(f"end-use shares add up to {total:.6g}, expected 1")
-    missing = sorted(set(end_use_shares) - set(value_added))
-    if missing:
-        raise ValueError(f"no value added for sector {missing[0]}")
-    largest = max(value_added.values()) if largest_value_added is None else largest_value_added
-    if not largest > 0:
-        raise ValueError("the largest value added must be positive")
-    weighted = sum(share * value_added[s] for s, share in end_use_shares.items())
-    return weighted / largest * 10.0 * si_ei
 
 
 # --------------------------------------------------------------------------- one stage
@@ -543,8 +526,6 @@ def criticality_table(
     those are sourced (:mod:`chokepoint.analysis.criticality_ei`); ``ei_source`` says so,
     and ``published_ei`` carries the study's value either way.
     """
-    from chokepoint.analysis.criticality_ei import ei_from_inputs, end_use_table, value_added_table
-
     ref = load_reference() if ref is None else ref
     governance = governance_scores(ref, year)
     wanted = set(study_materials(ref, material))

@@ -1,10 +1,11 @@
 """Economic importance (JRC 2017) computed from its inputs, where they are sourced.
 
-``EI = Σ_s A_s · Q_s / max Q · 10 · SI_EI`` (:func:`chokepoint.analysis.criticality.
-economic_importance`): ``A_s`` the material's end-use share allocated to NACE Rev. 2
-two-digit manufacturing sector ``s``, ``Q_s`` that sector's EU value added and ``max Q``
-the value added of the largest manufacturing division (C10-C33), so the scale needs the
-value added of every division, not only of the material's sectors.
+``EI = Σ_s A_s · Q_s / max Q · 10 · SI_EI`` (:func:`economic_importance`, re-exported
+by :mod:`chokepoint.analysis.criticality`): ``A_s`` the material's end-use share
+allocated to NACE Rev. 2 two-digit manufacturing sector ``s``, ``Q_s`` that sector's EU
+value added and ``max Q`` the value added of the largest manufacturing division
+(C10-C33), so the scale needs the value added of every division, not only of the
+material's sectors.
 
 The inputs live in two hand-written reference tables, every row with its source and year:
 ``eu2023_end_uses.csv`` (material, NACE sector, share) and ``nace_value_added.csv`` (NACE
@@ -18,13 +19,39 @@ Eurostat's structural business statistics) makes the EI computed, with no code c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
-from chokepoint.analysis.criticality import economic_importance
 from chokepoint.importers.reference import ReferenceData, read_table
+
+
+def economic_importance(
+    end_use_shares: Mapping[str, float],
+    value_added: Mapping[str, float],
+    si_ei: float,
+    *,
+    largest_value_added: float | None = None,
+) -> float:
+    """``EI = Σ_s A_s · Q_s / max Q · 10 · SI_EI`` over NACE-2 sectors ``s``.
+
+    ``largest_value_added`` is the value added of the largest sector (of the reference
+    set of manufacturing sectors); it defaults to the largest in ``value_added``.
+    """
+    total = sum(end_use_shares.values())
+    if abs(total - 1.0) > 1e-6:
+        raise ValueError(f"end-use shares add up to {total:.6g}, expected 1")
+    missing = sorted(set(end_use_shares) - set(value_added))
+    if missing:
+        raise ValueError(f"no value added for sector {missing[0]}")
+    largest = max(value_added.values()) if largest_value_added is None else largest_value_added
+    if not largest > 0:
+        raise ValueError("the largest value added must be positive")
+    weighted = sum(share * value_added[s] for s, share in end_use_shares.items())
+    return weighted / largest * 10.0 * si_ei
+
 
 MANUFACTURING = tuple(f"C{n}" for n in range(10, 34))
 """NACE Rev. 2 manufacturing divisions C10-C33: the reference set of the EI scale."""
