@@ -167,6 +167,7 @@ def test_run_writes_results_atomically(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == [
         "bands.parquet",
         "draws.parquet",
+        "flows.parquet",
         "licences.parquet",
         "measures.parquet",
         "result.json",

@@ -14,11 +14,13 @@ import numpy as np
 
 class KernelSettings(NamedTuple):
     """Scalars of a run: restoration time τ (days), the shortfall share that triggers a
-    search for alternatives, and whether to keep every row every day."""
+    search for alternatives, whether to keep every row every day, and the share of its
+    wanted output below which a producer counts as stopped."""
 
     tau: float
     trigger: float
     keep: bool
+    threshold: float
 
 
 class KernelNetwork(NamedTuple):
@@ -88,8 +90,9 @@ class KernelInputs(NamedTuple):
 
 
 class KernelRecording(NamedTuple):
-    """What to record and where: product and stock groups (CSR) with their output arrays,
-    the mass-balance residuals, and with ``keep`` the full daily rows."""
+    """What to record and where: product and stock groups (CSR) with their output arrays
+    (output, input-limited shortfall, producers stopped), trade groups of links (CSR) with
+    their shipments, the mass-balance residuals, and with ``keep`` the full daily rows."""
 
     group_ptr: np.ndarray
     group_producers: np.ndarray
@@ -105,3 +108,9 @@ class KernelRecording(NamedTuple):
     unmet_out: np.ndarray
     stock_out: np.ndarray
     gate_out: np.ndarray
+    gap_out: np.ndarray
+    stopped_out: np.ndarray
+    tgroup_ptr: np.ndarray
+    tgroup_links: np.ndarray
+    tgroup_out: np.ndarray
+    shipped_out: np.ndarray

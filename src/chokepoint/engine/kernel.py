@@ -172,6 +172,7 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     tau = settings.tau
     trigger = settings.trigger
     keep = settings.keep
+    threshold = settings.threshold
     capacity = net.capacity
     external = net.external
     output = net.output
@@ -241,6 +242,12 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     unmet_out = rec.unmet_out
     stock_out = rec.stock_out
     gate_out = rec.gate_out
+    gap_out = rec.gap_out
+    stopped_out = rec.stopped_out
+    tgroup_ptr = rec.tgroup_ptr
+    tgroup_links = rec.tgroup_links
+    tgroup_out = rec.tgroup_out
+    shipped_out = rec.shipped_out
     nr = r1 - r0
     n_p = capacity.shape[0]
     n_s = slot_coef.shape[0]
@@ -288,6 +295,7 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     alt_made = np.empty((n_p, nr))
     gap = np.zeros((n_s, nr))
     delivered_now = np.zeros((n_d, nr))
+    unmet_now = np.zeros((n_d, nr))
     request = np.zeros((level_alts.shape[0], nr))
     asked = np.zeros((n_p, nr))
     extra = np.zeros((n_p, nr))
@@ -485,6 +493,7 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                 stock[s, r] -= delivered
                 used[s, r] += delivered
                 delivered_now[j, r] = delivered
+                unmet_now[j, r] = demand[j, r] - delivered
                 if keep:
                     delivered_out[t, j, r0 + r] = delivered
                     unmet_out[t, j, r0 + r] = demand[j, r] - delivered
@@ -513,15 +522,33 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                 worst = max(worst, residual / flow)
             balance_out[t, r0 + r] = worst
 
-        # record
+        # record: output of each product group, the part of its shortfall that inputs (or
+        # the plants' own capacity) caused, and how many of its producers (firms) stopped
         for g in range(group_ptr.shape[0] - 1):
             for r in range(nr):
                 total = 0.0
+                short = 0.0
+                stopped = 0.0
                 for q in range(group_ptr[g], group_ptr[g + 1]):
-                    total += made[group_producers[q], r]
+                    p = group_producers[q]
+                    total += made[p, r]
+                    wanted = min(orders[p, r] + alt_req[p, r], capacity[p])
+                    short += max(wanted - made[p, r], 0.0)
+                    if made[p, r] < threshold * wanted - TINY * scale:
+                        stopped += 1.0
                 for q in range(group_dptr[g], group_dptr[g + 1]):
-                    total += delivered_now[group_demands[q], r]
+                    j = group_demands[q]
+                    total += delivered_now[j, r]
+                    short += unmet_now[j, r]
                 group_out[t, g, r0 + r] = total
+                gap_out[t, g, r0 + r] = short
+                stopped_out[t, g, r0 + r] = stopped
+        for g in range(tgroup_ptr.shape[0] - 1):
+            for r in range(nr):
+                total = 0.0
+                for q in range(tgroup_ptr[g], tgroup_ptr[g + 1]):
+                    total += shipped[tgroup_links[q], r]
+                tgroup_out[t, g, r0 + r] = total
         for g in range(sgroup_ptr.shape[0] - 1):
             for r in range(nr):
                 total = 0.0
@@ -538,6 +565,9 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
             for i in range(gate_rows.shape[0]):
                 for r in range(nr):
                     gate_out[t, i, r0 + r] = gate[i, r]
+            for link in range(n_l):
+                for r in range(nr):
+                    shipped_out[t, link, r0 + r] = shipped[link, r]
         for p in range(n_p):
             for r in range(nr):
                 orders_prev[p, r] = orders[p, r] + alt_req[p, r]

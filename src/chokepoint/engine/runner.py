@@ -34,6 +34,10 @@ class Trajectories:
     unmet: np.ndarray | None = None  # [day, demand, draw]
     stock: np.ndarray | None = None  # [day, slot, draw]
     gate: np.ndarray | None = None  # [day, gated link, draw]
+    group_gap: np.ndarray | None = None  # [day, product group, draw]: input-limited shortfall
+    group_stopped: np.ndarray | None = None  # [day, product group, draw]: producers stopped
+    trade: np.ndarray | None = None  # [day, trade group, draw]: shipped (departures)
+    shipped: np.ndarray | None = None  # [day, link, draw] when kept
 
 
 def _csr(groups: np.ndarray, members: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
@@ -136,7 +140,9 @@ def run(
     *,
     product_groups: tuple[np.ndarray | sp.spmatrix, np.ndarray | sp.spmatrix] | None = None,
     stock_groups: np.ndarray | sp.spmatrix | None = None,
+    trade_groups: np.ndarray | sp.spmatrix | None = None,
     restoration_days: float = 10.0,
+    survive_threshold: float = 0.99,
     qualification_trigger: float = 0.01,
     keep: bool = False,
     structure: Structure | None = None,
@@ -146,7 +152,10 @@ def run(
 
     ``product_groups`` is a pair of matrices (group × producer, group × demand): a group's
     output is the production of its producers plus the deliveries to its demands.
-    ``stock_groups`` (group × slot) sums stocks. ``keep`` records every row every day.
+    ``stock_groups`` (group × slot) sums stocks; ``trade_groups`` (group × link) sums the
+    links' daily shipments. ``keep`` records every row every day. A producer counts as
+    stopped on a day when it makes less than ``survive_threshold`` of what its orders and
+    its (base) capacity call for.
     """
     structure = structure or Structure.of(model)
     horizon, n_draws = exo.horizon, len(exo.draws)
@@ -159,8 +168,14 @@ def run(
     if stock_groups is None:
         stock_groups = np.zeros((0, n_s))
     sgroup_ptr, sgroup_slots = _matrix_csr(stock_groups)
+    if trade_groups is None:
+        trade_groups = np.zeros((0, model.n_links))
+    tgroup_ptr, tgroup_links = _matrix_csr(trade_groups)
     group_out = np.zeros((horizon, len(group_ptr) - 1, n_draws))
     sgroup_out = np.zeros((horizon, len(sgroup_ptr) - 1, n_draws))
+    gap_out = np.zeros_like(group_out)
+    stopped_out = np.zeros_like(group_out)
+    tgroup_out = np.zeros((horizon, len(tgroup_ptr) - 1, n_draws))
     balance = np.zeros((horizon, n_draws))
     shape = (lambda rows: (horizon, rows, n_draws)) if keep else (lambda rows: (1, 1, 1))
     production = np.zeros(shape(n_p))
@@ -168,6 +183,7 @@ def run(
     unmet = np.zeros(shape(n_d))
     stock = np.zeros(shape(n_s))
     gate = np.zeros(shape(len(exo.gate.rows)))
+    shipped = np.zeros(shape(model.n_links))
     inputs = KernelInputs(
         **_rows("cap", exo.capacity),
         **_rows("gate", exo.gate),
@@ -194,13 +210,36 @@ def run(
         unmet_out=unmet,
         stock_out=stock,
         gate_out=gate,
+        gap_out=gap_out,
+        stopped_out=stopped_out,
+        tgroup_ptr=tgroup_ptr,
+        tgroup_links=tgroup_links,
+        tgroup_out=tgroup_out,
+        shipped_out=shipped,
     )
-    settings = KernelSettings(float(restoration_days), float(qualification_trigger), bool(keep))
+    settings = KernelSettings(
+        tau=float(restoration_days),
+        trigger=float(qualification_trigger),
+        keep=bool(keep),
+        threshold=float(survive_threshold),
+    )
 
     def block(first: int, last: int) -> None:
         simulate_block(horizon, first, last, settings, structure.network, inputs, recording)
 
     map_in_threads(block, n_draws, threads)
+    grouped = {"group_gap": gap_out, "group_stopped": stopped_out, "trade": tgroup_out}
     if not keep:
-        return Trajectories(group_out, sgroup_out, balance)
-    return Trajectories(group_out, sgroup_out, balance, production, delivered, unmet, stock, gate)
+        return Trajectories(group_out, sgroup_out, balance, **grouped)
+    return Trajectories(
+        group_out,
+        sgroup_out,
+        balance,
+        production,
+        delivered,
+        unmet,
+        stock,
+        gate,
+        shipped=shipped,
+        **grouped,
+    )

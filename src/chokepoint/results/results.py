@@ -29,10 +29,19 @@ METRICS = (
     "lost_output",
     "lost_output_share",
     "lost_value",
+    "lost_output_input",
+    "lost_output_demand",
+    "firms_stopped_peak",
 )
 """Outcomes per product, region and draw (see docs/scenarios.md)."""
 
-LOSSES = ("lost_output", "lost_output_share", "lost_value")
+LOSSES = (
+    "lost_output",
+    "lost_output_share",
+    "lost_value",
+    "lost_output_input",
+    "lost_output_demand",
+)
 """Outcomes whose bad tail matters: reported with p99 and CVaR95 too."""
 
 
@@ -125,6 +134,9 @@ class Results:
     """Per licensed flow and draw: gated days per contract and mean processing delay."""
     measures: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Per measure (stockpile, new capacity, substitution): its cost over draws (EUR)."""
+    flows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Daily cross-border shipments by exporter country, destination and commodity
+    (mean and p5/p50/p95 over the band draws, beside the no-shock baseline)."""
 
     def to_dict(self) -> dict:
         """A JSON-ready summary: metadata, statistics and licensing diagnostics."""
@@ -189,6 +201,8 @@ class Results:
                 self.trajectories.to_netcdf(staging / "trajectories.nc", engine="scipy")
             if not self.bands.empty:
                 self.bands.to_parquet(staging / "bands.parquet", index=False)
+            if not self.flows.empty:
+                self.flows.to_parquet(staging / "flows.parquet", index=False)
             (staging / "result.json").write_text(
                 json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
             )
@@ -224,6 +238,21 @@ def bands_table(
             "p95": p95.T.ravel(),
         }
     )
+
+
+def flows_table(
+    labels: pd.DataFrame, reference: np.ndarray, parts: list[np.ndarray], scenario: Scenario
+) -> pd.DataFrame:
+    """Daily shipments per exporter country, destination and commodity (``labels``), in
+    long form: baseline, mean and p5/p50/p95 over draws (``parts`` of ``[day, group,
+    draw]``), and the kind of quantity (``shipped``: departures, what customs count)."""
+    if not parts or reference.shape[1] == 0:
+        return pd.DataFrame()
+    long = bands_table(
+        "shipped", labels["commodity"], labels["destination"], reference, parts, scenario
+    )
+    long.insert(1, "exporter", np.repeat(labels["exporter"].to_numpy(object), reference.shape[0]))
+    return long.rename(columns={"item": "commodity", "region": "destination"})
 
 
 def as_date(scenario: Scenario, day: int) -> dt.date:

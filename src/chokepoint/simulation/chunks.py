@@ -25,7 +25,13 @@ from chokepoint.compile.model import Model, build_model
 from chokepoint.engine.runner import Structure, Trajectories, run
 from chokepoint.errors import ScenarioError
 from chokepoint.network.container import SupplyNetwork
-from chokepoint.results.groups import ProductGroups, outcomes, product_groups, stock_groups
+from chokepoint.results.groups import (
+    ProductGroups,
+    outcomes,
+    product_groups,
+    stock_groups,
+    trade_groups,
+)
 from chokepoint.scenario import Scenario
 from chokepoint.simulation.check import check_scenario, network_for
 
@@ -43,6 +49,10 @@ class Prepared:
     stock_matrix: sp.csr_matrix
     reference: np.ndarray  # [day, group] output without shocks
     reference_stock: np.ndarray  # [day, stock group]
+    trade_labels: pd.DataFrame  # exporter, destination, commodity, baseline
+    trade_matrix: sp.csr_matrix  # [trade group, link]
+    reference_trade: np.ndarray  # [day, trade group]
+    group_size: np.ndarray  # producers (firms) per product group
     baseline_balance: float
     first_shock: int
     keep: bool
@@ -58,6 +68,8 @@ class ChunkResult:
     costs: pd.DataFrame
     band_output: np.ndarray | None
     band_stock: np.ndarray | None
+    band_stopped: np.ndarray | None
+    band_trade: np.ndarray | None
     balance: float
     dataset: xr.Dataset | None
 
@@ -79,12 +91,15 @@ def prepare(
         raise ScenarioError(exc.reason, file=scenario.path, field=exc.field) from None
     groups = product_groups(model, net, regions)
     stock_labels, stock_matrix = stock_groups(model)
+    trade_labels, trade_matrix = trade_groups(model)
     structure = Structure.of(model)
     baseline = run(
         model,
         reference_exogenous(net, model, scenario),
         restoration_days=scenario.settings.restoration_days,
+        survive_threshold=scenario.settings.survive_threshold,
         stock_groups=stock_matrix,
+        trade_groups=trade_matrix,
         product_groups=(groups.producer_matrix, groups.demand_matrix),
         structure=structure,
     )
@@ -99,6 +114,10 @@ def prepare(
         stock_matrix=stock_matrix,
         reference=baseline.group_output[:, :, 0],
         reference_stock=baseline.grouped_stock[:, :, 0],
+        trade_labels=trade_labels,
+        trade_matrix=trade_matrix,
+        reference_trade=baseline.trade[:, :, 0],
+        group_size=groups.producer_matrix.sum(axis=1),
         baseline_balance=float(baseline.balance.max(initial=0.0)),
         first_shock=max(min(shocks), 0) if shocks else 0,
         keep=keep,
@@ -117,16 +136,25 @@ def run_chunk(prepared: Prepared, draws: np.ndarray, threads: int = 2) -> ChunkR
         model,
         exo,
         restoration_days=scenario.settings.restoration_days,
+        survive_threshold=scenario.settings.survive_threshold,
         keep=prepared.keep,
         stock_groups=prepared.stock_matrix,
+        trade_groups=prepared.trade_matrix,
         product_groups=(groups.producer_matrix, groups.demand_matrix),
         structure=prepared.structure,
         threads=threads,
     )
     output = traj.group_output
     result = outcomes(
-        output, prepared.reference, prepared.first_shock, scenario.settings.survive_threshold
+        output,
+        prepared.reference,
+        prepared.first_shock,
+        scenario.settings.survive_threshold,
+        gap=traj.group_gap,
     )
+    stopped = stopped_share(traj.group_stopped, prepared.group_size)
+    result["firms_stopped_peak"] = np.nanmax(stopped, axis=0, initial=0.0)
+    result["firms_stopped_peak"][prepared.group_size == 0] = np.nan
     frames = []
     for g, group in enumerate(groups.table.itertuples(index=False)):
         frame = pd.DataFrame(
@@ -148,11 +176,19 @@ def run_chunk(prepared: Prepared, draws: np.ndarray, threads: int = 2) -> ChunkR
         costs=measure_costs(model, scenario, draws),
         band_output=output[:, :, in_band].astype(np.float32) if in_band.any() else None,
         band_stock=traj.grouped_stock[:, :, in_band].astype(np.float32) if in_band.any() else None,
+        band_stopped=stopped[:, :, in_band].astype(np.float32) if in_band.any() else None,
+        band_trade=traj.trade[:, :, in_band].astype(np.float32) if in_band.any() else None,
         balance=float(traj.balance.max(initial=0.0)),
-        dataset=_dataset(model, exo, traj, output, groups, scenario, draws)
-        if prepared.keep
-        else None,
+        dataset=_dataset(prepared, exo, traj, stopped, draws) if prepared.keep else None,
     )
+
+
+def stopped_share(stopped: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """``[day, group, draw]`` share of each product group's producers (firms) stopped; NaN
+    for groups measured as deliveries (no producers)."""
+    size = np.asarray(size, dtype=float).ravel()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(size[None, :, None] > 0, stopped / size[None, :, None], np.nan)
 
 
 def chunks_of(total: int, size: int) -> list[np.ndarray]:
@@ -161,23 +197,27 @@ def chunks_of(total: int, size: int) -> list[np.ndarray]:
 
 
 def _dataset(
-    model: Model,
+    prepared: Prepared,
     exo: Exogenous,
     traj: Trajectories,
-    output: np.ndarray,
-    groups: ProductGroups,
-    scenario: Scenario,
+    stopped: np.ndarray,
     chunk: np.ndarray,
 ) -> xr.Dataset:
+    model, groups, scenario = prepared.model, prepared.groups, prepared.scenario
     days = pd.date_range(scenario.start, periods=scenario.horizon_days, freq="D")
     labels = [
         f"{p}@{r}" for p, r in zip(groups.table["product"], groups.table["region"], strict=True)
     ]
+    trade = prepared.trade_labels
     data = {
         "production": (("day", "producer", "draw"), traj.production),
         "delivered": (("day", "demand", "draw"), traj.delivered),
         "unmet": (("day", "demand", "draw"), traj.unmet),
-        "output": (("day", "product_region", "draw"), output),
+        "output": (("day", "product_region", "draw"), traj.group_output),
+        "input_shortfall": (("day", "product_region", "draw"), traj.group_gap),
+        "firms_stopped": (("day", "product_region", "draw"), stopped),
+        "shipped": (("day", "link", "draw"), traj.shipped),
+        "exports": (("day", "flow", "draw"), traj.trade),
         "balance": (("day", "draw"), traj.balance),
     }
     if traj.stock is not None:
@@ -192,6 +232,13 @@ def _dataset(
         "product_region": labels,
         "slot": [f"{h}:{c}" for h, c in zip(model.slot_holder, model.slot_commodity, strict=True)],
         "gated_link": model.link_ids[exo.gate.rows].astype(str),
+        "link": model.link_ids.astype(str),
+        "flow": [
+            f"{e}>{d}:{c}"
+            for e, d, c in zip(
+                trade["exporter"], trade["destination"], trade["commodity"], strict=True
+            )
+        ],
     }
     dataset = xr.Dataset(
         data,

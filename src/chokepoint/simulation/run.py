@@ -21,6 +21,7 @@ from chokepoint.network.container import SupplyNetwork
 from chokepoint.results.results import (
     Results,
     bands_table,
+    flows_table,
     licence_table,
     measures_table,
     risk_figures,
@@ -112,6 +113,8 @@ def assemble(
     costs = measures_table(scenario, pd.concat([p.costs for p in parts], ignore_index=True))
     band_output = [p.band_output for p in parts if p.band_output is not None]
     band_stock = [p.band_stock for p in parts if p.band_stock is not None]
+    band_stopped = [p.band_stopped for p in parts if p.band_stopped is not None]
+    producing = prepared.group_size > 0
     bands = pd.concat(
         [
             bands_table(
@@ -130,8 +133,22 @@ def assemble(
                 band_stock,
                 scenario,
             ),
+            bands_table(
+                "firms_stopped",
+                groups.table["product"][producing],
+                groups.table["region"][producing],
+                np.zeros_like(prepared.reference[:, producing]),
+                [part[:, producing, :] for part in band_stopped],
+                scenario,
+            ),
         ],
         ignore_index=True,
+    )
+    flows = flows_table(
+        prepared.trade_labels,
+        prepared.reference_trade,
+        [p.band_trade for p in parts if p.band_trade is not None],
+        scenario,
     )
     trajectories = None
     datasets = [p.dataset for p in parts if p.dataset is not None]
@@ -172,6 +189,7 @@ def assemble(
         bands=bands,
         licence_draws=licence_draws,
         measures=costs,
+        flows=flows,
     )
 
 
