@@ -21,7 +21,8 @@ def network(
     """Build a network from tuples.
 
     producers: (id, country, commodity, capacity, output)
-    links: (supplier, customer, share[, alternative, qualification_days, partial])
+    links: (supplier, customer, share[, alternative, qualification_days, partial,
+    transit_days]); transit 0 unless given ("" for the default rule)
     recipes: (output, input, quantity, unit)
     demand: (id, region, commodity, quantity, unit)
     stocks: (holder, commodity, quantity, days_of_cover, target_days, unit)
@@ -73,6 +74,7 @@ def network(
                     "alternative": str(link[3] if len(link) > 3 else False).lower(),
                     "qualification_days": str(link[4] if len(link) > 4 else 0),
                     "partial": str(link[5] if len(link) > 5 else False).lower(),
+                    "transit_days": str(link[6] if len(link) > 6 else 0),
                     "assumption": A,
                 }
                 for link in links
@@ -84,6 +86,7 @@ def network(
                 "alternative",
                 "qualification_days",
                 "partial",
+                "transit_days",
                 "assumption",
             ],
         ),

@@ -85,7 +85,7 @@ def test_link_flows_are_in_the_results() -> None:
     results = simulate(scenario(CHIP_BAN, horizon=30), parts_and_cars(5.0), keep="daily")
     shipped = results.trajectories["shipped"].sel(link="chips->cars").values[0]
     assert np.allclose(shipped, 0.0)  # banned from day 0
-    flows = results.flows
+    flows = results.flows.query("kind == 'shipped'")
     chips = flows[(flows["exporter"] == "CHN") & (flows["commodity"] == "chip")]
     assert set(chips["destination"]) == {"DEU"}
     assert np.allclose(chips["baseline"], 1.0) and np.allclose(chips["mean"], 0.0)
@@ -93,3 +93,105 @@ def test_link_flows_are_in_the_results() -> None:
     assert not (flows["exporter"] == flows["destination"]).any()
     exports = results.trajectories["exports"].sel(flow="CHN>DEU:chip").values[0]
     assert np.allclose(exports, 0.0)
+
+
+def transit_chain(stock: float, transit: int | str, plant_country: str = "DEU"):
+    """mine (CHN) → plant (holds ``stock`` t, uses 1 t/day) → EU demand, the mine's link
+    taking ``transit`` days ("" for the default rule)."""
+    return network(
+        [
+            ("mine", "CHN", "ore", 730.0, 365.0),
+            ("plant", plant_country, "good", 547.5, 365.0),
+        ],
+        [("mine", "plant", 1.0, False, 0, False, transit), ("plant", "eu", 1.0)],
+        demand=[("eu", "EU27", "good", 365.0, "unit")],
+        stocks=[("plant", "ore", stock, None, stock, "t"), ("eu", "good", 0.0, None, 0.0, "unit")],
+    )
+
+
+BAN = """
+  - type: export_ban
+    exporter: CHN
+    commodity: ore
+    start: {start}
+    end: {end}
+"""
+
+
+def plant_output(results) -> np.ndarray:
+    return results.trajectories["production"].sel(producer="plant").values[0]
+
+
+@pytest.mark.parametrize(("stock", "transit"), [(10.0, 35), (5.0, 12), (0.0, 7), (20.0, 1)])
+def test_a_ban_stops_the_buyer_after_stock_plus_transit_days(stock, transit) -> None:
+    # a full ban from day 0: what is at sea keeps arriving for T days, then the stock of S
+    # days runs down: the buyer stops after S + T days
+    results = simulate(
+        scenario(BAN.format(start=0, end=400), horizon=90),
+        transit_chain(stock, transit),
+        keep="daily",
+    )
+    days = int(stock) + transit
+    output = plant_output(results)
+    assert np.allclose(output[:days], 1.0) and np.allclose(output[days:], 0.0)
+    row = results.summary.query("region == 'EU27'").iloc[0]
+    assert row["time_to_survive_days"] == days
+    held = results.trajectories["in_transit"].sel(link="mine->plant").values[0]
+    assert held[0] == pytest.approx(transit - 1.0)  # T days at sea, one arrived on day 0
+    assert np.allclose(held[transit:], 0.0)
+
+
+def test_shipments_after_a_ban_arrive_a_transit_time_later() -> None:
+    # ban on days 5-39, transit 10, stock 10 days: stops on day 25, output back on day 50
+    results = simulate(
+        scenario(BAN.format(start=5, end=40), horizon=80), transit_chain(10.0, 10), keep="daily"
+    )
+    output = plant_output(results)
+    assert np.allclose(output[:25], 1.0)
+    assert np.allclose(output[25:50], 0.0)
+    assert np.all(output[50:] >= 1.0 - 1e-9)
+    row = results.summary.query("region == 'EU27'").iloc[0]
+    assert (row["time_to_survive_days"], row["time_to_recover_days"]) == (20, 45)
+    assert row["lost_output"] == pytest.approx(25.0)
+    # departures are what customs count: nothing leaves China on days 5-39
+    shipped = results.trajectories["shipped"].sel(link="mine->plant").values[0]
+    assert np.allclose(shipped[5:40], 0.0) and np.all(shipped[40:] > 0)
+    transit = results.flows.query("kind == 'in_transit'")
+    assert np.allclose(transit["baseline"], 10.0)
+
+
+def test_air_freight_shortens_the_wait_after_a_ban() -> None:
+    events = (
+        BAN.format(start=5, end=40)
+        + """
+  - type: air_freight
+    exporter: CHN
+    days: 3
+    start: 40
+    sea_freight_cost: 2
+"""
+    )
+    results = simulate(scenario(events, horizon=80), transit_chain(10.0, 10), keep="daily")
+    output = plant_output(results)
+    assert np.allclose(output[25:43], 0.0)
+    assert np.all(output[43:] >= 1.0 - 1e-9)
+    cost = results.measures.set_index("type")["cost_mean"]["air_freight"]
+    assert cost == pytest.approx((5.0 - 1.0) * 2.0 * 1.0 * 40)  # 40 days of one t/day
+
+
+def test_the_default_transit_rule() -> None:
+    from chokepoint.compile.model import build_model
+
+    quiet = Scenario.from_text("name: t\nevents: []")
+    for country, transit, days in [("DEU", "", 35), ("CHN", "", 0), ("DEU", 4.4, 4)]:
+        model = build_model(transit_chain(5.0, transit, country), quiet)
+        assert model.link_transit[0] == days
+    europe = network(
+        [("mine", "FRA", "ore", 730.0, 365.0), ("plant", "DEU", "good", 547.5, 365.0)],
+        [("mine", "plant", 1.0, False, 0, False, ""), ("plant", "eu", 1.0, False, 0, False, "")],
+        demand=[("eu", "EU27", "good", 365.0, "unit")],
+    )
+    model = build_model(europe, quiet)
+    assert list(model.link_transit) == [2, 0]  # by road within Europe; DEU → EU27 domestic
+    off = Scenario.from_text("name: t\nsettings: {transit: false}\nevents: []")
+    assert build_model(transit_chain(5.0, 35), off).link_transit[0] == 0

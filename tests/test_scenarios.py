@@ -109,6 +109,7 @@ def test_registry_covers_every_event_type() -> None:
         "substitution",
         "supplier_switch",
         "demand_cut",
+        "air_freight",
     }
 
 
@@ -151,10 +152,17 @@ def test_licence_pair_differs_only_in_validity() -> None:
 
 
 def test_nexperia_preset_stops_european_electronics() -> None:
-    results = simulate(load_scenario("nexperia-2025-10"), draws=5)
-    cars = results.stats.set_index(["product", "region"]).loc[("car_bev", "EU27")]
-    assert cars["stoppage_probability"] == 1.0
-    assert 10 <= cars["time_to_survive_days_p50"] <= 40
+    # without transit, the tier-1s' 10-20 days of parts decide; by sea (the default rule for
+    # China to the EU, 35 days) the chips already at sea add their transit time
+    preset = load_scenario("nexperia-2025-10")
+    instant = preset.model_copy(
+        update={"settings": preset.settings.model_copy(update={"transit": False})}
+    )
+    for scenario, extra in ((instant, 0), (preset, 35)):
+        results = simulate(scenario, draws=5)
+        cars = results.stats.set_index(["product", "region"]).loc[("car_bev", "EU27")]
+        assert cars["stoppage_probability"] == 1.0
+        assert 10 + extra <= cars["time_to_survive_days_p50"] <= 40 + extra
 
 
 def test_run_writes_results_atomically(tmp_path: Path) -> None:

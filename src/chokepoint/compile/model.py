@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from chokepoint.analysis.metrics import region_codes
+from chokepoint.compile.transit import link_transit
 from chokepoint.errors import ScenarioError
 from chokepoint.network.container import SupplyNetwork
 from chokepoint.network.structure import link_flows
@@ -57,6 +58,8 @@ class Model:
     link_ready: np.ndarray
     link_event: np.ndarray
     link_from_data: np.ndarray
+    link_transit: np.ndarray
+    """Whole days a shipment on the link takes to arrive (0: the day it ships)."""
     commodity_value: dict
 
     @property
@@ -156,6 +159,7 @@ def build_model(net: SupplyNetwork, scenario: Scenario) -> Model:
         "flow": list(flows["flow"].to_numpy(float)[keep] / DAYS_PER_YEAR),
         "ready": [np.inf] * int(keep.sum()),
         "event": [-1] * int(keep.sum()),
+        "transit": list(net.links["transit_days"].to_numpy(float)[keep]),
     }
     covered = np.bincount(link_slot[keep], weights=share[keep], minlength=len(slot_use))
     unknown = np.clip(1.0 - covered, 0.0, 1.0)
@@ -174,11 +178,18 @@ def build_model(net: SupplyNetwork, scenario: Scenario) -> Model:
         slot_producer,
         model_links["slot"].astype(int),
     )
+    producer_country = np.concatenate(
+        [producers["country"].to_numpy(object), np.array(producers_extra["country"], object)]
+    )
+    transit = link_transit(
+        model_links["transit"].astype(float),
+        producer_country[model_links["supplier"].astype(int)],
+        location[model_links["slot"].astype(int)],
+        scenario.settings.transit,
+    )
     return Model(
         producer_ids=all_ids,
-        producer_country=np.concatenate(
-            [producers["country"].to_numpy(object), np.array(producers_extra["country"], object)]
-        ),
+        producer_country=producer_country,
         producer_commodity=np.concatenate(
             [commodity, np.array(producers_extra["commodity"], dtype=object)]
         ),
@@ -209,6 +220,7 @@ def build_model(net: SupplyNetwork, scenario: Scenario) -> Model:
         link_ready=model_links["ready"].astype(float),
         link_event=model_links["event"].astype(int),
         link_from_data=np.arange(len(model_links["ids"])) < int(keep.sum()),
+        link_transit=transit,
         commodity_value=dict(zip(net.commodities["id"], net.commodities["value"], strict=True)),
     )
 
@@ -293,6 +305,7 @@ class ModelBuilder:
         links["flow"].append(0.0)
         links["ready"].append(ready)
         links["event"].append(event)
+        links["transit"].append(np.nan)  # the default rule
 
     def switch_to(self, supplier_id: str, slot: int, *, event: int) -> int:
         """Make ``supplier_id`` an alternative supplier of ``slot`` whose ready day the

@@ -21,6 +21,8 @@ class KernelSettings(NamedTuple):
     trigger: float
     keep: bool
     threshold: float
+    ring: int
+    """Length of the transit rings: the longest transit (sea or air) + 1 day."""
 
 
 class KernelNetwork(NamedTuple):
@@ -58,6 +60,10 @@ class KernelNetwork(NamedTuple):
     link_qual: np.ndarray
     link_data_alt: np.ndarray
     link_flow: np.ndarray
+    link_transit: np.ndarray
+    transit_pos: np.ndarray
+    transit_links: np.ndarray
+    slot_lead: np.ndarray
 
 
 class KernelInputs(NamedTuple):
@@ -87,6 +93,10 @@ class KernelInputs(NamedTuple):
     reserve_vals: np.ndarray
     reserve_now: np.ndarray
     link_ready: np.ndarray
+    air_rows: np.ndarray
+    air_pat: np.ndarray
+    air_vals: np.ndarray
+    air_days: np.ndarray
 
 
 class KernelRecording(NamedTuple):
@@ -114,3 +124,5 @@ class KernelRecording(NamedTuple):
     tgroup_links: np.ndarray
     tgroup_out: np.ndarray
     shipped_out: np.ndarray
+    tgroup_transit_out: np.ndarray
+    transit_out: np.ndarray

@@ -19,6 +19,37 @@ TINY = 1e-12
 
 
 @njit(cache=True, nogil=True)
+def _send(t, link, nr, amounts, stock, lanes):
+    """Ship ``amounts[draw]`` on ``link`` on day ``t``: into the customer's stock at once,
+    or into the link's pipeline to arrive after its transit time (the share flown after
+    the flight's). ``lanes`` is ``(link_slot, transit_pos, transit, air_pos, air_days, air,
+    pipe, in_transit, slot_pipe)``."""
+    link_slot, transit_pos, transit, air_pos, air_days, air, pipe, in_transit, slot_pipe = lanes
+    s = link_slot[link]
+    pos = transit_pos[link]
+    if pos < 0:
+        for r in range(nr):
+            stock[s, r] += amounts[r]
+        return
+    ring = pipe.shape[1]
+    by_sea = (t + transit[link]) % ring
+    i = air_pos[link]
+    if i < 0:
+        for r in range(nr):
+            pipe[pos, by_sea, r] += amounts[r]
+            in_transit[pos, r] += amounts[r]
+            slot_pipe[s, r] += amounts[r]
+        return
+    by_air = (t + air_days[link]) % ring
+    for r in range(nr):
+        flown = amounts[r] * air[i, r]
+        pipe[pos, by_air, r] += flown
+        pipe[pos, by_sea, r] += amounts[r] - flown
+        in_transit[pos, r] += amounts[r]
+        slot_pipe[s, r] += amounts[r]
+
+
+@njit(cache=True, nogil=True)
 def _serve_alternatives(
     t,
     r0,
@@ -64,6 +95,7 @@ def _serve_alternatives(
     asked,
     extra,
     trigger,
+    lanes,
 ):
     """Move unmet orders of one level's holders to qualified alternative suppliers."""
     # shortfall of every holder that has alternatives, and the day it first ran short
@@ -133,12 +165,11 @@ def _serve_alternatives(
     for k in range(alt_lo, alt_hi):
         a = alt_links[k]
         p = link_supplier[a]
-        s = link_slot[a]
         for r in range(nr):
             delivered = request[alt_pos[a], r] * extra[p, r]
             request[alt_pos[a], r] = delivered
             shipped[a, r] += delivered
-            stock[s, r] += delivered
+        _send(t, a, nr, request[alt_pos[a]], stock, lanes)
     for k in range(sup_lo, sup_hi):
         p = alt_suppliers[k]
         for r in range(nr):
@@ -205,6 +236,11 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     link_qual = net.link_qual
     link_data_alt = net.link_data_alt
     link_flow = net.link_flow
+    transit = net.link_transit
+    transit_pos = net.transit_pos
+    transit_links = net.transit_links
+    slot_lead = net.slot_lead
+    ring = settings.ring
     link_ready = inputs.link_ready
     cap_rows = inputs.cap_rows
     cap_pat = inputs.cap_pat
@@ -228,6 +264,10 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     reserve_pat = inputs.reserve_pat
     reserve_vals = inputs.reserve_vals
     reserve_now = inputs.reserve_now
+    air_rows = inputs.air_rows
+    air_pat = inputs.air_pat
+    air_vals = inputs.air_vals
+    air_days = inputs.air_days
     group_ptr = rec.group_ptr
     group_producers = rec.group_producers
     group_dptr = rec.group_dptr
@@ -248,6 +288,8 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     tgroup_links = rec.tgroup_links
     tgroup_out = rec.tgroup_out
     shipped_out = rec.shipped_out
+    tgroup_transit_out = rec.tgroup_transit_out
+    transit_out = rec.transit_out
     nr = r1 - r0
     n_p = capacity.shape[0]
     n_s = slot_coef.shape[0]
@@ -299,6 +341,27 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     request = np.zeros((level_alts.shape[0], nr))
     asked = np.zeros((n_p, nr))
     extra = np.zeros((n_p, nr))
+    # goods in transit: a ring of arrival days per transit link, filled at baseline flow
+    n_t = transit_links.shape[0]
+    pipe = np.zeros((n_t, ring, nr))
+    in_transit = np.zeros((n_t, nr))
+    slot_pipe = np.zeros((n_s, nr))
+    for i in range(n_t):
+        link = transit_links[i]
+        s = link_slot[link]
+        flow = link_share[link] * slot_use[s]
+        for d in range(transit[link]):
+            for r in range(nr):
+                pipe[i, d % ring, r] += flow
+        for r in range(nr):
+            in_transit[i, r] = flow * transit[link]
+            slot_pipe[s, r] += flow * transit[link]
+    air = np.zeros((air_rows.shape[0], nr))
+    air_pos = np.full(n_l, -1, np.int64)
+    for i in range(air_rows.shape[0]):
+        air_pos[air_rows[i]] = i
+    lanes = (link_slot, transit_pos, transit, air_pos, air_days, air, pipe, in_transit, slot_pipe)
+    w_air = air_vals.shape[2] > 1
     is_demand = np.zeros(n_s, np.int64) - 1
     for j in range(n_d):
         is_demand[demand_slots[j]] = j
@@ -350,11 +413,25 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
             base = slot_use[demand_rows[i]]
             for r in range(nr):
                 demand[j, r] = base * demand_vals[t, k, r0 + r if w_demand else 0]
+        for i in range(air_rows.shape[0]):
+            k = air_pat[i]
+            for r in range(nr):
+                air[i, r] = air_vals[t, k, r0 + r if w_air else 0]
         for s in range(n_s):
             for r in range(nr):
                 start[s, r] = stock[s, r]
                 received[s, r] = 0.0
                 used[s, r] = 0.0
+        today = t % ring
+        for i in range(n_t):
+            s = link_slot[transit_links[i]]
+            for r in range(nr):
+                arrived = pipe[i, today, r]
+                pipe[i, today, r] = 0.0
+                in_transit[i, r] -= arrived
+                slot_pipe[s, r] -= arrived
+                stock[s, r] += arrived
+                received[s, r] += arrived
         for i in range(reserve_rows.shape[0]):
             s, k = reserve_rows[i], reserve_pat[i]
             for r in range(nr):
@@ -387,7 +464,9 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
             for r in range(nr):
                 plan = order[s, r]
                 from_scrap = scrap[s, r] * plan
-                wanted = max(plan - from_scrap + (slot_target[s] - stock[s, r]) / tau, 0.0)
+                # restore the target stock and the goods in transit (the supply line)
+                line = slot_lead[s] * (plan - from_scrap) - slot_pipe[s, r]
+                wanted = max(plan - from_scrap + (slot_target[s] - stock[s, r] + line) / tau, 0.0)
                 order[s, r] = wanted
                 # suppliers outside the network ship their share of the planned use, not of
                 # the refill: they do not make up for what network suppliers fail to ship
@@ -461,6 +540,7 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                 asked,
                 extra,
                 trigger,
+                lanes,
             )
             if level == n_levels:
                 break
@@ -475,11 +555,9 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                     made[p, r] = min(min(cap[p, r], orders[p, r]), max(limit, 0.0))
                 for q in range(prod_out_ptr[p], prod_out_ptr[p + 1]):
                     link = prod_out_idx[q]
-                    s = link_slot[link]
                     for r in range(nr):
-                        amount = effective[link, r] * made[p, r] / max(orders[p, r], TINY)
-                        shipped[link, r] = amount
-                        stock[s, r] += amount
+                        shipped[link, r] = effective[link, r] * made[p, r] / max(orders[p, r], TINY)
+                    _send(t, link, nr, shipped[link], stock, lanes)
                 for q in range(prod_slot_ptr[p], prod_slot_ptr[p + 1]):
                     s = prod_slot_idx[q]
                     for r in range(nr):
@@ -505,8 +583,10 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
         for link in range(n_l):
             s = link_slot[link]
             p = link_supplier[link]
+            immediate = transit_pos[link] < 0
             for r in range(nr):
-                received[s, r] += shipped[link, r]
+                if immediate:
+                    received[s, r] += shipped[link, r]
                 extra[p, r] += shipped[link, r]
         for r in range(nr):
             worst = 0.0  # each residual relative to the size of its own row's numbers
@@ -520,6 +600,17 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                 residual = abs(made[p, r] - extra[p, r] - outside)
                 flow = max(output[p], capacity[p], made[p, r], TINY * scale)
                 worst = max(worst, residual / flow)
+            # goods in transit: the ring holds what the links' running totals say, checked
+            # every day with ``keep`` and otherwise once per turn of the ring
+            if keep or today == ring - 1 or t == horizon - 1:
+                for i in range(n_t):
+                    held = 0.0
+                    for d in range(ring):
+                        held += pipe[i, d, r]
+                    link = transit_links[i]
+                    flow = max(link_flow[link], slot_use[link_slot[link]], TINY * scale)
+                    size = max(flow * ring, held)
+                    worst = max(worst, abs(held - in_transit[i, r]) / size)
             balance_out[t, r0 + r] = worst
 
         # record: output of each product group, the part of its shortfall that inputs (or
@@ -549,6 +640,12 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                 for q in range(tgroup_ptr[g], tgroup_ptr[g + 1]):
                     total += shipped[tgroup_links[q], r]
                 tgroup_out[t, g, r0 + r] = total
+                held = 0.0
+                for q in range(tgroup_ptr[g], tgroup_ptr[g + 1]):
+                    i = transit_pos[tgroup_links[q]]
+                    if i >= 0:
+                        held += in_transit[i, r]
+                tgroup_transit_out[t, g, r0 + r] = held
         for g in range(sgroup_ptr.shape[0] - 1):
             for r in range(nr):
                 total = 0.0
@@ -568,6 +665,9 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
             for link in range(n_l):
                 for r in range(nr):
                     shipped_out[t, link, r0 + r] = shipped[link, r]
+            for i in range(n_t):
+                for r in range(nr):
+                    transit_out[t, i, r0 + r] = in_transit[i, r]
         for p in range(n_p):
             for r in range(nr):
                 orders_prev[p, r] = orders[p, r] + alt_req[p, r]

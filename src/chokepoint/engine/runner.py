@@ -38,6 +38,8 @@ class Trajectories:
     group_stopped: np.ndarray | None = None  # [day, product group, draw]: producers stopped
     trade: np.ndarray | None = None  # [day, trade group, draw]: shipped (departures)
     shipped: np.ndarray | None = None  # [day, link, draw] when kept
+    trade_transit: np.ndarray | None = None  # [day, trade group, draw]: in transit
+    transit: np.ndarray | None = None  # [day, transit link, draw] when kept
 
 
 def _csr(groups: np.ndarray, members: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
@@ -88,6 +90,16 @@ class Structure:
         sup_level = np.array([lv for lv, _ in pairs], dtype=np.int64)
         sup_ids = np.array([p for _, p in pairs], dtype=np.int64)
         level_sup_ptr, level_sups = _csr(sup_level, sup_ids, n_levels + 1)
+        transit = model.link_transit.astype(np.int64)
+        transit_links = np.flatnonzero(transit > 0).astype(np.int64)
+        transit_pos = np.full(model.n_links, -1, np.int64)
+        transit_pos[transit_links] = np.arange(len(transit_links))
+        # goods in transit a holder keeps per unit of its daily use: Σ share × transit days
+        slot_lead = np.bincount(
+            model.link_slot[primary],
+            weights=(model.link_share * transit)[primary],
+            minlength=n_s,
+        ).astype(float)
         network = KernelNetwork(
             capacity=model.capacity.astype(float),
             external=model.external_orders.astype(float),
@@ -121,6 +133,10 @@ class Structure:
             link_qual=model.link_qualification.astype(float),
             link_data_alt=(model.link_from_data & model.link_alternative).astype(np.bool_),
             link_flow=model.link_flow.astype(float),
+            link_transit=transit,
+            transit_pos=transit_pos,
+            transit_links=transit_links,
+            slot_lead=slot_lead,
         )
         return cls(network)
 
@@ -176,6 +192,8 @@ def run(
     gap_out = np.zeros_like(group_out)
     stopped_out = np.zeros_like(group_out)
     tgroup_out = np.zeros((horizon, len(tgroup_ptr) - 1, n_draws))
+    tgroup_transit = np.zeros_like(tgroup_out)
+    n_transit = len(structure.network.transit_links)
     balance = np.zeros((horizon, n_draws))
     shape = (lambda rows: (horizon, rows, n_draws)) if keep else (lambda rows: (1, 1, 1))
     production = np.zeros(shape(n_p))
@@ -184,6 +202,7 @@ def run(
     stock = np.zeros(shape(n_s))
     gate = np.zeros(shape(len(exo.gate.rows)))
     shipped = np.zeros(shape(model.n_links))
+    transit = np.zeros(shape(n_transit))
     inputs = KernelInputs(
         **_rows("cap", exo.capacity),
         **_rows("gate", exo.gate),
@@ -194,6 +213,10 @@ def run(
         **_rows("reserve", exo.reserve),
         reserve_now=exo.reserve_immediate.astype(np.bool_),
         link_ready=np.ascontiguousarray(exo.link_ready, dtype=np.float64),
+        **_rows("air", exo.air if len(exo.air.rows) else Rows.empty(horizon)),
+        air_days=np.asarray(
+            exo.air_days if len(exo.air_days) else np.zeros(model.n_links), dtype=np.int64
+        ),
     )
     recording = KernelRecording(
         group_ptr=group_ptr,
@@ -216,19 +239,31 @@ def run(
         tgroup_links=tgroup_links,
         tgroup_out=tgroup_out,
         shipped_out=shipped,
+        tgroup_transit_out=tgroup_transit,
+        transit_out=transit,
+    )
+    longest = max(
+        int(structure.network.link_transit.max(initial=0)),
+        int(inputs.air_days.max(initial=0)),
     )
     settings = KernelSettings(
         tau=float(restoration_days),
         trigger=float(qualification_trigger),
         keep=bool(keep),
         threshold=float(survive_threshold),
+        ring=longest + 1,
     )
 
     def block(first: int, last: int) -> None:
         simulate_block(horizon, first, last, settings, structure.network, inputs, recording)
 
     map_in_threads(block, n_draws, threads)
-    grouped = {"group_gap": gap_out, "group_stopped": stopped_out, "trade": tgroup_out}
+    grouped = {
+        "group_gap": gap_out,
+        "group_stopped": stopped_out,
+        "trade": tgroup_out,
+        "trade_transit": tgroup_transit,
+    }
     if not keep:
         return Trajectories(group_out, sgroup_out, balance, **grouped)
     return Trajectories(
@@ -241,5 +276,6 @@ def run(
         stock,
         gate,
         shipped=shipped,
+        transit=transit,
         **grouped,
     )

@@ -241,16 +241,19 @@ def bands_table(
 
 
 def flows_table(
-    labels: pd.DataFrame, reference: np.ndarray, parts: list[np.ndarray], scenario: Scenario
+    kind: str,
+    labels: pd.DataFrame,
+    reference: np.ndarray,
+    parts: list[np.ndarray],
+    scenario: Scenario,
 ) -> pd.DataFrame:
-    """Daily shipments per exporter country, destination and commodity (``labels``), in
-    long form: baseline, mean and p5/p50/p95 over draws (``parts`` of ``[day, group,
-    draw]``), and the kind of quantity (``shipped``: departures, what customs count)."""
+    """Daily flows per exporter country, destination and commodity (``labels``), in long
+    form: baseline, mean and p5/p50/p95 over draws (``parts`` of ``[day, group, draw]``).
+    ``kind`` says what is counted: ``shipped`` (departures, what customs count) or
+    ``in_transit`` (goods under way at the end of the day)."""
     if not parts or reference.shape[1] == 0:
         return pd.DataFrame()
-    long = bands_table(
-        "shipped", labels["commodity"], labels["destination"], reference, parts, scenario
-    )
+    long = bands_table(kind, labels["commodity"], labels["destination"], reference, parts, scenario)
     long.insert(1, "exporter", np.repeat(labels["exporter"].to_numpy(object), reference.shape[0]))
     return long.rename(columns={"item": "commodity", "region": "destination"})
 

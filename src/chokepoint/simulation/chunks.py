@@ -52,6 +52,7 @@ class Prepared:
     trade_labels: pd.DataFrame  # exporter, destination, commodity, baseline
     trade_matrix: sp.csr_matrix  # [trade group, link]
     reference_trade: np.ndarray  # [day, trade group]
+    reference_transit: np.ndarray  # [day, trade group]: goods in transit
     group_size: np.ndarray  # producers (firms) per product group
     baseline_balance: float
     first_shock: int
@@ -70,6 +71,7 @@ class ChunkResult:
     band_stock: np.ndarray | None
     band_stopped: np.ndarray | None
     band_trade: np.ndarray | None
+    band_transit: np.ndarray | None
     balance: float
     dataset: xr.Dataset | None
 
@@ -117,6 +119,7 @@ def prepare(
         trade_labels=trade_labels,
         trade_matrix=trade_matrix,
         reference_trade=baseline.trade[:, :, 0],
+        reference_transit=baseline.trade_transit[:, :, 0],
         group_size=groups.producer_matrix.sum(axis=1),
         baseline_balance=float(baseline.balance.max(initial=0.0)),
         first_shock=max(min(shocks), 0) if shocks else 0,
@@ -178,6 +181,9 @@ def run_chunk(prepared: Prepared, draws: np.ndarray, threads: int = 2) -> ChunkR
         band_stock=traj.grouped_stock[:, :, in_band].astype(np.float32) if in_band.any() else None,
         band_stopped=stopped[:, :, in_band].astype(np.float32) if in_band.any() else None,
         band_trade=traj.trade[:, :, in_band].astype(np.float32) if in_band.any() else None,
+        band_transit=traj.trade_transit[:, :, in_band].astype(np.float32)
+        if in_band.any()
+        else None,
         balance=float(traj.balance.max(initial=0.0)),
         dataset=_dataset(prepared, exo, traj, stopped, draws) if prepared.keep else None,
     )
@@ -209,6 +215,8 @@ def _dataset(
         f"{p}@{r}" for p, r in zip(groups.table["product"], groups.table["region"], strict=True)
     ]
     trade = prepared.trade_labels
+    held = np.zeros_like(traj.shipped)
+    held[:, model.link_transit > 0, :] = traj.transit
     data = {
         "production": (("day", "producer", "draw"), traj.production),
         "delivered": (("day", "demand", "draw"), traj.delivered),
@@ -217,7 +225,9 @@ def _dataset(
         "input_shortfall": (("day", "product_region", "draw"), traj.group_gap),
         "firms_stopped": (("day", "product_region", "draw"), stopped),
         "shipped": (("day", "link", "draw"), traj.shipped),
+        "in_transit": (("day", "link", "draw"), held),
         "exports": (("day", "flow", "draw"), traj.trade),
+        "exports_in_transit": (("day", "flow", "draw"), traj.trade_transit),
         "balance": (("day", "draw"), traj.balance),
     }
     if traj.stock is not None:

@@ -144,11 +144,21 @@ def assemble(
         ],
         ignore_index=True,
     )
-    flows = flows_table(
-        prepared.trade_labels,
-        prepared.reference_trade,
-        [p.band_trade for p in parts if p.band_trade is not None],
-        scenario,
+    flows = pd.concat(
+        [
+            flows_table(
+                kind,
+                prepared.trade_labels,
+                reference,
+                [part for part in band if part is not None],
+                scenario,
+            )
+            for kind, reference, band in (
+                ("shipped", prepared.reference_trade, [p.band_trade for p in parts]),
+                ("in_transit", prepared.reference_transit, [p.band_transit for p in parts]),
+            )
+        ],
+        ignore_index=True,
     )
     trajectories = None
     datasets = [p.dataset for p in parts if p.dataset is not None]
