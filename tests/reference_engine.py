@@ -10,8 +10,10 @@ day, over producer levels (suppliers before customers), vectorised over draws. E
 2. every holder plans its use from yesterday's orders and orders enough to cover it and to
    restore its target stock over ``restoration_days``; the part of an input no network
    supplier covers (partial links, scrap) arrives from outside;
-3. level by level, producers make what capacity, orders and input stocks allow and ship
-   to their customers in proportion to the (gated, capped) orders; a holder's shortfall
+3. level by level, producers ship from their stock of output first and make what capacity,
+   orders and input stocks allow, plus (up to their usual output and a storage limit) what
+   blocked orders cannot take, which they keep; they ship to their customers in proportion
+   to the (gated, capped) orders; a holder's shortfall
    then moves to qualified alternative suppliers with spare capacity; a shipment on a link
    with a transit time arrives that many days later (the share flown, after the flight);
 4. final demand takes what is in stock; the rest is unmet.
@@ -45,6 +47,7 @@ class Trajectories:
     balance: np.ndarray  # [day, draw]: largest mass-balance residual (relative)
     shipped: np.ndarray  # [day, link, draw]: departures
     in_transit: np.ndarray  # [day, link, draw]: goods in transit at the end of the day
+    exporter_stock: np.ndarray  # [day, producer, draw]: output kept, not yet shipped
 
 
 class _Structure:
@@ -281,6 +284,10 @@ def run(
     shipped_out = np.zeros((T, L, R))
     transit_out = np.zeros((T, L, R))
     lanes = _Lanes(st, model, exo, R)
+    ostock = np.zeros((P, R))
+    ostock_out = np.zeros((T, P, R))
+    storage = model.producer_storage[:, None]
+    output = model.output[:, None]
 
     for t in range(T):
         # 1. exogenous inputs of the day
@@ -345,6 +352,10 @@ def run(
         link_order = share * order[model.link_slot]
         effective = np.minimum(gate * link_order, quota)
         orders = external + st.by_supplier @ effective
+        blocked = st.by_supplier @ (link_order - effective)
+        ostart = ostock.copy()
+        planned = np.zeros((P, R))
+        sent = np.zeros((P, R))
         stock += outside_in + scrap_in
 
         made = np.zeros((P, R))
@@ -377,11 +388,20 @@ def run(
                 st, model, exo, day, slots, primary_in, alt_in, qualification_trigger
             )
             limit = _input_limit(st, model, stock, coef, producers)
-            made[producers] = np.minimum(np.minimum(capacity[producers], orders[producers]), limit)
+            wanted, held = orders[producers], ostock[producers]
+            room = np.maximum(storage[producers] - held, 0.0)
+            fill = np.minimum(
+                np.minimum(blocked[producers], room), np.maximum(output[producers] - wanted, 0.0)
+            )
+            planned[producers] = np.maximum(wanted - held, 0.0) + fill
+            made[producers] = np.minimum(np.minimum(capacity[producers], planned[producers]), limit)
+            ready = made[producers] + held
+            shipping = np.minimum(ready, wanted)
+            ostock[producers] = ready - shipping
+            sent[producers] = shipping / np.maximum(wanted, _TINY)
             if len(out_links):
                 supplier = model.link_supplier[out_links]
-                fraction = made[supplier] / np.maximum(orders[supplier], _TINY)
-                shipped[out_links] = effective[out_links] * fraction
+                shipped[out_links] = effective[out_links] * sent[supplier]
                 lanes.send(t, out_links, shipped[out_links], air, stock)
             take = coef[slots] * made[model.slot_producer[slots]]
             stock[slots] -= take
@@ -402,8 +422,10 @@ def run(
             st.by_slot @ (shipped * now) + arrived + outside_in + scrap_in + released + injected
         )
         slot_residual = np.abs(stock - start_stock - received + used)
-        sold_outside = (made - alt_made) * external / np.maximum(orders, _TINY)
-        producer_residual = np.abs(made - (st.by_supplier @ shipped) - sold_outside)
+        sold_outside = external * sent
+        producer_residual = np.abs(
+            made + ostart - (st.by_supplier @ shipped) - sold_outside - ostock
+        )
         scale = max(
             float(np.max(model.slot_use, initial=0.0)),
             float(np.max(model.output, initial=0.0)),
@@ -425,7 +447,8 @@ def run(
             stock_out[t] = stock
         if grouped_out is not None:
             grouped_out[t] = stock_groups @ stock
-        orders_prev = orders + alt_requests
+        ostock_out[t] = ostock
+        orders_prev = planned + alt_requests
 
     return Trajectories(
         production,
@@ -437,4 +460,5 @@ def run(
         balance,
         shipped_out,
         transit_out,
+        ostock_out,
     )

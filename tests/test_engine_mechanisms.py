@@ -195,3 +195,59 @@ def test_the_default_transit_rule() -> None:
     assert list(model.link_transit) == [2, 0]  # by road within Europe; DEU → EU27 domestic
     off = Scenario.from_text("name: t\nsettings: {transit: false}\nevents: []")
     assert build_model(transit_chain(5.0, 35), off).link_transit[0] == 0
+
+
+def test_an_exporter_keeps_what_it_cannot_ship_up_to_its_storage_limit() -> None:
+    # ban on days 0-19, no transit, the mine may keep 5 days of its output (1 t/day): it
+    # keeps making 1 t/day until its store is full, then stops; once the ban ends it ships
+    # the buyer's refill orders from its store first
+    results = simulate(
+        scenario(BAN.format(start=0, end=20), horizon=40, settings="exporter_storage_days: 5"),
+        transit_chain(10.0, 0),
+        keep="daily",
+    )
+    data = results.trajectories
+    kept = data["exporter_stock"].sel(producer="mine").values[0]
+    made = data["production"].sel(producer="mine").values[0]
+    assert np.allclose(kept[:20], np.minimum(np.arange(1, 21), 5.0))
+    assert np.allclose(made[:5], 1.0) and np.allclose(made[5:22], 0.0)
+    # day 20: the plant orders 1 + (10 - 0) / 10 = 2 t; day 21: 1 + (10 - 1) / 10 = 1.9 t
+    assert kept[20] == pytest.approx(3.0) and kept[21] == pytest.approx(1.1)
+    assert kept[22] == pytest.approx(0.0) and made[22] == pytest.approx(1.81 - 1.1)
+    flows = results.flows.query("kind == 'exporter_stock'")
+    assert np.allclose(flows["mean"].to_numpy()[:20], kept[:20])
+
+
+LICENCE = """
+  - type: export_licensing
+    exporter: CHN
+    commodity: ore
+    contracts: 1
+    processing_days: 20
+    approval_probability: 1
+    validity_days: 1000
+    volume_headroom: {headroom}
+"""
+
+
+@pytest.mark.parametrize("headroom", [0.05, 0.1, 0.25])
+def test_the_buyers_stock_gap_closes_at_the_rate_the_headroom_allows(headroom) -> None:
+    # the first licence comes on day 20: the plant has run dry (10 days of stock) and
+    # orders 1 + (10 - stock) / 10 t a day, more than (1 + headroom) t; the licensed
+    # contract ships at most (1 + headroom) t (from the mine's stock, then its output), the
+    # plant uses 1 t: its stock rises by the headroom every day until the gap is small
+    results = simulate(
+        scenario(LICENCE.format(headroom=headroom), horizon=100),
+        transit_chain(10.0, 0),
+        keep="daily",
+    )
+    stock = results.trajectories["stock"].sel(slot="plant:ore").values[0]
+    shipped = results.trajectories["shipped"].sel(link="mine->plant").values[0]
+    # 1 + (10 - h (t - 19)) / 10 > 1 + h while t - 19 < 10 / h - 10
+    closing = int(10.0 / headroom - 10.0)
+    days = np.arange(20, min(20 + closing, 100))
+    assert np.allclose(stock[days], headroom * (days - 19))
+    assert np.allclose(shipped[days], 1.0 + headroom)
+    assert np.allclose(shipped[:20], 0.0)
+    made = results.trajectories["production"].sel(producer="plant").values[0]
+    assert np.allclose(made[20:], 1.0)

@@ -173,5 +173,6 @@ def test_compiled_kernel_matches_the_numpy_reference(net, events, seed) -> None:
     np.testing.assert_allclose(fast.delivered, slow.delivered, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(fast.stock, slow.stock, rtol=1e-9, atol=1e-7)
     np.testing.assert_allclose(fast.shipped, slow.shipped, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(fast.exporter_stock, slow.exporter_stock, rtol=1e-9, atol=1e-7)
     held = slow.in_transit[:, model.link_transit > 0]
     np.testing.assert_allclose(fast.transit, held, rtol=1e-9, atol=1e-7)

@@ -36,6 +36,8 @@ class Model:
     external_orders: np.ndarray
     level: np.ndarray
     virtual: np.ndarray
+    producer_storage: np.ndarray
+    """How much output each producer may keep when it cannot ship (quantity)."""
     demand_ids: np.ndarray
     demand_region: np.ndarray
     demand_commodity: np.ndarray
@@ -141,28 +143,12 @@ def build_model(net: SupplyNetwork, scenario: Scenario) -> Model:
     # links
     made = pd.Series(commodity, index=ids)
     location = holders_location(slot_producer, slot_demand, producers, net)
-    link_commodity = made.reindex(net.links["supplier"]).to_numpy(object)
-    link_slot = slot_key.get_indexer(list(zip(net.links["customer"], link_commodity, strict=True)))
-    link_supplier = index.get_indexer(net.links["supplier"])
-    alternative = net.links["alternative"].to_numpy(bool)
-    share = np.where(alternative, 0.0, net.links["share"].to_numpy(float))
-    # links into recycling producers feed no slot: drop them
-    keep = link_slot >= 0
-    link_ids = (net.links["supplier"] + "->" + net.links["customer"]).to_numpy(object)
-    links = {
-        "ids": list(link_ids[keep]),
-        "supplier": list(link_supplier[keep]),
-        "slot": list(link_slot[keep]),
-        "share": list(share[keep]),
-        "alternative": list(alternative[keep]),
-        "qualification": list(net.links["qualification_days"].to_numpy(float)[keep]),
-        "flow": list(flows["flow"].to_numpy(float)[keep] / DAYS_PER_YEAR),
-        "ready": [np.inf] * int(keep.sum()),
-        "event": [-1] * int(keep.sum()),
-        "transit": list(net.links["transit_days"].to_numpy(float)[keep]),
-    }
-    covered = np.bincount(link_slot[keep], weights=share[keep], minlength=len(slot_use))
+    links = _data_links(net, flows, made, index, slot_key)
+    covered = np.bincount(
+        np.asarray(links["slot"], int), weights=links["share"], minlength=len(slot_use)
+    )
     unknown = np.clip(1.0 - covered, 0.0, 1.0)
+    n_data_links = len(links["ids"])
 
     builder = ModelBuilder(scenario, ids, made, links, holders, slot_commodity, location)
     for position, event in enumerate(scenario.events):
@@ -195,6 +181,8 @@ def build_model(net: SupplyNetwork, scenario: Scenario) -> Model:
         ),
         capacity=np.concatenate([capacity, np.ones(n_extra)]),  # scaled by the scenario
         output=np.concatenate([output, np.zeros(n_extra)]),
+        producer_storage=np.concatenate([output, np.zeros(n_extra)])
+        * scenario.settings.exporter_storage_days,
         external_orders=np.concatenate([external, np.zeros(n_extra)]),
         level=level,
         virtual=np.concatenate([np.zeros(len(ids), bool), np.ones(n_extra, bool)]),
@@ -219,10 +207,36 @@ def build_model(net: SupplyNetwork, scenario: Scenario) -> Model:
         link_flow=model_links["flow"].astype(float),
         link_ready=model_links["ready"].astype(float),
         link_event=model_links["event"].astype(int),
-        link_from_data=np.arange(len(model_links["ids"])) < int(keep.sum()),
+        link_from_data=np.arange(len(model_links["ids"])) < n_data_links,
         link_transit=transit,
         commodity_value=dict(zip(net.commodities["id"], net.commodities["value"], strict=True)),
     )
+
+
+def _data_links(
+    net: SupplyNetwork, flows: pd.DataFrame, made: pd.Series, index: pd.Index, slot_key: pd.Index
+) -> dict[str, list]:
+    """The network's links as lists the model builder may extend (links into recycling
+    producers feed no slot and are dropped)."""
+    link_commodity = made.reindex(net.links["supplier"]).to_numpy(object)
+    link_slot = slot_key.get_indexer(list(zip(net.links["customer"], link_commodity, strict=True)))
+    link_supplier = index.get_indexer(net.links["supplier"])
+    alternative = net.links["alternative"].to_numpy(bool)
+    share = np.where(alternative, 0.0, net.links["share"].to_numpy(float))
+    keep = link_slot >= 0
+    link_ids = (net.links["supplier"] + "->" + net.links["customer"]).to_numpy(object)
+    return {
+        "ids": list(link_ids[keep]),
+        "supplier": list(link_supplier[keep]),
+        "slot": list(link_slot[keep]),
+        "share": list(share[keep]),
+        "alternative": list(alternative[keep]),
+        "qualification": list(net.links["qualification_days"].to_numpy(float)[keep]),
+        "flow": list(flows["flow"].to_numpy(float)[keep] / DAYS_PER_YEAR),
+        "ready": [np.inf] * int(keep.sum()),
+        "event": [-1] * int(keep.sum()),
+        "transit": list(net.links["transit_days"].to_numpy(float)[keep]),
+    }
 
 
 def _stocks(

@@ -23,6 +23,8 @@ class KernelSettings(NamedTuple):
     threshold: float
     ring: int
     """Length of the transit rings: the longest transit (sea or air) + 1 day."""
+    flows: bool
+    """Whether to record the trade groups (shipments, goods in transit) and exporter stocks."""
 
 
 class KernelNetwork(NamedTuple):
@@ -64,6 +66,7 @@ class KernelNetwork(NamedTuple):
     transit_pos: np.ndarray
     transit_links: np.ndarray
     slot_lead: np.ndarray
+    storage: np.ndarray
 
 
 class KernelInputs(NamedTuple):
@@ -126,3 +129,7 @@ class KernelRecording(NamedTuple):
     shipped_out: np.ndarray
     tgroup_transit_out: np.ndarray
     transit_out: np.ndarray
+    ostock_out: np.ndarray
+    egroup_ptr: np.ndarray
+    egroup_producers: np.ndarray
+    egroup_out: np.ndarray

@@ -23,8 +23,11 @@ def _send(t, link, nr, amounts, stock, lanes):
     """Ship ``amounts[draw]`` on ``link`` on day ``t``: into the customer's stock at once,
     or into the link's pipeline to arrive after its transit time (the share flown after
     the flight's). ``lanes`` is ``(link_slot, transit_pos, transit, air_pos, air_days, air,
-    pipe, in_transit, slot_pipe)``."""
-    link_slot, transit_pos, transit, air_pos, air_days, air, pipe, in_transit, slot_pipe = lanes
+    pipe, in_transit, slot_pipe, peak)``; ``peak`` is the most a link has held (the scale of
+    its mass-balance check)."""
+    link_slot, transit_pos, transit, air_pos, air_days, air, pipe, in_transit, slot_pipe, peak = (
+        lanes
+    )
     s = link_slot[link]
     pos = transit_pos[link]
     if pos < 0:
@@ -39,6 +42,7 @@ def _send(t, link, nr, amounts, stock, lanes):
             pipe[pos, by_sea, r] += amounts[r]
             in_transit[pos, r] += amounts[r]
             slot_pipe[s, r] += amounts[r]
+            peak[pos, r] = max(peak[pos, r], in_transit[pos, r])
         return
     by_air = (t + air_days[link]) % ring
     for r in range(nr):
@@ -47,6 +51,7 @@ def _send(t, link, nr, amounts, stock, lanes):
         pipe[pos, by_sea, r] += amounts[r] - flown
         in_transit[pos, r] += amounts[r]
         slot_pipe[s, r] += amounts[r]
+        peak[pos, r] = max(peak[pos, r], in_transit[pos, r])
 
 
 @njit(cache=True, nogil=True)
@@ -204,6 +209,7 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     trigger = settings.trigger
     keep = settings.keep
     threshold = settings.threshold
+    flows = settings.flows
     capacity = net.capacity
     external = net.external
     output = net.output
@@ -240,6 +246,7 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     transit_pos = net.transit_pos
     transit_links = net.transit_links
     slot_lead = net.slot_lead
+    storage = net.storage
     ring = settings.ring
     link_ready = inputs.link_ready
     cap_rows = inputs.cap_rows
@@ -290,6 +297,10 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     shipped_out = rec.shipped_out
     tgroup_transit_out = rec.tgroup_transit_out
     transit_out = rec.transit_out
+    ostock_out = rec.ostock_out
+    egroup_ptr = rec.egroup_ptr
+    egroup_producers = rec.egroup_producers
+    egroup_out = rec.egroup_out
     nr = r1 - r0
     n_p = capacity.shape[0]
     n_s = slot_coef.shape[0]
@@ -333,6 +344,14 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     shipped = np.empty((n_l, nr))
     orders = np.empty((n_p, nr))
     made = np.empty((n_p, nr))
+    # what a producer could not ship: its blocked orders, its stock of output, the share of
+    # its (allowed) orders it ships, what it means to make, what it sold outside the network
+    blocked = np.empty((n_p, nr))
+    ostock = np.zeros((n_p, nr))
+    ostart = np.empty((n_p, nr))
+    sent = np.empty((n_p, nr))
+    planned = np.empty((n_p, nr))
+    sold = np.empty((n_p, nr))
     alt_req = np.empty((n_p, nr))
     alt_made = np.empty((n_p, nr))
     gap = np.zeros((n_s, nr))
@@ -360,7 +379,19 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     air_pos = np.full(n_l, -1, np.int64)
     for i in range(air_rows.shape[0]):
         air_pos[air_rows[i]] = i
-    lanes = (link_slot, transit_pos, transit, air_pos, air_days, air, pipe, in_transit, slot_pipe)
+    peak = in_transit.copy()
+    lanes = (
+        link_slot,
+        transit_pos,
+        transit,
+        air_pos,
+        air_days,
+        air,
+        pipe,
+        in_transit,
+        slot_pipe,
+        peak,
+    )
     w_air = air_vals.shape[2] > 1
     is_demand = np.zeros(n_s, np.int64) - 1
     for j in range(n_d):
@@ -476,6 +507,8 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
         for p in range(n_p):
             for r in range(nr):
                 orders[p, r] = external[p]
+                blocked[p, r] = 0.0
+                ostart[p, r] = ostock[p, r]
                 made[p, r] = 0.0
                 alt_req[p, r] = 0.0
                 alt_made[p, r] = 0.0
@@ -491,6 +524,7 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                     allowed = min(allowed, quota[qi, r])
                 effective[link, r] = allowed
                 orders[p, r] += allowed
+                blocked[p, r] += wanted - allowed
                 shipped[link, r] = 0.0
 
         # 3. production, level by level; then 4. final demand
@@ -552,11 +586,23 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                         s = prod_slot_idx[q]
                         if coef[s, r] > TINY:
                             limit = min(limit, stock[s, r] / coef[s, r])
-                    made[p, r] = min(min(cap[p, r], orders[p, r]), max(limit, 0.0))
+                    # ship from stock first; keep making, up to the usual output and the
+                    # storage limit, what blocked orders cannot take
+                    wanted = orders[p, r]
+                    held = ostock[p, r]
+                    room = max(storage[p] - held, 0.0)
+                    fill = min(blocked[p, r], room, max(output[p] - wanted, 0.0))
+                    planned[p, r] = max(wanted - held, 0.0) + fill
+                    made[p, r] = min(min(cap[p, r], planned[p, r]), max(limit, 0.0))
+                    ready = made[p, r] + held
+                    shipping = min(ready, wanted)
+                    ostock[p, r] = ready - shipping
+                    sent[p, r] = shipping / max(wanted, TINY)
+                    sold[p, r] = external[p] * sent[p, r]
                 for q in range(prod_out_ptr[p], prod_out_ptr[p + 1]):
                     link = prod_out_idx[q]
                     for r in range(nr):
-                        shipped[link, r] = effective[link, r] * made[p, r] / max(orders[p, r], TINY)
+                        shipped[link, r] = effective[link, r] * sent[p, r]
                     _send(t, link, nr, shipped[link], stock, lanes)
                 for q in range(prod_slot_ptr[p], prod_slot_ptr[p + 1]):
                     s = prod_slot_idx[q]
@@ -596,9 +642,9 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                 flow = max(size, TINY * scale)
                 worst = max(worst, residual / flow)
             for p in range(n_p):
-                outside = (made[p, r] - alt_made[p, r]) * external[p] / max(orders[p, r], TINY)
-                residual = abs(made[p, r] - extra[p, r] - outside)
-                flow = max(output[p], capacity[p], made[p, r], TINY * scale)
+                # output + stock drawn = shipped + sold outside the network + stock kept
+                residual = abs(made[p, r] + ostart[p, r] - extra[p, r] - sold[p, r] - ostock[p, r])
+                flow = max(output[p], capacity[p], made[p, r], ostart[p, r], TINY * scale)
                 worst = max(worst, residual / flow)
             # goods in transit: the ring holds what the links' running totals say, checked
             # every day with ``keep`` and otherwise once per turn of the ring
@@ -609,7 +655,7 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                         held += pipe[i, d, r]
                     link = transit_links[i]
                     flow = max(link_flow[link], slot_use[link_slot[link]], TINY * scale)
-                    size = max(flow * ring, held)
+                    size = max(flow * ring, held, peak[i, r])
                     worst = max(worst, abs(held - in_transit[i, r]) / size)
             balance_out[t, r0 + r] = worst
 
@@ -623,7 +669,7 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                 for q in range(group_ptr[g], group_ptr[g + 1]):
                     p = group_producers[q]
                     total += made[p, r]
-                    wanted = min(orders[p, r] + alt_req[p, r], capacity[p])
+                    wanted = min(planned[p, r] + alt_req[p, r], capacity[p])
                     short += max(wanted - made[p, r], 0.0)
                     if made[p, r] < threshold * wanted - TINY * scale:
                         stopped += 1.0
@@ -634,28 +680,36 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                 group_out[t, g, r0 + r] = total
                 gap_out[t, g, r0 + r] = short
                 stopped_out[t, g, r0 + r] = stopped
-        for g in range(tgroup_ptr.shape[0] - 1):
-            for r in range(nr):
-                total = 0.0
-                for q in range(tgroup_ptr[g], tgroup_ptr[g + 1]):
-                    total += shipped[tgroup_links[q], r]
-                tgroup_out[t, g, r0 + r] = total
-                held = 0.0
-                for q in range(tgroup_ptr[g], tgroup_ptr[g + 1]):
-                    i = transit_pos[tgroup_links[q]]
-                    if i >= 0:
-                        held += in_transit[i, r]
-                tgroup_transit_out[t, g, r0 + r] = held
         for g in range(sgroup_ptr.shape[0] - 1):
             for r in range(nr):
                 total = 0.0
                 for q in range(sgroup_ptr[g], sgroup_ptr[g + 1]):
                     total += stock[sgroup_slots[q], r]
                 sgroup_out[t, g, r0 + r] = total
+        if flows:
+            for g in range(tgroup_ptr.shape[0] - 1):
+                for r in range(nr):
+                    total = 0.0
+                    for q in range(tgroup_ptr[g], tgroup_ptr[g + 1]):
+                        total += shipped[tgroup_links[q], r]
+                    tgroup_out[t, g, r0 + r] = total
+                    held = 0.0
+                    for q in range(tgroup_ptr[g], tgroup_ptr[g + 1]):
+                        i = transit_pos[tgroup_links[q]]
+                        if i >= 0:
+                            held += in_transit[i, r]
+                    tgroup_transit_out[t, g, r0 + r] = held
+            for g in range(egroup_ptr.shape[0] - 1):
+                for r in range(nr):
+                    total = 0.0
+                    for q in range(egroup_ptr[g], egroup_ptr[g + 1]):
+                        total += ostock[egroup_producers[q], r]
+                    egroup_out[t, g, r0 + r] = total
         if keep:
             for p in range(n_p):
                 for r in range(nr):
                     production_out[t, p, r0 + r] = made[p, r]
+                    ostock_out[t, p, r0 + r] = ostock[p, r]
             for s in range(n_s):
                 for r in range(nr):
                     stock_out[t, s, r0 + r] = stock[s, r]
@@ -670,4 +724,4 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                     transit_out[t, i, r0 + r] = in_transit[i, r]
         for p in range(n_p):
             for r in range(nr):
-                orders_prev[p, r] = orders[p, r] + alt_req[p, r]
+                orders_prev[p, r] = planned[p, r] + alt_req[p, r]

@@ -40,6 +40,8 @@ class Trajectories:
     shipped: np.ndarray | None = None  # [day, link, draw] when kept
     trade_transit: np.ndarray | None = None  # [day, trade group, draw]: in transit
     transit: np.ndarray | None = None  # [day, transit link, draw] when kept
+    exporter_groups: np.ndarray | None = None  # [day, exporter group, draw]: stock of output
+    exporter_stock: np.ndarray | None = None  # [day, producer, draw] when kept
 
 
 def _csr(groups: np.ndarray, members: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
@@ -137,6 +139,7 @@ class Structure:
             transit_pos=transit_pos,
             transit_links=transit_links,
             slot_lead=slot_lead,
+            storage=model.producer_storage.astype(float),
         )
         return cls(network)
 
@@ -150,60 +153,9 @@ def _rows(kind: str, rows: Rows) -> dict[str, np.ndarray]:
     }
 
 
-def run(
-    model: Model,
-    exo: Exogenous,
-    *,
-    product_groups: tuple[np.ndarray | sp.spmatrix, np.ndarray | sp.spmatrix] | None = None,
-    stock_groups: np.ndarray | sp.spmatrix | None = None,
-    trade_groups: np.ndarray | sp.spmatrix | None = None,
-    restoration_days: float = 10.0,
-    survive_threshold: float = 0.99,
-    qualification_trigger: float = 0.01,
-    keep: bool = False,
-    structure: Structure | None = None,
-    threads: int = 2,
-) -> Trajectories:
-    """Simulate ``exo.horizon`` days for the draws of ``exo``.
-
-    ``product_groups`` is a pair of matrices (group × producer, group × demand): a group's
-    output is the production of its producers plus the deliveries to its demands.
-    ``stock_groups`` (group × slot) sums stocks; ``trade_groups`` (group × link) sums the
-    links' daily shipments. ``keep`` records every row every day. A producer counts as
-    stopped on a day when it makes less than ``survive_threshold`` of what its orders and
-    its (base) capacity call for.
-    """
-    structure = structure or Structure.of(model)
-    horizon, n_draws = exo.horizon, len(exo.draws)
-    n_p, n_s = model.n_producers, model.n_slots
-    n_d = len(model.demand_ids)
-    if product_groups is None:
-        product_groups = (np.zeros((0, n_p)), np.zeros((0, n_d)))
-    group_ptr, group_producers = _matrix_csr(product_groups[0])
-    group_dptr, group_demands = _matrix_csr(product_groups[1])
-    if stock_groups is None:
-        stock_groups = np.zeros((0, n_s))
-    sgroup_ptr, sgroup_slots = _matrix_csr(stock_groups)
-    if trade_groups is None:
-        trade_groups = np.zeros((0, model.n_links))
-    tgroup_ptr, tgroup_links = _matrix_csr(trade_groups)
-    group_out = np.zeros((horizon, len(group_ptr) - 1, n_draws))
-    sgroup_out = np.zeros((horizon, len(sgroup_ptr) - 1, n_draws))
-    gap_out = np.zeros_like(group_out)
-    stopped_out = np.zeros_like(group_out)
-    tgroup_out = np.zeros((horizon, len(tgroup_ptr) - 1, n_draws))
-    tgroup_transit = np.zeros_like(tgroup_out)
-    n_transit = len(structure.network.transit_links)
-    balance = np.zeros((horizon, n_draws))
-    shape = (lambda rows: (horizon, rows, n_draws)) if keep else (lambda rows: (1, 1, 1))
-    production = np.zeros(shape(n_p))
-    delivered = np.zeros(shape(n_d))
-    unmet = np.zeros(shape(n_d))
-    stock = np.zeros(shape(n_s))
-    gate = np.zeros(shape(len(exo.gate.rows)))
-    shipped = np.zeros(shape(model.n_links))
-    transit = np.zeros(shape(n_transit))
-    inputs = KernelInputs(
+def _inputs(model: Model, exo: Exogenous) -> KernelInputs:
+    horizon = exo.horizon
+    return KernelInputs(
         **_rows("cap", exo.capacity),
         **_rows("gate", exo.gate),
         **_rows("quota", exo.quota),
@@ -218,30 +170,98 @@ def run(
             exo.air_days if len(exo.air_days) else np.zeros(model.n_links), dtype=np.int64
         ),
     )
-    recording = KernelRecording(
-        group_ptr=group_ptr,
-        group_producers=group_producers,
-        group_dptr=group_dptr,
-        group_demands=group_demands,
-        group_out=group_out,
-        sgroup_ptr=sgroup_ptr,
-        sgroup_slots=sgroup_slots,
-        sgroup_out=sgroup_out,
-        balance_out=balance,
-        production_out=production,
-        delivered_out=delivered,
-        unmet_out=unmet,
-        stock_out=stock,
-        gate_out=gate,
-        gap_out=gap_out,
-        stopped_out=stopped_out,
-        tgroup_ptr=tgroup_ptr,
-        tgroup_links=tgroup_links,
-        tgroup_out=tgroup_out,
-        shipped_out=shipped,
-        tgroup_transit_out=tgroup_transit,
-        transit_out=transit,
+
+
+def _recording(
+    model: Model,
+    structure: Structure,
+    exo: Exogenous,
+    groups: dict[str, np.ndarray | sp.spmatrix | None],
+    keep: bool,
+    flows: bool,
+) -> KernelRecording:
+    """The kernel's output arrays (zeros) and the CSR lists of the groups to record."""
+    horizon, n_draws = exo.horizon, len(exo.draws)
+    n_p, n_s, n_l = model.n_producers, model.n_slots, model.n_links
+    n_d = len(model.demand_ids)
+    pair = groups["product"] or (np.zeros((0, n_p)), np.zeros((0, n_d)))
+    empty = {"stock": (0, n_s), "trade": (0, n_l), "exporter": (0, n_p)}
+    csr = {"product": _matrix_csr(pair[0]), "demand": _matrix_csr(pair[1])}
+    for name, size in empty.items():
+        matrix = groups[name]
+        csr[name] = _matrix_csr(np.zeros(size) if matrix is None else matrix)
+
+    def per_day(ptr: np.ndarray, kept: bool = True) -> np.ndarray:
+        return np.zeros((horizon, len(ptr) - 1, n_draws) if kept else (1, 1, 1))
+
+    def rows(count: int) -> np.ndarray:
+        return np.zeros((horizon, count, n_draws) if keep else (1, 1, 1))
+
+    return KernelRecording(
+        group_ptr=csr["product"][0],
+        group_producers=csr["product"][1],
+        group_dptr=csr["demand"][0],
+        group_demands=csr["demand"][1],
+        group_out=per_day(csr["product"][0]),
+        sgroup_ptr=csr["stock"][0],
+        sgroup_slots=csr["stock"][1],
+        sgroup_out=per_day(csr["stock"][0]),
+        balance_out=np.zeros((horizon, n_draws)),
+        production_out=rows(n_p),
+        delivered_out=rows(n_d),
+        unmet_out=rows(n_d),
+        stock_out=rows(n_s),
+        gate_out=rows(len(exo.gate.rows)),
+        gap_out=per_day(csr["product"][0]),
+        stopped_out=per_day(csr["product"][0]),
+        tgroup_ptr=csr["trade"][0],
+        tgroup_links=csr["trade"][1],
+        tgroup_out=per_day(csr["trade"][0], flows),
+        shipped_out=rows(n_l),
+        tgroup_transit_out=per_day(csr["trade"][0], flows),
+        transit_out=rows(len(structure.network.transit_links)),
+        ostock_out=rows(n_p),
+        egroup_ptr=csr["exporter"][0],
+        egroup_producers=csr["exporter"][1],
+        egroup_out=per_day(csr["exporter"][0], flows),
     )
+
+
+def run(
+    model: Model,
+    exo: Exogenous,
+    *,
+    product_groups: tuple[np.ndarray | sp.spmatrix, np.ndarray | sp.spmatrix] | None = None,
+    stock_groups: np.ndarray | sp.spmatrix | None = None,
+    trade_groups: np.ndarray | sp.spmatrix | None = None,
+    exporter_groups: np.ndarray | sp.spmatrix | None = None,
+    restoration_days: float = 10.0,
+    survive_threshold: float = 0.99,
+    qualification_trigger: float = 0.01,
+    keep: bool = False,
+    flows: bool = True,
+    structure: Structure | None = None,
+    threads: int = 2,
+) -> Trajectories:
+    """Simulate ``exo.horizon`` days for the draws of ``exo``.
+
+    ``product_groups`` is a pair of matrices (group × producer, group × demand): a group's
+    output is the production of its producers plus the deliveries to its demands.
+    ``stock_groups`` (group × slot) sums stocks; with ``flows``, ``trade_groups`` (group ×
+    link) sums the links' daily shipments and goods in transit, ``exporter_groups`` (group ×
+    producer) the producers' stocks of output. ``keep`` records every row every day. A
+    producer counts as stopped on a day when it makes less than ``survive_threshold`` of
+    what its orders and its (base) capacity call for.
+    """
+    structure = structure or Structure.of(model)
+    groups = {
+        "product": product_groups,
+        "stock": stock_groups,
+        "trade": trade_groups,
+        "exporter": exporter_groups,
+    }
+    recording = _recording(model, structure, exo, groups, keep, flows)
+    inputs = _inputs(model, exo)
     longest = max(
         int(structure.network.link_transit.max(initial=0)),
         int(inputs.air_days.max(initial=0)),
@@ -252,30 +272,32 @@ def run(
         keep=bool(keep),
         threshold=float(survive_threshold),
         ring=longest + 1,
+        flows=bool(flows),
     )
 
     def block(first: int, last: int) -> None:
-        simulate_block(horizon, first, last, settings, structure.network, inputs, recording)
+        simulate_block(exo.horizon, first, last, settings, structure.network, inputs, recording)
 
-    map_in_threads(block, n_draws, threads)
-    grouped = {
-        "group_gap": gap_out,
-        "group_stopped": stopped_out,
-        "trade": tgroup_out,
-        "trade_transit": tgroup_transit,
+    map_in_threads(block, len(exo.draws), threads)
+    rec = recording
+    kept = {
+        "production": rec.production_out,
+        "delivered": rec.delivered_out,
+        "unmet": rec.unmet_out,
+        "stock": rec.stock_out,
+        "gate": rec.gate_out,
+        "shipped": rec.shipped_out,
+        "transit": rec.transit_out,
+        "exporter_stock": rec.ostock_out,
     }
-    if not keep:
-        return Trajectories(group_out, sgroup_out, balance, **grouped)
     return Trajectories(
-        group_out,
-        sgroup_out,
-        balance,
-        production,
-        delivered,
-        unmet,
-        stock,
-        gate,
-        shipped=shipped,
-        transit=transit,
-        **grouped,
+        group_output=rec.group_out,
+        grouped_stock=rec.sgroup_out,
+        balance=rec.balance_out,
+        group_gap=rec.gap_out,
+        group_stopped=rec.stopped_out,
+        trade=rec.tgroup_out if flows else None,
+        trade_transit=rec.tgroup_transit_out if flows else None,
+        exporter_groups=rec.egroup_out if flows else None,
+        **(kept if keep else {}),
     )

@@ -130,6 +130,31 @@ def trade_groups(model: Model) -> tuple[pd.DataFrame, sp.csr_matrix]:
     return table, matrix
 
 
+def exporter_groups(model: Model) -> tuple[pd.DataFrame, sp.csr_matrix]:
+    """Producers with a cross-border link, by country and commodity: whose stock of output
+    (what they made and could not ship) the results report."""
+    from chokepoint.compile.selection import crosses_border
+
+    exporter = model.producer_country[model.link_supplier].astype(str)
+    destination = model.slot_location[model.link_slot].astype(str)
+    producers = np.unique(model.link_supplier[crosses_border(exporter, destination)])
+    keys = pd.DataFrame(
+        {
+            "exporter": model.producer_country[producers].astype(str),
+            "commodity": model.producer_commodity[producers].astype(str),
+            "producer": producers,
+        }
+    )
+    table = keys.groupby(["exporter", "commodity"], as_index=False, sort=True).size()
+    table = table.drop(columns="size")
+    number = keys.merge(table.reset_index()[["exporter", "commodity", "index"]])
+    matrix = sp.csr_matrix(
+        (np.ones(len(number)), (number["index"].to_numpy(), number["producer"].to_numpy())),
+        shape=(len(table), model.n_producers),
+    )
+    return table, matrix
+
+
 def outcomes(
     output: np.ndarray,
     reference: np.ndarray,

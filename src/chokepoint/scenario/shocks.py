@@ -102,10 +102,13 @@ class ExportLicensing(Event, FlowSelector):
     validity_days: Positive | None = None
     renewal_lead_days: Days = 30.0
     value_content: ValueContentRule | None = None
-    volume_headroom: Annotated[float, Field(ge=0)] = 0.0
-    """Licensed contracts ship at most (1 + headroom) × their baseline volume: 0 means a
-    licence covers the contracted quantity, so buyers cannot stock up through it (CLEPA,
-    2025: "stockpiling virtually impossible")."""
+    volume_headroom: Annotated[float, Field(ge=0)] = 0.15
+    """Licensed contracts ship at most (1 + headroom) × their baseline volume, so a buyer
+    refills its stock at most at this rate. Default 0.15: once licences flowed, China's
+    magnet exports ran 5.7% (July 2025), 15.4% (August) and 17.5% (September) above the
+    same month of 2024, to Germany 27.9% above (September; customs data, Reuters); range
+    0 (a licence covers the contracted quantity: CLEPA, 2025, "stockpiling virtually
+    impossible") to 0.28."""
     exemptions: list[Exemption] = []
 
     VALIDITY_DEFAULTS: ClassVar[dict[str, float]] = {"individual": 180.0, "general": 365.0}

@@ -27,6 +27,7 @@ from chokepoint.errors import ScenarioError
 from chokepoint.network.container import SupplyNetwork
 from chokepoint.results.groups import (
     ProductGroups,
+    exporter_groups,
     outcomes,
     product_groups,
     stock_groups,
@@ -53,6 +54,9 @@ class Prepared:
     trade_matrix: sp.csr_matrix  # [trade group, link]
     reference_trade: np.ndarray  # [day, trade group]
     reference_transit: np.ndarray  # [day, trade group]: goods in transit
+    exporter_labels: pd.DataFrame  # exporter, commodity
+    exporter_matrix: sp.csr_matrix  # [exporter group, producer]
+    reference_exporter: np.ndarray  # [day, exporter group]: stock of output
     group_size: np.ndarray  # producers (firms) per product group
     baseline_balance: float
     first_shock: int
@@ -67,11 +71,10 @@ class ChunkResult:
     summary: pd.DataFrame
     licences: pd.DataFrame
     costs: pd.DataFrame
-    band_output: np.ndarray | None
-    band_stock: np.ndarray | None
-    band_stopped: np.ndarray | None
-    band_trade: np.ndarray | None
-    band_transit: np.ndarray | None
+    bands: dict[str, np.ndarray]
+    """``[day, group, draw]`` (float32) of the chunk's band draws, by kind: ``output``,
+    ``stock``, ``firms_stopped``, ``shipped``, ``in_transit``, ``exporter_stock``; empty when
+    the chunk has no band draw."""
     balance: float
     dataset: xr.Dataset | None
 
@@ -94,6 +97,7 @@ def prepare(
     groups = product_groups(model, net, regions)
     stock_labels, stock_matrix = stock_groups(model)
     trade_labels, trade_matrix = trade_groups(model)
+    exporter_labels, exporter_matrix = exporter_groups(model)
     structure = Structure.of(model)
     baseline = run(
         model,
@@ -102,6 +106,7 @@ def prepare(
         survive_threshold=scenario.settings.survive_threshold,
         stock_groups=stock_matrix,
         trade_groups=trade_matrix,
+        exporter_groups=exporter_matrix,
         product_groups=(groups.producer_matrix, groups.demand_matrix),
         structure=structure,
     )
@@ -120,6 +125,9 @@ def prepare(
         trade_matrix=trade_matrix,
         reference_trade=baseline.trade[:, :, 0],
         reference_transit=baseline.trade_transit[:, :, 0],
+        exporter_labels=exporter_labels,
+        exporter_matrix=exporter_matrix,
+        reference_exporter=baseline.exporter_groups[:, :, 0],
         group_size=groups.producer_matrix.sum(axis=1),
         baseline_balance=float(baseline.balance.max(initial=0.0)),
         first_shock=max(min(shocks), 0) if shocks else 0,
@@ -135,31 +143,59 @@ def run_chunk(prepared: Prepared, draws: np.ndarray, threads: int = 2) -> ChunkR
         exo = compile_exogenous(prepared.net, model, scenario, draws)
     except ScenarioError as exc:
         raise ScenarioError(exc.reason, file=scenario.path, field=exc.field) from None
+    in_band = draws < prepared.band_draws
     traj = run(
         model,
         exo,
         restoration_days=scenario.settings.restoration_days,
         survive_threshold=scenario.settings.survive_threshold,
         keep=prepared.keep,
+        flows=bool(in_band.any() or prepared.keep),
         stock_groups=prepared.stock_matrix,
         trade_groups=prepared.trade_matrix,
+        exporter_groups=prepared.exporter_matrix,
         product_groups=(groups.producer_matrix, groups.demand_matrix),
         structure=prepared.structure,
         threads=threads,
     )
-    output = traj.group_output
+    stopped = stopped_share(traj.group_stopped, prepared.group_size)
+    bands = {}
+    if in_band.any():
+        daily = {
+            "output": traj.group_output,
+            "stock": traj.grouped_stock,
+            "firms_stopped": stopped,
+            "shipped": traj.trade,
+            "in_transit": traj.trade_transit,
+            "exporter_stock": traj.exporter_groups,
+        }
+        bands = {k: v[:, :, in_band].astype(np.float32) for k, v in daily.items()}
+    return ChunkResult(
+        summary=_summary(prepared, traj, stopped, draws),
+        licences=exo.licences,
+        costs=measure_costs(model, scenario, draws),
+        bands=bands,
+        balance=float(traj.balance.max(initial=0.0)),
+        dataset=_dataset(prepared, exo, traj, stopped, draws) if prepared.keep else None,
+    )
+
+
+def _summary(
+    prepared: Prepared, traj: Trajectories, stopped: np.ndarray, draws: np.ndarray
+) -> pd.DataFrame:
+    """One row per product group and draw: the outcomes of the group's daily output."""
+    settings = prepared.scenario.settings
     result = outcomes(
-        output,
+        traj.group_output,
         prepared.reference,
         prepared.first_shock,
-        scenario.settings.survive_threshold,
+        settings.survive_threshold,
         gap=traj.group_gap,
     )
-    stopped = stopped_share(traj.group_stopped, prepared.group_size)
     result["firms_stopped_peak"] = np.nanmax(stopped, axis=0, initial=0.0)
     result["firms_stopped_peak"][prepared.group_size == 0] = np.nan
     frames = []
-    for g, group in enumerate(groups.table.itertuples(index=False)):
+    for g, group in enumerate(prepared.groups.table.itertuples(index=False)):
         frame = pd.DataFrame(
             {
                 "_group": g,
@@ -172,21 +208,7 @@ def run_chunk(prepared: Prepared, draws: np.ndarray, threads: int = 2) -> ChunkR
         )
         frame["lost_value"] = frame["lost_output"] * group.value
         frames.append(frame)
-    in_band = draws < prepared.band_draws
-    return ChunkResult(
-        summary=pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
-        licences=exo.licences,
-        costs=measure_costs(model, scenario, draws),
-        band_output=output[:, :, in_band].astype(np.float32) if in_band.any() else None,
-        band_stock=traj.grouped_stock[:, :, in_band].astype(np.float32) if in_band.any() else None,
-        band_stopped=stopped[:, :, in_band].astype(np.float32) if in_band.any() else None,
-        band_trade=traj.trade[:, :, in_band].astype(np.float32) if in_band.any() else None,
-        band_transit=traj.trade_transit[:, :, in_band].astype(np.float32)
-        if in_band.any()
-        else None,
-        balance=float(traj.balance.max(initial=0.0)),
-        dataset=_dataset(prepared, exo, traj, stopped, draws) if prepared.keep else None,
-    )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def stopped_share(stopped: np.ndarray, size: np.ndarray) -> np.ndarray:
@@ -228,6 +250,7 @@ def _dataset(
         "in_transit": (("day", "link", "draw"), held),
         "exports": (("day", "flow", "draw"), traj.trade),
         "exports_in_transit": (("day", "flow", "draw"), traj.trade_transit),
+        "exporter_stock": (("day", "producer", "draw"), traj.exporter_stock),
         "balance": (("day", "draw"), traj.balance),
     }
     if traj.stock is not None:

@@ -93,7 +93,7 @@ def assemble(
     network: SupplyNetwork | str | Path | None = None,
 ) -> Results:
     """Combine chunk results (in any order) into the results of the whole run."""
-    scenario, model, groups = prepared.scenario, prepared.model, prepared.groups
+    scenario, model = prepared.scenario, prepared.model
     worst = max([prepared.baseline_balance, *(p.balance for p in parts)])
     if worst > BALANCE_TOLERANCE:
         raise RuntimeError(f"mass balance violated: residual {worst:.3g}")
@@ -111,55 +111,7 @@ def assemble(
     licence_draws = pd.concat(licence_parts, ignore_index=True) if licence_parts else pd.DataFrame()
     licences = licence_table(licence_draws)
     costs = measures_table(scenario, pd.concat([p.costs for p in parts], ignore_index=True))
-    band_output = [p.band_output for p in parts if p.band_output is not None]
-    band_stock = [p.band_stock for p in parts if p.band_stock is not None]
-    band_stopped = [p.band_stopped for p in parts if p.band_stopped is not None]
-    producing = prepared.group_size > 0
-    bands = pd.concat(
-        [
-            bands_table(
-                "output",
-                groups.table["product"],
-                groups.table["region"],
-                prepared.reference,
-                band_output,
-                scenario,
-            ),
-            bands_table(
-                "stock",
-                prepared.stock_labels["commodity"],
-                prepared.stock_labels["region"],
-                prepared.reference_stock,
-                band_stock,
-                scenario,
-            ),
-            bands_table(
-                "firms_stopped",
-                groups.table["product"][producing],
-                groups.table["region"][producing],
-                np.zeros_like(prepared.reference[:, producing]),
-                [part[:, producing, :] for part in band_stopped],
-                scenario,
-            ),
-        ],
-        ignore_index=True,
-    )
-    flows = pd.concat(
-        [
-            flows_table(
-                kind,
-                prepared.trade_labels,
-                reference,
-                [part for part in band if part is not None],
-                scenario,
-            )
-            for kind, reference, band in (
-                ("shipped", prepared.reference_trade, [p.band_trade for p in parts]),
-                ("in_transit", prepared.reference_transit, [p.band_transit for p in parts]),
-            )
-        ],
-        ignore_index=True,
-    )
+    bands, flows = _bands(prepared, parts)
     trajectories = None
     datasets = [p.dataset for p in parts if p.dataset is not None]
     if datasets:
@@ -201,6 +153,61 @@ def assemble(
         measures=costs,
         flows=flows,
     )
+
+
+def _bands(prepared: Prepared, parts: Sequence[ChunkResult]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Daily bands over the band draws: output and EU stocks, and the share of firms
+    stopped (``bands``); cross-border shipments, goods in transit and exporters' stocks of
+    output (``flows``)."""
+    scenario, groups = prepared.scenario, prepared.groups
+
+    def parts_of(kind: str) -> list[np.ndarray]:
+        return [p.bands[kind] for p in parts if p.bands]
+
+    producing = prepared.group_size > 0
+    table = groups.table
+    bands = pd.concat(
+        [
+            bands_table(
+                "output",
+                table["product"],
+                table["region"],
+                prepared.reference,
+                parts_of("output"),
+                scenario,
+            ),
+            bands_table(
+                "stock",
+                prepared.stock_labels["commodity"],
+                prepared.stock_labels["region"],
+                prepared.reference_stock,
+                parts_of("stock"),
+                scenario,
+            ),
+            bands_table(
+                "firms_stopped",
+                table["product"][producing],
+                table["region"][producing],
+                np.zeros_like(prepared.reference[:, producing]),
+                [part[:, producing, :] for part in parts_of("firms_stopped")],
+                scenario,
+            ),
+        ],
+        ignore_index=True,
+    )
+    exporters = prepared.exporter_labels.assign(destination="")
+    flows = pd.concat(
+        [
+            flows_table(kind, labels, reference, parts_of(kind), scenario)
+            for kind, labels, reference in (
+                ("shipped", prepared.trade_labels, prepared.reference_trade),
+                ("in_transit", prepared.trade_labels, prepared.reference_transit),
+                ("exporter_stock", exporters, prepared.reference_exporter),
+            )
+        ],
+        ignore_index=True,
+    )
+    return bands, flows
 
 
 def _optional_str(value: object) -> str | None:
