@@ -251,3 +251,123 @@ def test_the_buyers_stock_gap_closes_at_the_rate_the_headroom_allows(headroom) -
     assert np.allclose(shipped[:20], 0.0)
     made = results.trajectories["production"].sel(producer="plant").values[0]
     assert np.allclose(made[20:], 1.0)
+
+
+def exporting_mine(storage: str = "exporter_storage_days: 0"):
+    """A mine in China making 2 t/day, exporting 1.5 t/day of which 1 t/day to the plant in
+    the network: 0.5 t/day goes to buyers outside the network, 0.5 t/day stays in China."""
+    net = network(
+        [
+            ("mine", "CHN", "ore", 1095.0, 730.0, 547.5),
+            ("plant", "DEU", "good", 547.5, 365.0),
+        ],
+        [("mine", "plant", 1.0), ("plant", "eu", 1.0)],
+        demand=[("eu", "EU27", "good", 365.0, "unit")],
+        stocks=[("plant", "ore", 5.0, None, 5.0, "t"), ("eu", "good", 0.0, None, 0.0, "unit")],
+    )
+    return net, storage
+
+
+def china_exports(results) -> np.ndarray:
+    flows = results.flows.query("kind == 'shipped' and exporter == 'CHN'")
+    return flows.groupby("day")["mean"].sum().to_numpy(), flows
+
+
+@pytest.mark.parametrize(("destinations", "after"), [("", 0.0), ("destinations: [EU27]", 0.5)])
+def test_export_measures_restrict_sales_beyond_the_network(destinations, after) -> None:
+    net, storage = exporting_mine()
+    events = BAN.format(start=10, end=400) + (f"    {destinations}\n" if destinations else "")
+    results = simulate(scenario(events, horizon=40, settings=storage), net, keep="daily")
+    total, flows = china_exports(results)
+    assert set(flows["destination"]) == {"DEU", "ROW"}  # ROW: buyers outside the network
+    assert np.allclose(total[:10], 1.5)  # the customs figure: all of the mine's exports
+    assert np.allclose(total[10:], after)
+    made = results.trajectories["production"].sel(producer="mine").values[0]
+    assert np.allclose(made[10:], 0.5 + after)  # domestic sales go on
+    assert results.metadata["max_balance_residual"] < 1e-9
+    # buyers outside the network are not a product of the EU or anyone's final demand
+    assert "ROW" not in set(results.summary["region"])
+
+
+def firms_chain(firms: int, spread: float, cover: float = 20.0):
+    return network(
+        [("mine", "CHN", "ore", 730.0, 365.0), ("plant", "DEU", "good", 547.5, 365.0)],
+        [("mine", "plant", 1.0), ("plant", "eu", 1.0)],
+        demand=[("eu", "EU27", "good", 365.0, "unit")],
+        stocks=[
+            ("plant", "ore", None, cover, None, "t", firms, spread),
+            ("eu", "good", 0.0, None, 0.0, "unit"),
+        ],
+    )
+
+
+@pytest.mark.parametrize(("firms", "spread"), [(10, 0.5), (4, 0.25), (7, 1.0), (1, 0.0)])
+def test_firms_stop_one_after_another_by_their_cover(firms, spread) -> None:
+    # N firms with covers c_i = 20 (1 - s + 2 s (i + 0.5) / N) under a full ban from day 0:
+    # firm i makes its share for c_i days; on day t the share stopped is the share of firms
+    # whose cover ran out, c_i < t + 1 (day t runs from t to t + 1)
+    from chokepoint.compile.expand import cover_scales
+
+    results = simulate(
+        scenario(BAN.format(start=0, end=400), horizon=50), firms_chain(firms, spread), keep="daily"
+    )
+    covers = 20.0 * cover_scales(firms, spread)
+    days = np.arange(50)
+    expected = (covers[None, :] < days[:, None] + 1 - 1e-9).mean(axis=1)
+    stopped = results.trajectories["firms_stopped"].sel(product_region="good@EU27").values[0]
+    assert np.allclose(stopped, expected)
+    band = results.bands.query("kind == 'firms_stopped' and region == 'EU27'")["mean"]
+    assert np.allclose(band.to_numpy(), expected)
+    # output is the share of firms still running (each makes 1/N a day) for whole covers
+    output = results.trajectories["output"].sel(product_region="good@EU27").values[0]
+    partial = np.clip(covers[None, :] - days[:, None], 0.0, 1.0).sum(axis=1) / firms
+    assert np.allclose(output, partial)
+    row = results.summary.query("region == 'EU27'").iloc[0]
+    # the first firm runs short on the day its cover ends (within the day when fractional)
+    assert row["time_to_survive_days"] == np.ceil(covers.min() + 1e-9) - 1
+    assert row["firms_stopped_peak"] == 1.0
+    assert row["lost_output"] == pytest.approx(50.0 - covers.sum() / firms)
+
+
+def test_events_name_a_split_holder_by_its_network_id() -> None:
+    events = """
+  - type: outage
+    producer: plant
+    capacity_loss: 0.8
+    start: 5
+    end: 10
+  - type: export_ban
+    exporter: CHN
+    customers: [plant]
+    start: 20
+    end: 25
+"""
+    results = simulate(scenario(events, horizon=40), firms_chain(5, 0.5), keep="daily")
+    output = results.trajectories["production"].sel(producer="plant").values[0]
+    assert np.allclose(output[5:10], 1.5 * 0.2)  # every firm lost 80% of its capacity
+    shipped = results.trajectories["shipped"].sel(link=[f"mine->plant#{i}" for i in range(1, 6)])
+    assert np.allclose(shipped.values[0, 20:25], 0.0)  # the ban reaches every firm
+    assert results.trajectories["firm_production"].sizes["firm"] == 6  # 5 firms + the mine
+
+
+@pytest.mark.parametrize(
+    ("stocks", "words"),
+    [
+        ([("eu", "good", 0.0, None, 0.0, "unit", 3, 0.5)], "for producers, not final demand"),
+        ([("plant", "ore", None, 10.0, None, "t", 3, 1.5)], "between 0 and 1"),
+        ([("plant", "ore", None, 10.0, None, "t", 0, 0.0)], "between 1 and 1000"),
+    ],
+)
+def test_bad_firm_declarations_are_errors(stocks, words) -> None:
+    from chokepoint.compile.model import build_model
+    from chokepoint.errors import DataError
+
+    net = network(
+        [("mine", "CHN", "ore", 730.0, 365.0), ("plant", "DEU", "good", 547.5, 365.0)],
+        [("mine", "plant", 1.0), ("plant", "eu", 1.0)],
+        demand=[("eu", "EU27", "good", 365.0, "unit")],
+        stocks=stocks,
+    )
+    with pytest.raises(DataError, match=words) as error:
+        build_model(net, Scenario.from_text("name: t\nevents: []"))
+    assert "stocks, row 1" in str(error.value)

@@ -64,6 +64,20 @@ def continent(code: str) -> str | None:
     return _continents().get(code)
 
 
+def crosses_border(supplier_country: np.ndarray, customer_location: np.ndarray) -> np.ndarray:
+    """Whether each flow leaves its supplier's country: a flow between a member state and
+    the ``EU27`` aggregate (member state unknown) counts as domestic, like any flow within
+    one country."""
+    inside = np.array(
+        [
+            a == b or a in region_codes(b) or b in region_codes(a)
+            for a, b in zip(supplier_country, customer_location, strict=True)
+        ],
+        dtype=bool,
+    )
+    return ~inside
+
+
 def rule_days(supplier_country: str, customer_location: str) -> float:
     """Default transit days from a supplier's country to a customer's location.
 
@@ -72,7 +86,7 @@ def rule_days(supplier_country: str, customer_location: str) -> float:
     world, ``ROW``) 35 days by sea.
     """
     a, b = supplier_country, customer_location
-    if a == b or a in region_codes(b) or b in region_codes(a):
+    if not crosses_border(np.array([a]), np.array([b]))[0]:
         return DOMESTIC_DAYS
     first, second = continent(a), continent(b)
     if first is None or second is None or first != second:

@@ -14,6 +14,7 @@ from numba import njit
 
 from chokepoint.analysis.metrics import region_codes
 from chokepoint.compile.model import Model
+from chokepoint.compile.transit import crosses_border
 from chokepoint.network.container import SupplyNetwork
 from chokepoint.network.countries import EU27
 from chokepoint.network.structure import link_flows
@@ -47,13 +48,15 @@ def product_groups(model: Model, net: SupplyNetwork, regions: list[str] | None) 
         wanted = regions or ["EU27", *countries]
         for region in wanted:
             codes = region_codes(region)
-            buyers = (model.demand_commodity == product) & np.isin(
-                model.demand_region.astype(str), list(codes)
+            buyers = (
+                (model.demand_commodity == product)
+                & np.isin(model.demand_region.astype(str), list(codes))
+                & ~model.demand_beyond
             )
             own = makers[np.isin(model.producer_country[makers].astype(str), list(codes))]
             into = baseline[baseline["customer"].isin(model.demand_ids[buyers])]
             needed = into["flow"].sum()
-            domestic = into[into["supplier"].isin(model.producer_ids[own])]["flow"].sum()
+            domestic = into[into["supplier"].isin(model.producer_holder[own])]["flow"].sum()
             producer_row = np.zeros(model.n_producers)
             demand_row = np.zeros(len(model.demand_ids))
             if len(own) and (not buyers.any() or domestic >= 0.5 * needed):
@@ -104,8 +107,6 @@ def stock_groups(model: Model) -> tuple[pd.DataFrame, sp.csr_matrix]:
 def trade_groups(model: Model) -> tuple[pd.DataFrame, sp.csr_matrix]:
     """Cross-border links by exporter country, destination (country or region) and
     commodity: what customs statistics count. The table has the baseline flow per day."""
-    from chokepoint.compile.selection import crosses_border
-
     exporter = model.producer_country[model.link_supplier].astype(str)
     destination = model.slot_location[model.link_slot].astype(str)
     commodity = model.producer_commodity[model.link_supplier].astype(str)
@@ -133,8 +134,6 @@ def trade_groups(model: Model) -> tuple[pd.DataFrame, sp.csr_matrix]:
 def exporter_groups(model: Model) -> tuple[pd.DataFrame, sp.csr_matrix]:
     """Producers with a cross-border link, by country and commodity: whose stock of output
     (what they made and could not ship) the results report."""
-    from chokepoint.compile.selection import crosses_border
-
     exporter = model.producer_country[model.link_supplier].astype(str)
     destination = model.slot_location[model.link_slot].astype(str)
     producers = np.unique(model.link_supplier[crosses_border(exporter, destination)])

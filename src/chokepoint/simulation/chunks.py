@@ -239,8 +239,19 @@ def _dataset(
     trade = prepared.trade_labels
     held = np.zeros_like(traj.shipped)
     held[:, model.link_transit > 0, :] = traj.transit
+    # by network producer (a split holder's firms summed); by firm apart when there are any
+    names = model.producer_holder.astype(str)
+    holders = np.array(list(dict.fromkeys(names)), dtype=str)
+    row_holder = pd.Index(holders).get_indexer(names)
+
+    def by_holder(values: np.ndarray) -> np.ndarray:
+        summed = np.zeros((values.shape[0], len(holders), values.shape[2]))
+        np.add.at(summed, (slice(None), row_holder), values)
+        return summed
+
+    split = len(holders) < model.n_producers
     data = {
-        "production": (("day", "producer", "draw"), traj.production),
+        "production": (("day", "producer", "draw"), by_holder(traj.production)),
         "delivered": (("day", "demand", "draw"), traj.delivered),
         "unmet": (("day", "demand", "draw"), traj.unmet),
         "output": (("day", "product_region", "draw"), traj.group_output),
@@ -250,9 +261,11 @@ def _dataset(
         "in_transit": (("day", "link", "draw"), held),
         "exports": (("day", "flow", "draw"), traj.trade),
         "exports_in_transit": (("day", "flow", "draw"), traj.trade_transit),
-        "exporter_stock": (("day", "producer", "draw"), traj.exporter_stock),
+        "exporter_stock": (("day", "producer", "draw"), by_holder(traj.exporter_stock)),
         "balance": (("day", "draw"), traj.balance),
     }
+    if split:
+        data["firm_production"] = (("day", "firm", "draw"), traj.production)
     if traj.stock is not None:
         data["stock"] = (("day", "slot", "draw"), traj.stock)
     if len(exo.gate.rows):
@@ -260,10 +273,11 @@ def _dataset(
     coords = {
         "day": days,
         "draw": chunk,
-        "producer": model.producer_ids.astype(str),
+        "producer": holders,
+        "firm": model.producer_ids.astype(str),
         "demand": model.demand_ids.astype(str),
         "product_region": labels,
-        "slot": [f"{h}:{c}" for h, c in zip(model.slot_holder, model.slot_commodity, strict=True)],
+        "slot": model.slot_label.astype(str),
         "gated_link": model.link_ids[exo.gate.rows].astype(str),
         "link": model.link_ids.astype(str),
         "flow": [
