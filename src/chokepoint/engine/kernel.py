@@ -209,7 +209,6 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     trigger = settings.trigger
     keep = settings.keep
     threshold = settings.threshold
-    flows = settings.flows
     capacity = net.capacity
     external = net.external
     output = net.output
@@ -302,6 +301,8 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     egroup_producers = rec.egroup_producers
     egroup_out = rec.egroup_out
     nr = r1 - r0
+    # trade and exporter groups are recorded for the first ``flow_draws`` draws only
+    flow_nr = max(min(nr, tgroup_out.shape[2] - r0), 0) if settings.flows else 0
     n_p = capacity.shape[0]
     n_s = slot_coef.shape[0]
     n_l = link_supplier.shape[0]
@@ -380,6 +381,8 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     for i in range(air_rows.shape[0]):
         air_pos[air_rows[i]] = i
     peak = in_transit.copy()
+    ring_sum = np.zeros(nr)
+    ring_worst = np.zeros(nr)
     lanes = (
         link_slot,
         transit_pos,
@@ -634,6 +637,22 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                 if immediate:
                     received[s, r] += shipped[link, r]
                 extra[p, r] += shipped[link, r]
+        # goods in transit: the rings hold what the links' running totals say, checked every
+        # day with ``keep`` and otherwise once per turn of the ring
+        for r in range(nr):
+            ring_worst[r] = 0.0
+        if keep or today == ring - 1 or t == horizon - 1:
+            for i in range(n_t):
+                for r in range(nr):
+                    ring_sum[r] = 0.0
+                for d in range(ring):
+                    for r in range(nr):
+                        ring_sum[r] += pipe[i, d, r]
+                link = transit_links[i]
+                flow = max(link_flow[link], slot_use[link_slot[link]], TINY * scale)
+                for r in range(nr):
+                    size = max(flow * ring, ring_sum[r], peak[i, r])
+                    ring_worst[r] = max(ring_worst[r], abs(ring_sum[r] - in_transit[i, r]) / size)
         for r in range(nr):
             worst = 0.0  # each residual relative to the size of its own row's numbers
             for s in range(n_s):
@@ -646,18 +665,7 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                 residual = abs(made[p, r] + ostart[p, r] - extra[p, r] - sold[p, r] - ostock[p, r])
                 flow = max(output[p], capacity[p], made[p, r], ostart[p, r], TINY * scale)
                 worst = max(worst, residual / flow)
-            # goods in transit: the ring holds what the links' running totals say, checked
-            # every day with ``keep`` and otherwise once per turn of the ring
-            if keep or today == ring - 1 or t == horizon - 1:
-                for i in range(n_t):
-                    held = 0.0
-                    for d in range(ring):
-                        held += pipe[i, d, r]
-                    link = transit_links[i]
-                    flow = max(link_flow[link], slot_use[link_slot[link]], TINY * scale)
-                    size = max(flow * ring, held, peak[i, r])
-                    worst = max(worst, abs(held - in_transit[i, r]) / size)
-            balance_out[t, r0 + r] = worst
+            balance_out[t, r0 + r] = max(worst, ring_worst[r])
 
         # record: output of each product group, the part of its shortfall that inputs (or
         # the plants' own capacity) caused, and how many of its producers (firms) stopped
@@ -686,9 +694,9 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                 for q in range(sgroup_ptr[g], sgroup_ptr[g + 1]):
                     total += stock[sgroup_slots[q], r]
                 sgroup_out[t, g, r0 + r] = total
-        if flows:
+        if flow_nr > 0:
             for g in range(tgroup_ptr.shape[0] - 1):
-                for r in range(nr):
+                for r in range(flow_nr):
                     total = 0.0
                     for q in range(tgroup_ptr[g], tgroup_ptr[g + 1]):
                         total += shipped[tgroup_links[q], r]
@@ -700,7 +708,7 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                             held += in_transit[i, r]
                     tgroup_transit_out[t, g, r0 + r] = held
             for g in range(egroup_ptr.shape[0] - 1):
-                for r in range(nr):
+                for r in range(flow_nr):
                     total = 0.0
                     for q in range(egroup_ptr[g], egroup_ptr[g + 1]):
                         total += ostock[egroup_producers[q], r]

@@ -36,7 +36,7 @@ class Trajectories:
     gate: np.ndarray | None = None  # [day, gated link, draw]
     group_gap: np.ndarray | None = None  # [day, product group, draw]: input-limited shortfall
     group_stopped: np.ndarray | None = None  # [day, product group, draw]: producers stopped
-    trade: np.ndarray | None = None  # [day, trade group, draw]: shipped (departures)
+    trade: np.ndarray | None = None  # [day, trade group, flow draw]: shipped (departures)
     shipped: np.ndarray | None = None  # [day, link, draw] when kept
     trade_transit: np.ndarray | None = None  # [day, trade group, draw]: in transit
     transit: np.ndarray | None = None  # [day, transit link, draw] when kept
@@ -178,7 +178,7 @@ def _recording(
     exo: Exogenous,
     groups: dict[str, np.ndarray | sp.spmatrix | None],
     keep: bool,
-    flows: bool,
+    flow_draws: int,
 ) -> KernelRecording:
     """The kernel's output arrays (zeros) and the CSR lists of the groups to record."""
     horizon, n_draws = exo.horizon, len(exo.draws)
@@ -191,8 +191,11 @@ def _recording(
         matrix = groups[name]
         csr[name] = _matrix_csr(np.zeros(size) if matrix is None else matrix)
 
-    def per_day(ptr: np.ndarray, kept: bool = True) -> np.ndarray:
-        return np.zeros((horizon, len(ptr) - 1, n_draws) if kept else (1, 1, 1))
+    def per_day(ptr: np.ndarray) -> np.ndarray:
+        return np.zeros((horizon, len(ptr) - 1, n_draws))
+
+    def flows(ptr: np.ndarray) -> np.ndarray:  # float32: they are only summarised
+        return np.zeros((horizon, len(ptr) - 1, flow_draws), dtype=np.float32)
 
     def rows(count: int) -> np.ndarray:
         return np.zeros((horizon, count, n_draws) if keep else (1, 1, 1))
@@ -216,14 +219,14 @@ def _recording(
         stopped_out=per_day(csr["product"][0]),
         tgroup_ptr=csr["trade"][0],
         tgroup_links=csr["trade"][1],
-        tgroup_out=per_day(csr["trade"][0], flows),
+        tgroup_out=flows(csr["trade"][0]),
         shipped_out=rows(n_l),
-        tgroup_transit_out=per_day(csr["trade"][0], flows),
+        tgroup_transit_out=flows(csr["trade"][0]),
         transit_out=rows(len(structure.network.transit_links)),
         ostock_out=rows(n_p),
         egroup_ptr=csr["exporter"][0],
         egroup_producers=csr["exporter"][1],
-        egroup_out=per_day(csr["exporter"][0], flows),
+        egroup_out=flows(csr["exporter"][0]),
     )
 
 
@@ -239,7 +242,7 @@ def run(
     survive_threshold: float = 0.99,
     qualification_trigger: float = 0.01,
     keep: bool = False,
-    flows: bool = True,
+    flow_draws: int | None = None,
     structure: Structure | None = None,
     threads: int = 2,
 ) -> Trajectories:
@@ -247,11 +250,12 @@ def run(
 
     ``product_groups`` is a pair of matrices (group × producer, group × demand): a group's
     output is the production of its producers plus the deliveries to its demands.
-    ``stock_groups`` (group × slot) sums stocks; with ``flows``, ``trade_groups`` (group ×
-    link) sums the links' daily shipments and goods in transit, ``exporter_groups`` (group ×
-    producer) the producers' stocks of output. ``keep`` records every row every day. A
-    producer counts as stopped on a day when it makes less than ``survive_threshold`` of
-    what its orders and its (base) capacity call for.
+    ``stock_groups`` (group × slot) sums stocks; for the first ``flow_draws`` draws (all by
+    default; float32), ``trade_groups`` (group × link) sums the links' daily shipments and
+    goods in transit, ``exporter_groups`` (group × producer) the producers' stocks of
+    output. ``keep`` records every row every day. A producer counts as stopped on a day
+    when it makes less than ``survive_threshold`` of what its orders and its (base)
+    capacity call for.
     """
     structure = structure or Structure.of(model)
     groups = {
@@ -260,7 +264,8 @@ def run(
         "trade": trade_groups,
         "exporter": exporter_groups,
     }
-    recording = _recording(model, structure, exo, groups, keep, flows)
+    n_flow = len(exo.draws) if flow_draws is None else max(min(flow_draws, len(exo.draws)), 0)
+    recording = _recording(model, structure, exo, groups, keep, n_flow)
     inputs = _inputs(model, exo)
     longest = max(
         int(structure.network.link_transit.max(initial=0)),
@@ -272,7 +277,7 @@ def run(
         keep=bool(keep),
         threshold=float(survive_threshold),
         ring=longest + 1,
-        flows=bool(flows),
+        flows=n_flow > 0,
     )
 
     def block(first: int, last: int) -> None:
@@ -296,8 +301,8 @@ def run(
         balance=rec.balance_out,
         group_gap=rec.gap_out,
         group_stopped=rec.stopped_out,
-        trade=rec.tgroup_out if flows else None,
-        trade_transit=rec.tgroup_transit_out if flows else None,
-        exporter_groups=rec.egroup_out if flows else None,
+        trade=rec.tgroup_out,
+        trade_transit=rec.tgroup_transit_out,
+        exporter_groups=rec.egroup_out,
         **(kept if keep else {}),
     )

@@ -131,12 +131,17 @@ def trade_groups(model: Model) -> tuple[pd.DataFrame, sp.csr_matrix]:
     return table, matrix
 
 
-def exporter_groups(model: Model) -> tuple[pd.DataFrame, sp.csr_matrix]:
-    """Producers with a cross-border link, by country and commodity: whose stock of output
-    (what they made and could not ship) the results report."""
-    exporter = model.producer_country[model.link_supplier].astype(str)
-    destination = model.slot_location[model.link_slot].astype(str)
-    producers = np.unique(model.link_supplier[crosses_border(exporter, destination)])
+def exporter_groups(
+    model: Model, producers: np.ndarray | None = None
+) -> tuple[pd.DataFrame, sp.csr_matrix]:
+    """Producers by country and commodity, whose stock of output (what they made and could
+    not ship) the results report: ``producers`` (e.g. those an export measure restricts),
+    or every producer with a cross-border link."""
+    if producers is None:
+        exporter = model.producer_country[model.link_supplier].astype(str)
+        destination = model.slot_location[model.link_slot].astype(str)
+        producers = np.unique(model.link_supplier[crosses_border(exporter, destination)])
+    producers = np.asarray(producers, dtype=int)
     keys = pd.DataFrame(
         {
             "exporter": model.producer_country[producers].astype(str),

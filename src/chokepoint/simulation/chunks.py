@@ -97,7 +97,9 @@ def prepare(
     groups = product_groups(model, net, regions)
     stock_labels, stock_matrix = stock_groups(model)
     trade_labels, trade_matrix = trade_groups(model)
-    exporter_labels, exporter_matrix = exporter_groups(model)
+    exporter_labels, exporter_matrix = exporter_groups(
+        model, restricted_suppliers(net, model, scenario)
+    )
     structure = Structure.of(model)
     baseline = run(
         model,
@@ -150,7 +152,7 @@ def run_chunk(prepared: Prepared, draws: np.ndarray, threads: int = 2) -> ChunkR
         restoration_days=scenario.settings.restoration_days,
         survive_threshold=scenario.settings.survive_threshold,
         keep=prepared.keep,
-        flows=bool(in_band.any() or prepared.keep),
+        flow_draws=len(draws) if prepared.keep else int(in_band.sum()),
         stock_groups=prepared.stock_matrix,
         trade_groups=prepared.trade_matrix,
         exporter_groups=prepared.exporter_matrix,
@@ -158,31 +160,32 @@ def run_chunk(prepared: Prepared, draws: np.ndarray, threads: int = 2) -> ChunkR
         structure=prepared.structure,
         threads=threads,
     )
-    stopped = stopped_share(traj.group_stopped, prepared.group_size)
     bands = {}
     if in_band.any():
         daily = {
             "output": traj.group_output,
             "stock": traj.grouped_stock,
-            "firms_stopped": stopped,
+            "firms_stopped": stopped_share(traj.group_stopped[:, :, in_band], prepared.group_size),
             "shipped": traj.trade,
             "in_transit": traj.trade_transit,
             "exporter_stock": traj.exporter_groups,
         }
-        bands = {k: v[:, :, in_band].astype(np.float32) for k, v in daily.items()}
+        # band draws are the first draws of a chunk; flows hold only them (or, kept, all)
+        bands = {
+            k: v[:, :, in_band[: v.shape[2]]].astype(np.float32, copy=False)
+            for k, v in daily.items()
+        }
     return ChunkResult(
-        summary=_summary(prepared, traj, stopped, draws),
+        summary=_summary(prepared, traj, draws),
         licences=exo.licences,
         costs=measure_costs(model, scenario, draws),
         bands=bands,
         balance=float(traj.balance.max(initial=0.0)),
-        dataset=_dataset(prepared, exo, traj, stopped, draws) if prepared.keep else None,
+        dataset=_dataset(prepared, exo, traj, draws) if prepared.keep else None,
     )
 
 
-def _summary(
-    prepared: Prepared, traj: Trajectories, stopped: np.ndarray, draws: np.ndarray
-) -> pd.DataFrame:
+def _summary(prepared: Prepared, traj: Trajectories, draws: np.ndarray) -> pd.DataFrame:
     """One row per product group and draw: the outcomes of the group's daily output."""
     settings = prepared.scenario.settings
     result = outcomes(
@@ -192,8 +195,10 @@ def _summary(
         settings.survive_threshold,
         gap=traj.group_gap,
     )
-    result["firms_stopped_peak"] = np.nanmax(stopped, axis=0, initial=0.0)
-    result["firms_stopped_peak"][prepared.group_size == 0] = np.nan
+    size = np.asarray(prepared.group_size, dtype=float).ravel()
+    peak = traj.group_stopped.max(axis=0, initial=0.0) / np.maximum(size, 1.0)[:, None]
+    peak[size == 0] = np.nan
+    result["firms_stopped_peak"] = peak
     frames = []
     for g, group in enumerate(prepared.groups.table.itertuples(index=False)):
         frame = pd.DataFrame(
@@ -215,8 +220,24 @@ def stopped_share(stopped: np.ndarray, size: np.ndarray) -> np.ndarray:
     """``[day, group, draw]`` share of each product group's producers (firms) stopped; NaN
     for groups measured as deliveries (no producers)."""
     size = np.asarray(size, dtype=float).ravel()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(size[None, :, None] > 0, stopped / size[None, :, None], np.nan)
+    scale = np.where(size > 0, 1.0 / np.maximum(size, 1.0), np.nan)
+    return stopped * scale[None, :, None]
+
+
+def restricted_suppliers(net: SupplyNetwork, model: Model, scenario: Scenario) -> np.ndarray:
+    """Producers an export measure of the scenario restricts: the ones that may keep stock."""
+    from chokepoint.compile import selection
+    from chokepoint.scenario.events import FlowSelector
+
+    found: list[np.ndarray] = []
+    for event in scenario.events:
+        if not isinstance(event, FlowSelector):
+            continue
+        links = selection.select_links(model, event)
+        if getattr(event, "value_content", None) is not None:
+            links = np.union1d(links, selection.value_content_links(net, model, event))
+        found.append(model.link_supplier[links.astype(int)])
+    return np.unique(np.concatenate(found)) if found else np.zeros(0, int)
 
 
 def chunks_of(total: int, size: int) -> list[np.ndarray]:
@@ -228,7 +249,6 @@ def _dataset(
     prepared: Prepared,
     exo: Exogenous,
     traj: Trajectories,
-    stopped: np.ndarray,
     chunk: np.ndarray,
 ) -> xr.Dataset:
     model, groups, scenario = prepared.model, prepared.groups, prepared.scenario
@@ -256,7 +276,10 @@ def _dataset(
         "unmet": (("day", "demand", "draw"), traj.unmet),
         "output": (("day", "product_region", "draw"), traj.group_output),
         "input_shortfall": (("day", "product_region", "draw"), traj.group_gap),
-        "firms_stopped": (("day", "product_region", "draw"), stopped),
+        "firms_stopped": (
+            ("day", "product_region", "draw"),
+            stopped_share(traj.group_stopped, prepared.group_size),
+        ),
         "shipped": (("day", "link", "draw"), traj.shipped),
         "in_transit": (("day", "link", "draw"), held),
         "exports": (("day", "flow", "draw"), traj.trade),
