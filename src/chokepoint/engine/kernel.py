@@ -383,6 +383,9 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     peak = in_transit.copy()
     ring_sum = np.zeros(nr)
     ring_worst = np.zeros(nr)
+    sum_out = np.zeros(nr)  # per-draw sums of the recording
+    sum_short = np.zeros(nr)
+    sum_stopped = np.zeros(nr)
     lanes = (
         link_slot,
         transit_pos,
@@ -584,11 +587,14 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
             for k in range(level_ptr[level], level_ptr[level + 1]):
                 p = level_producers[k]
                 for r in range(nr):
-                    limit = np.inf
-                    for q in range(prod_slot_ptr[p], prod_slot_ptr[p + 1]):
-                        s = prod_slot_idx[q]
+                    sum_out[r] = np.inf  # what the input stocks allow
+                for q in range(prod_slot_ptr[p], prod_slot_ptr[p + 1]):
+                    s = prod_slot_idx[q]
+                    for r in range(nr):
                         if coef[s, r] > TINY:
-                            limit = min(limit, stock[s, r] / coef[s, r])
+                            sum_out[r] = min(sum_out[r], stock[s, r] / coef[s, r])
+                for r in range(nr):
+                    limit = sum_out[r]
                     # ship from stock first; keep making, up to the usual output and the
                     # storage limit, what blocked orders cannot take
                     wanted = orders[p, r]
@@ -653,66 +659,79 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                 for r in range(nr):
                     size = max(flow * ring, ring_sum[r], peak[i, r])
                     ring_worst[r] = max(ring_worst[r], abs(ring_sum[r] - in_transit[i, r]) / size)
-        for r in range(nr):
-            worst = 0.0  # each residual relative to the size of its own row's numbers
-            for s in range(n_s):
+        # each residual relative to the size of its own row's numbers (``ring_worst`` holds
+        # the pipelines' and collects the rest: rows outer, draws inner)
+        for s in range(n_s):
+            for r in range(nr):
                 residual = abs(stock[s, r] - start[s, r] - received[s, r] + used[s, r])
                 size = max(slot_use[s], received[s, r], used[s, r], abs(start[s, r]))
-                flow = max(size, TINY * scale)
-                worst = max(worst, residual / flow)
-            for p in range(n_p):
+                ring_worst[r] = max(ring_worst[r], residual / max(size, TINY * scale))
+        for p in range(n_p):
+            for r in range(nr):
                 # output + stock drawn = shipped + sold outside the network + stock kept
                 residual = abs(made[p, r] + ostart[p, r] - extra[p, r] - sold[p, r] - ostock[p, r])
-                flow = max(output[p], capacity[p], made[p, r], ostart[p, r], TINY * scale)
-                worst = max(worst, residual / flow)
-            balance_out[t, r0 + r] = max(worst, ring_worst[r])
+                size = max(output[p], capacity[p], made[p, r], ostart[p, r], TINY * scale)
+                ring_worst[r] = max(ring_worst[r], residual / size)
+        for r in range(nr):
+            balance_out[t, r0 + r] = ring_worst[r]
 
         # record: output of each product group, the part of its shortfall that inputs (or
         # the plants' own capacity) caused, and how many of its producers (firms) stopped
         for g in range(group_ptr.shape[0] - 1):
             for r in range(nr):
-                total = 0.0
-                short = 0.0
-                stopped = 0.0
-                for q in range(group_ptr[g], group_ptr[g + 1]):
-                    p = group_producers[q]
-                    total += made[p, r]
+                sum_out[r] = 0.0
+                sum_short[r] = 0.0
+                sum_stopped[r] = 0.0
+            for q in range(group_ptr[g], group_ptr[g + 1]):
+                p = group_producers[q]
+                for r in range(nr):
+                    sum_out[r] += made[p, r]
                     wanted = min(planned[p, r] + alt_req[p, r], capacity[p])
-                    short += max(wanted - made[p, r], 0.0)
+                    sum_short[r] += max(wanted - made[p, r], 0.0)
                     if made[p, r] < threshold * wanted - TINY * scale:
-                        stopped += 1.0
-                for q in range(group_dptr[g], group_dptr[g + 1]):
-                    j = group_demands[q]
-                    total += delivered_now[j, r]
-                    short += unmet_now[j, r]
-                group_out[t, g, r0 + r] = total
-                gap_out[t, g, r0 + r] = short
-                stopped_out[t, g, r0 + r] = stopped
+                        sum_stopped[r] += 1.0
+            for q in range(group_dptr[g], group_dptr[g + 1]):
+                j = group_demands[q]
+                for r in range(nr):
+                    sum_out[r] += delivered_now[j, r]
+                    sum_short[r] += unmet_now[j, r]
+            for r in range(nr):
+                group_out[t, g, r0 + r] = sum_out[r]
+                gap_out[t, g, r0 + r] = sum_short[r]
+                stopped_out[t, g, r0 + r] = sum_stopped[r]
         for g in range(sgroup_ptr.shape[0] - 1):
             for r in range(nr):
-                total = 0.0
-                for q in range(sgroup_ptr[g], sgroup_ptr[g + 1]):
-                    total += stock[sgroup_slots[q], r]
-                sgroup_out[t, g, r0 + r] = total
+                sum_out[r] = 0.0
+            for q in range(sgroup_ptr[g], sgroup_ptr[g + 1]):
+                s = sgroup_slots[q]
+                for r in range(nr):
+                    sum_out[r] += stock[s, r]
+            for r in range(nr):
+                sgroup_out[t, g, r0 + r] = sum_out[r]
         if flow_nr > 0:
             for g in range(tgroup_ptr.shape[0] - 1):
                 for r in range(flow_nr):
-                    total = 0.0
-                    for q in range(tgroup_ptr[g], tgroup_ptr[g + 1]):
-                        total += shipped[tgroup_links[q], r]
-                    tgroup_out[t, g, r0 + r] = total
-                    held = 0.0
-                    for q in range(tgroup_ptr[g], tgroup_ptr[g + 1]):
-                        i = transit_pos[tgroup_links[q]]
+                    sum_out[r] = 0.0
+                    sum_short[r] = 0.0
+                for q in range(tgroup_ptr[g], tgroup_ptr[g + 1]):
+                    link = tgroup_links[q]
+                    i = transit_pos[link]
+                    for r in range(flow_nr):
+                        sum_out[r] += shipped[link, r]
                         if i >= 0:
-                            held += in_transit[i, r]
-                    tgroup_transit_out[t, g, r0 + r] = held
+                            sum_short[r] += in_transit[i, r]
+                for r in range(flow_nr):
+                    tgroup_out[t, g, r0 + r] = sum_out[r]
+                    tgroup_transit_out[t, g, r0 + r] = sum_short[r]
             for g in range(egroup_ptr.shape[0] - 1):
                 for r in range(flow_nr):
-                    total = 0.0
-                    for q in range(egroup_ptr[g], egroup_ptr[g + 1]):
-                        total += ostock[egroup_producers[q], r]
-                    egroup_out[t, g, r0 + r] = total
+                    sum_out[r] = 0.0
+                for q in range(egroup_ptr[g], egroup_ptr[g + 1]):
+                    p = egroup_producers[q]
+                    for r in range(flow_nr):
+                        sum_out[r] += ostock[p, r]
+                for r in range(flow_nr):
+                    egroup_out[t, g, r0 + r] = sum_out[r]
         if keep:
             for p in range(n_p):
                 for r in range(nr):

@@ -135,8 +135,9 @@ class Results:
     measures: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Per measure (stockpile, new capacity, substitution): its cost over draws (EUR)."""
     flows: pd.DataFrame = field(default_factory=pd.DataFrame)
-    """Daily cross-border shipments by exporter country, destination and commodity
-    (mean and p5/p50/p95 over the band draws, beside the no-shock baseline)."""
+    """Daily cross-border shipments, goods in transit and exporters' stocks of output by
+    exporter country, destination and commodity (mean and p5/p50/p95 over the first
+    ``metadata["flow_draws"]`` draws, beside the no-shock baseline)."""
 
     def to_dict(self) -> dict:
         """A JSON-ready summary: metadata, statistics and licensing diagnostics."""

@@ -36,6 +36,12 @@ from chokepoint.results.groups import (
 from chokepoint.scenario import Scenario
 from chokepoint.simulation.check import check_scenario, network_for
 
+FLOW_DRAWS = 200
+"""Draws (the first ones) whose daily cross-border flows, goods in transit and exporter
+stocks are summarised in ``Results.flows`` (at most the band draws)."""
+
+FLOW_KINDS = ("shipped", "in_transit", "exporter_stock")
+
 
 @dataclass
 class Prepared:
@@ -146,13 +152,14 @@ def run_chunk(prepared: Prepared, draws: np.ndarray, threads: int = 2) -> ChunkR
     except ScenarioError as exc:
         raise ScenarioError(exc.reason, file=scenario.path, field=exc.field) from None
     in_band = draws < prepared.band_draws
+    in_flow = draws < min(prepared.band_draws, FLOW_DRAWS)
     traj = run(
         model,
         exo,
         restoration_days=scenario.settings.restoration_days,
         survive_threshold=scenario.settings.survive_threshold,
         keep=prepared.keep,
-        flow_draws=len(draws) if prepared.keep else int(in_band.sum()),
+        flow_draws=len(draws) if prepared.keep else int(in_flow.sum()),
         stock_groups=prepared.stock_matrix,
         trade_groups=prepared.trade_matrix,
         exporter_groups=prepared.exporter_matrix,
@@ -170,9 +177,12 @@ def run_chunk(prepared: Prepared, draws: np.ndarray, threads: int = 2) -> ChunkR
             "in_transit": traj.trade_transit,
             "exporter_stock": traj.exporter_groups,
         }
-        # band draws are the first draws of a chunk; flows hold only them (or, kept, all)
+        # band draws are the first draws of a chunk; flows hold only the first FLOW_DRAWS
+        # (or, kept, all)
         bands = {
-            k: v[:, :, in_band[: v.shape[2]]].astype(np.float32, copy=False)
+            k: v[:, :, (in_flow if k in FLOW_KINDS else in_band)[: v.shape[2]]].astype(
+                np.float32, copy=False
+            )
             for k, v in daily.items()
         }
     return ChunkResult(

@@ -28,7 +28,14 @@ from chokepoint.results.results import (
 )
 from chokepoint.scenario import Scenario
 from chokepoint.simulation.check import check_scenario, network_for, network_path
-from chokepoint.simulation.chunks import ChunkResult, Prepared, chunks_of, prepare, run_chunk
+from chokepoint.simulation.chunks import (
+    FLOW_DRAWS,
+    ChunkResult,
+    Prepared,
+    chunks_of,
+    prepare,
+    run_chunk,
+)
 from chokepoint.simulation.distributed import map_chunks
 
 BALANCE_TOLERANCE = 1e-6
@@ -139,6 +146,7 @@ def assemble(
         "assumed_stock_slots": int(model.slot_stock_assumed.sum()),
         "network_path": _optional_str(network_path(scenario, network)),
         "band_draws": min(prepared.band_draws, scenario.draws),
+        "flow_draws": min(prepared.band_draws, FLOW_DRAWS, scenario.draws),
         "default_days_of_cover": scenario.settings.default_days_of_cover,
     }
     return Results(
@@ -162,7 +170,7 @@ def _bands(prepared: Prepared, parts: Sequence[ChunkResult]) -> tuple[pd.DataFra
     scenario, groups = prepared.scenario, prepared.groups
 
     def parts_of(kind: str) -> list[np.ndarray]:
-        return [p.bands[kind] for p in parts if p.bands]
+        return [p.bands[kind] for p in parts if p.bands and p.bands[kind].shape[2]]
 
     producing = prepared.group_size > 0
     table = groups.table
