@@ -101,6 +101,8 @@ def test_registry_covers_every_event_type() -> None:
         "export_ban",
         "export_quota",
         "export_licensing",
+        "licence_suspension",
+        "licence_revocation",
         "outage",
         "demand_shift",
         "stockpile",
