@@ -95,16 +95,17 @@ class Authority:
     suspend_until: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [S]
 
     def filled(self, flows: int) -> Authority:
-        """Empty channel, grant and revocation arrays shaped for ``flows`` flows."""
+        """Channel, grant and revocation arrays not given, shaped for ``flows`` flows (a
+        channel's odds and validity NaN: the phase's)."""
         draws = len(self.lead)
 
-        def shaped(value, rows: int, cols: int, dtype=float):
-            return np.zeros((rows, cols), dtype) if value is None else value
+        def shaped(value, rows: int, cols: int, dtype=float, fill=0.0):
+            return np.full((rows, cols), fill, dtype) if value is None else value
 
         k, g, r = len(self.channel_begin), len(self.grant_day), len(self.revoke_day)
         self.channel_reach = shaped(self.channel_reach, k, flows, np.bool_)
-        self.channel_approval = shaped(self.channel_approval, k, draws)
-        self.channel_validity = shaped(self.channel_validity, k, draws)
+        self.channel_approval = shaped(self.channel_approval, k, draws, fill=np.nan)
+        self.channel_validity = shaped(self.channel_validity, k, draws, fill=np.nan)
         self.grant_share = shaped(self.grant_share, g, draws)
         self.grant_probability = shaped(self.grant_probability, g, draws)
         self.grant_validity = shaped(self.grant_validity, g, draws)
