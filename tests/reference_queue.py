@@ -51,7 +51,7 @@ class Draw:
         self.j, self.draw = j, draw
         self.N = contracts * len(flows)
         self.w = [(c + 1.0) ** -au.size_exponent[j] for c in range(contracts)]
-        self.top = [sum(self.w[:c]) / sum(self.w) for c in range(contracts)]
+        self.top = [(sum(self.w[:c]) + self.w[c] / 2) / sum(self.w) for c in range(contracts)]
         self.events: list = []
         self.waiting: list = []
         self.version = [0] * self.N
@@ -198,7 +198,7 @@ class Draw:
         au, j = self.au, self.j
         for g in range(self.N):
             c = g % self.C
-            if not au.grant_reach[q, g // self.C] or self.top[c] >= au.grant_share[q, j] - 1e-9:
+            if not au.grant_reach[q, g // self.C] or self.top[c] >= au.grant_share[q, j]:
                 continue
             if self.u(g, GRANT, c + self.C * q) >= au.grant_probability[q, j]:
                 continue

@@ -18,7 +18,8 @@ simulation in continuous time (days) of the event's contracts and its licensing 
   end of the one held) to the decision plus the validity in force (a general licence's if
   the contract holds one). Refused, it applies again after the wait.
 * **actions**: on a grant's day the largest contracts holding ``share`` of each flow reached
-  get a general licence with some odds; on a revocation's day a share of the contracts lose
+  (those whose middle lies within it, so the share is met to the nearest contract) get a
+  general licence with some odds; on a revocation's day a share of the contracts lose
   theirs and apply again.
 
 The gate of a day is the share of the flow's volume holding a valid licence (1 on suspended
@@ -390,7 +391,9 @@ def revoke(run, st, cy, ac, members, r: int, t: float) -> None:
 
 @njit(cache=True, nogil=True)
 def grant(run, st, cy, ac, members, top, q: int, t: float) -> None:
-    """Grant ``q`` on day ``t``: general licences for the largest contracts reached."""
+    """Grant ``q`` on day ``t``: general licences for the largest contracts of the flows
+    reached, those whose middle (``top``: the share of the volume before it plus half its
+    own) lies within the grant's share, each with the grant's odds."""
     seed, event, contracts, first, span, draw, j, flows, weight = (
         run[:3] + run[5:9] + run[10:12]
     )
@@ -398,7 +401,7 @@ def grant(run, st, cy, ac, members, top, q: int, t: float) -> None:
     share, odds, validity, reach = ac[2], ac[3], ac[4], ac[5]
     for g in members:
         i, c = g // contracts, g % contracts
-        if not reach[q, i] or top[c] >= share[q, j] - 1e-9:
+        if not reach[q, i] or top[c] >= share[q, j]:
             continue
         base = (flows[i] + 1) * 8
         if uniform(seed, event, base + GRANT, draw, c + contracts * q) >= odds[q, j]:
@@ -522,7 +525,7 @@ def licence_kernel(scalars, flows, draws, ph, ch, cy, per_draw, ac, lifted, out)
         for c in range(contracts):
             weight[c] = (c + 1.0) ** -exponent[j]
         for c in range(contracts):
-            top[c] = weight[:c].sum() / weight.sum()
+            top[c] = (weight[:c].sum() + 0.5 * weight[c]) / weight.sum()
         st[0][:], st[1][:], st[2][:], st[3][:] = np.inf, 0.0, -np.inf, 0.0
         st[4][:], st[5][:], st[6][:], st[7][:] = IDLE, 0, 0, -1
         st[8][:, :], st[9][:, :], st[10][:] = 0.0, 0.0, 0.0

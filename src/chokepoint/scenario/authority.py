@@ -88,7 +88,7 @@ class Channel(_Model):
 class GeneralLicences(_Model):
     """On ``from``, general licences for the largest contracts of each flow reached (of
     ``commodity``, to ``destinations`` or ``customers`` when given), those holding ``share``
-    of its volume: the large exporters' contracts. Each is granted with
+    of its volume to the nearest contract: the large exporters' contracts. Each is granted with
     ``approval_probability`` and is valid ``validity_days``; its renewals are general too."""
 
     from_: When = Field(alias="from")
