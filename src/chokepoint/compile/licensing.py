@@ -178,7 +178,7 @@ def phase_at(begin: np.ndarray, t: float) -> int:
     return p
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def completion(begin: np.ndarray, rate: np.ndarray, j: int, t: float) -> float:
     """When an application whose turn starts on day ``t`` ends it: one decision's worth of
     the capacity in force, phase by phase (inf when it never does)."""
@@ -264,7 +264,7 @@ def in_force(values: np.ndarray, channel_values: np.ndarray, begin, k: int, t: f
 #   cy  (lead, wait_code, wait_params, suspend_begin, suspend_until)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def take_turn(run, st, ph, ch, g: int, t: float) -> None:
     """Contract ``g``'s application has its turn on day ``t``: decided after the delay."""
     seed, event, contracts, draw, flows = run[0], run[1], run[2], run[7], run[10]
@@ -282,15 +282,15 @@ def take_turn(run, st, ph, ch, g: int, t: float) -> None:
     sums[i, 4] += 1.0
 
 
-@njit(cache=True, nogil=True)
-def next_turn(run, st, sv, waiting, ph, ch, members, t: float) -> None:
+@njit(cache=True, nogil=True, inline="always")
+def next_turn(run, st, sv, waiting, ph, ch, lo: int, hi: int, t: float) -> None:
     """A free server gives the next turn on day ``t`` (channels first, then by arrival or
     size); at unlimited capacity that turn ends at once, and the next one starts."""
     while sv[0] == 0.0:
         contracts, j, priority, weight = run[2], run[8], run[9], run[11]
         filed, stage, channel = st[1], st[4], st[7]
         best, k0, k1, k2 = -1, np.inf, np.inf, np.inf
-        for g in members:
+        for g in range(lo, hi):
             if stage[g] == WAITING:
                 a0 = 0.0 if channel[g] >= 0 else 1.0
                 a1 = -weight[g % contracts] if priority == VOLUME else filed[g]
@@ -316,7 +316,7 @@ def next_turn(run, st, sv, waiting, ph, ch, members, t: float) -> None:
             end_turn(run, st, sv, ph, ch, t)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def end_turn(run, st, sv, ph, ch, t: float) -> None:
     """The turn of the application being served ends on day ``t``."""
     sv[0], sv[2] = 0.0, np.inf
@@ -326,7 +326,7 @@ def end_turn(run, st, sv, ph, ch, t: float) -> None:
         count(st[10], run[5], run[6], t, -1.0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def file_application(run, st, ch, g: int, t: float) -> None:
     """Contract ``g`` files an application on day ``t`` and joins the queue."""
     contracts, first, span = run[2], run[5], run[6]
@@ -338,14 +338,14 @@ def file_application(run, st, ch, g: int, t: float) -> None:
     st[7][g] = route(ch[0], ch[1], ch[2], i, t)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def plan(run, st, cy, g: int, t: float) -> None:
     """Contract ``g`` will apply on day ``t`` (after suspensions; never from the end)."""
     st[0][g] = after_suspensions(cy[3], cy[4], run[4], t)
     st[4][g] = IDLE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def decide(run, st, ph, ch, cy, g: int, t: float) -> None:
     """Contract ``g``'s application is decided on day ``t``."""
     seed, event, contracts, first, span, draw, j, flows = run[:3] + run[5:9] + run[10:11]
@@ -369,15 +369,15 @@ def decide(run, st, ph, ch, cy, g: int, t: float) -> None:
         plan(run, st, cy, g, t + max(np.rint(wait), 1.0))
 
 
-@njit(cache=True, nogil=True)
-def revoke(run, st, cy, ac, members, r: int, t: float) -> None:
+@njit(cache=True, nogil=True, inline="always")
+def revoke(run, st, cy, ac, lo: int, hi: int, r: int, t: float) -> None:
     """Revocation ``r`` on day ``t``: the contracts drawn lose their licence and apply."""
     seed, event, contracts, first, span, draw, j, flows, weight = (
         run[:3] + run[5:9] + run[10:12]
     )
     covered, general, stage, valid = st[2], st[3], st[4], st[8]
     share, reach = ac[7], ac[8]
-    for g in members:
+    for g in range(lo, hi):
         i, c = g // contracts, g % contracts
         base = (flows[i] + 1) * 8
         if reach[r, i] and uniform(seed, event, base + REVOKE, draw, c + contracts * r) < share[r, j]:
@@ -389,8 +389,8 @@ def revoke(run, st, cy, ac, members, r: int, t: float) -> None:
                     plan(run, st, cy, g, t)
 
 
-@njit(cache=True, nogil=True)
-def grant(run, st, cy, ac, members, top, q: int, t: float) -> None:
+@njit(cache=True, nogil=True, inline="always")
+def grant(run, st, cy, ac, lo: int, hi: int, top, q: int, t: float) -> None:
     """Grant ``q`` on day ``t``: general licences for the largest contracts of the flows
     reached, those whose middle (``top``: the share of the volume before it plus half its
     own) lies within the grant's share, each with the grant's odds."""
@@ -399,7 +399,7 @@ def grant(run, st, cy, ac, members, top, q: int, t: float) -> None:
     )
     covered, general, stage, valid = st[2], st[3], st[4], st[8]
     share, odds, validity, reach = ac[2], ac[3], ac[4], ac[5]
-    for g in members:
+    for g in range(lo, hi):
         i, c = g // contracts, g % contracts
         if not reach[q, i] or top[c] >= share[q, j]:
             continue
@@ -415,7 +415,7 @@ def grant(run, st, cy, ac, members, top, q: int, t: float) -> None:
             plan(run, st, cy, g, max(covered[g] - cy[0][j], t + 1.0))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def other_application(run, st, sv, waiting, cy, rate: float, t: float) -> None:
     """Another application joins the queue on day ``t``; the next comes ``1 / rate`` later."""
     count(st[10], run[5], run[6], t, 1.0)
@@ -424,15 +424,15 @@ def other_application(run, st, sv, waiting, cy, rate: float, t: float) -> None:
     sv[3] = after_suspensions(cy[3], cy[4], run[4], t + 1.0 / rate)
 
 
-@njit(cache=True, nogil=True)
-def simulate_group(run, st, sv, waiting, ph, ch, cy, ac, members, top, rate: float) -> None:
-    """Run the contracts ``members`` (and the other applications) in time order."""
+@njit(cache=True, nogil=True, inline="always")
+def simulate_group(run, st, sv, waiting, ph, ch, cy, ac, lo: int, hi: int, top, rate: float):
+    """Run contracts ``lo:hi`` (and the other applications) in time order."""
     t_next, stage = st[0], st[4]
     acts, grant_day, revoke_day = ac[0], ac[1], ac[6]
     a = 0
     while True:
         bt, bk, bi = np.inf, 9, -1
-        for g in members:
+        for g in range(lo, hi):
             if stage[g] == IDLE or stage[g] == DECIDING:
                 kind = APPLY if stage[g] == IDLE else DECISION
                 if t_next[g] < bt or (t_next[g] == bt and kind < bk):
@@ -451,10 +451,10 @@ def simulate_group(run, st, sv, waiting, ph, ch, cy, ac, members, top, rate: flo
         if bk == DECISION:
             decide(run, st, ph, ch, cy, bi, bt)
         elif bk == REVOCATION:
-            revoke(run, st, cy, ac, members, bi, bt)
+            revoke(run, st, cy, ac, lo, hi, bi, bt)
             a += 1
         elif bk == GRANTING:
-            grant(run, st, cy, ac, members, top, bi, bt)
+            grant(run, st, cy, ac, lo, hi, top, bi, bt)
             a += 1
         elif bk == SERVED:
             end_turn(run, st, sv, ph, ch, bt)
@@ -463,7 +463,7 @@ def simulate_group(run, st, sv, waiting, ph, ch, cy, ac, members, top, rate: flo
         else:
             other_application(run, st, sv, waiting, cy, rate, bt)
         if sv[0] == 0.0:
-            next_turn(run, st, sv, waiting, ph, ch, members, bt)
+            next_turn(run, st, sv, waiting, ph, ch, lo, hi, bt)
 
 
 # ---------------------------------------------------------------------------------- draws
@@ -512,7 +512,6 @@ def licence_kernel(scalars, flows, draws, ph, ch, cy, per_draw, ac, lifted, out)
     seed, event, contracts, start, last, first, span, priority, alone, others = scalars
     lead, exponent, initial, spread, background = per_draw
     n = contracts * flows.shape[0]
-    members = np.arange(n)
     weight, top = np.zeros(contracts), np.zeros(contracts)
     st = (
         np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, np.int64),
@@ -540,11 +539,9 @@ def licence_kernel(scalars, flows, draws, ph, ch, cy, per_draw, ac, lifted, out)
         sv[:] = (0.0, -1.0, np.inf, np.inf, 0.0, 0.0, 0.0)
         if rate > 0:
             sv[3] = after_suspensions(cy[3], cy[4], last, start + 1.0 / rate)
-        if alone:
-            for g in range(n):
-                simulate_group(run, st, sv, waiting, ph, ch, cy, ac, members[g : g + 1], top, rate)
-        else:
-            simulate_group(run, st, sv, waiting, ph, ch, cy, ac, members, top, rate)
+        for group in range(n if alone else 1):  # alone: each contract by itself
+            lo, hi = (group, group + 1) if alone else (0, n)
+            simulate_group(run, st, sv, waiting, ph, ch, cy, ac, lo, hi, top, rate)
         write_draw(run, st, lifted, out, j)
 
 
