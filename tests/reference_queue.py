@@ -87,7 +87,9 @@ class Draw:
     def unsuspended(self, t):
         au = self.au
         while any(b <= t < u for b, u in zip(au.suspend_begin, au.suspend_until, strict=True)):
-            t = max(u for b, u in zip(au.suspend_begin, au.suspend_until, strict=True) if b <= t < u)
+            t = max(
+                u for b, u in zip(au.suspend_begin, au.suspend_until, strict=True) if b <= t < u
+            )
         return t if t < self.last else math.inf
 
     def plan(self, g, t):
@@ -231,15 +233,18 @@ class Draw:
             t, kind, ident, version = heapq.heappop(self.events)
             if kind == APPLY and (version != self.version[ident] or self.stage[ident] != "idle"):
                 continue
-            handler = {
-                DECISION: lambda: self.decide(ident, t),
-                REVOCATION: lambda: self.revoke(ident, t),
-                GRANTING: lambda: self.grant(ident, t),
-                SERVED: lambda: self.end_turn(t),
-                APPLY: lambda: self.apply(ident, t),
-                OTHER: lambda: self.other(t),
-            }[kind]
-            handler()
+            handlers = {
+                DECISION: self.decide,
+                REVOCATION: self.revoke,
+                GRANTING: self.grant,
+                APPLY: self.apply,
+            }
+            if kind == SERVED:
+                self.end_turn(t)
+            elif kind == OTHER:
+                self.other(t)
+            else:
+                handlers[kind](ident, t)
             self.serve(t)
         return self
 

@@ -372,15 +372,16 @@ def decide(run, st, ph, ch, cy, g: int, t: float) -> None:
 @njit(cache=True, nogil=True, inline="always")
 def revoke(run, st, cy, ac, lo: int, hi: int, r: int, t: float) -> None:
     """Revocation ``r`` on day ``t``: the contracts drawn lose their licence and apply."""
-    seed, event, contracts, first, span, draw, j, flows, weight = (
-        run[:3] + run[5:9] + run[10:12]
-    )
+    seed, event, contracts, first, span, draw, j, flows, weight = run[:3] + run[5:9] + run[10:12]
     covered, general, stage, valid = st[2], st[3], st[4], st[8]
     share, reach = ac[7], ac[8]
     for g in range(lo, hi):
         i, c = g // contracts, g % contracts
         base = (flows[i] + 1) * 8
-        if reach[r, i] and uniform(seed, event, base + REVOKE, draw, c + contracts * r) < share[r, j]:
+        if (
+            reach[r, i]
+            and uniform(seed, event, base + REVOKE, draw, c + contracts * r) < share[r, j]
+        ):
             general[g] = 0.0
             if covered[g] > t:
                 add_valid(valid, first, span, i, t, covered[g], -weight[c])
@@ -394,9 +395,7 @@ def grant(run, st, cy, ac, lo: int, hi: int, top, q: int, t: float) -> None:
     """Grant ``q`` on day ``t``: general licences for the largest contracts of the flows
     reached, those whose middle (``top``: the share of the volume before it plus half its
     own) lies within the grant's share, each with the grant's odds."""
-    seed, event, contracts, first, span, draw, j, flows, weight = (
-        run[:3] + run[5:9] + run[10:12]
-    )
+    seed, event, contracts, first, span, draw, j, flows, weight = run[:3] + run[5:9] + run[10:12]
     covered, general, stage, valid = st[2], st[3], st[4], st[8]
     share, odds, validity, reach = ac[2], ac[3], ac[4], ac[5]
     for g in range(lo, hi):
@@ -584,7 +583,8 @@ def run_licensing(
               np.asarray(au.delay_code, np.int64), np.asarray(au.delay_params, float))  # fmt: skip
     channels = (np.asarray(au.channel_begin, float), np.asarray(au.channel_until, float),
                 au.channel_reach, au.channel_approval, au.channel_validity,
-                np.asarray(au.channel_code, np.int64), np.asarray(au.channel_params, float))  # fmt: skip
+                np.asarray(au.channel_code, np.int64),
+                np.asarray(au.channel_params, float))  # fmt: skip
     cycle = (au.lead, int(au.wait_code), np.asarray(au.wait_params, float),
              np.asarray(au.suspend_begin, float), np.asarray(au.suspend_until, float))  # fmt: skip
     per_draw = (au.lead, au.size_exponent, au.initial, au.spread, au.background)
@@ -650,7 +650,5 @@ def licence_gates(
     authority = open_authority(
         approval, validity, lead, (delay_code, delay_params), (wait_code, wait_params)
     )
-    out = run_licensing(
-        seed, event, flows, draws, contracts, (start, end, horizon), authority
-    )
+    out = run_licensing(seed, event, flows, draws, contracts, (start, end, horizon), authority)
     gate_out[...], gated_out[...], delay_out[...] = out.gate, out.gated, out.delay
