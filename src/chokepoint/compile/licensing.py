@@ -167,9 +167,28 @@ class Licensing:
 
 
 # ------------------------------------------------------------------------- small rules
+# The kernel takes arrays only (no tuples of arrays: numba counts references on every
+# element taken from one, which cost more than the simulation). Per-contract state is two
+# 2-D arrays, ``fs`` (floats) and ``ist`` (integers), with these columns:
+T_NEXT, FILED, COVERED, GENERAL, KEY0, KEY1, KEY2 = range(7)
+"""``fs``: day of the next application or decision, filing day, licence end, general
+licence's validity (0: none), queue key."""
+STAGE, APPLIED, NUMBER, CHANNEL = range(4)
+"""``ist``: stage, applications filed, number of the one pending, its channel (-1)."""
+SEED, EVENT, CONTRACTS, FIRST, SPAN, PRIORITY, WAIT_CODE, ALONE = range(8)
+"""``ints``: the event's integer scalars."""
+RATE, ODDS, DAYS = range(3)
+"""Middle axis of a phase's (and a channel's) values ``[P, 3, J]``."""
+SHARE, PROBABILITY, VALIDITY = range(3)
+"""Middle axis of an action's values ``[A, 3, J]`` (a revocation has a share only)."""
+BUSY, SERVING, T_DONE, T_OTHER = range(4)
+"""The server ``sv``: busy (0/1), whom it serves (-1: another application), when the turn
+ends, when the next other application comes."""
+EVENTS, QUEUED, HEAD, TAIL = range(4)
+"""Sizes ``qs``: of the event heap, of the queue heap, the other applications' FIFO."""
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def phase_at(begin: np.ndarray, t: float) -> int:
     """The phase in force on day ``t`` (phases by ``begin``, the first from -inf)."""
     p = 0
@@ -178,14 +197,14 @@ def phase_at(begin: np.ndarray, t: float) -> int:
     return p
 
 
-@njit(cache=True, nogil=True, inline="always")
-def completion(begin: np.ndarray, rate: np.ndarray, j: int, t: float) -> float:
+@njit(cache=True, nogil=True)
+def completion(begin: np.ndarray, phv: np.ndarray, j: int, t: float) -> float:
     """When an application whose turn starts on day ``t`` ends it: one decision's worth of
     the capacity in force, phase by phase (inf when it never does)."""
     p = phase_at(begin, t)
     remaining, now = 1.0, t
     while True:
-        current = rate[p, j]
+        current = phv[p, RATE, j]
         if current == np.inf:
             return now
         stop = begin[p + 1] if p + 1 < begin.shape[0] else np.inf
@@ -197,34 +216,33 @@ def completion(begin: np.ndarray, rate: np.ndarray, j: int, t: float) -> float:
         now, p = stop, p + 1
 
 
-@njit(cache=True, nogil=True, inline="always")
-def after_suspensions(begin: np.ndarray, until: np.ndarray, last: float, t: float) -> float:
-    """The day an application planned for ``t`` is filed: after any suspension it falls in;
-    inf from the window's end on."""
+@njit(cache=True, nogil=True)
+def after_suspensions(susp: np.ndarray, last: float, t: float) -> float:
+    """The day an application planned for ``t`` is filed: after any suspension (``susp``
+    rows: begin, until) it falls in; inf from the window's end on."""
     moved = True
     while moved:
         moved = False
-        for s in range(begin.shape[0]):
-            if begin[s] <= t < until[s]:
-                t, moved = until[s], True
+        for s in range(susp.shape[0]):
+            if susp[s, 0] <= t < susp[s, 1]:
+                t, moved = susp[s, 1], True
     return t if t < last else np.inf
 
 
-@njit(cache=True, nogil=True, inline="always")
-def add_valid(valid: np.ndarray, first: int, span: int, i: int, begin, finish, w) -> None:
+@njit(cache=True, nogil=True)
+def day_index(ints: np.ndarray, t: float) -> int:
+    """The window's day index of day ``t`` (0 before it, ``span`` after it)."""
+    return int(min(max(np.ceil(t) - ints[FIRST], 0.0), ints[SPAN]))
+
+
+@njit(cache=True, nogil=True)
+def add_valid(ints, valid: np.ndarray, i: int, begin: float, finish: float, w: float) -> None:
     """Count volume ``w`` of flow ``i`` as licensed on days ``[ceil(begin), ceil(finish))``."""
-    lo = int(min(max(np.ceil(begin) - first, 0.0), span))
-    hi = int(min(max(np.ceil(finish) - first, 0.0), span))
-    valid[i, lo] += w
-    valid[i, hi] -= w
+    valid[i, day_index(ints, begin)] += w
+    valid[i, day_index(ints, finish)] -= w
 
 
-@njit(cache=True, nogil=True, inline="always")
-def count(backlog: np.ndarray, first: int, span: int, t: float, change: float) -> None:
-    backlog[int(min(max(np.ceil(t) - first, 0.0), span))] += change
-
-
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def before(a0: float, a1: float, a2: float, b0: float, b1: float, b2: float) -> bool:
     """Lexicographic (a0, a1, a2) < (b0, b1, b2)."""
     if a0 != b0:
@@ -234,235 +252,377 @@ def before(a0: float, a1: float, a2: float, b0: float, b1: float, b2: float) -> 
     return a2 < b2
 
 
-@njit(cache=True, nogil=True, inline="always")
-def route(begin: np.ndarray, until: np.ndarray, reach: np.ndarray, i: int, t: float) -> int:
+@njit(cache=True, nogil=True)
+def route(ch: np.ndarray, reach: np.ndarray, i: int, t: float) -> int:
     """The channel an application of flow ``i`` filed on day ``t`` goes to (-1: none)."""
     k = -1
-    for n in range(begin.shape[0]):
-        if begin[n] <= t < until[n] and reach[n, i]:
+    for n in range(ch.shape[0]):
+        if ch[n, 0] <= t < ch[n, 1] and reach[n, i]:
             k = n
     return k
 
 
-@njit(cache=True, nogil=True, inline="always")
-def in_force(values: np.ndarray, channel_values: np.ndarray, begin, k: int, t: float, j: int):
-    """A value (odds, validity) in force on day ``t``: the channel's unless NaN or none."""
-    if k >= 0 and not np.isnan(channel_values[k, j]):
-        return channel_values[k, j]
-    return values[phase_at(begin, t), j]
+@njit(cache=True, nogil=True)
+def in_force(phv, chv, begin, which: int, k: int, t: float, j: int) -> float:
+    """A value (``ODDS``, ``DAYS``) in force on day ``t``: the channel's unless NaN or none."""
+    if k >= 0 and not np.isnan(chv[k, which, j]):
+        return chv[k, which, j]
+    return phv[phase_at(begin, t), which, j]
 
 
-# ------------------------------------------------------------------- one group of contracts
-# Tuples the handlers share (numba compiles them to structs):
-#   run (seed, event, contracts, start, last, first, span, draw, j, priority, flows, weight)
-#   st  (t_next, filed, covered, general, stage, applied, number, channel, valid, sums,
-#        backlog): per-contract state [N] and outputs
-#   sv  [busy, serving, t_done, t_other, others, head, tail]: the server; ``waiting`` the
-#       other applications' filing days
-#   ph  (begin, rate, approval, validity, delay_code, delay_params): the phases
-#   ch  (begin, until, reach, approval, validity, delay_code, delay_params): the channels
-#   cy  (lead, wait_code, wait_params, suspend_begin, suspend_until)
+# ---------------------------------------------------------------- what happens to a contract
 
 
-@njit(cache=True, nogil=True, inline="always")
-def take_turn(run, st, ph, ch, g: int, t: float) -> None:
+@njit(cache=True, nogil=True)
+def plan(fs, ist, susp, last: float, g: int, t: float) -> None:
+    """Contract ``g`` will apply on day ``t`` (after suspensions; never from the end)."""
+    fs[g, T_NEXT] = after_suspensions(susp, last, t)
+    ist[g, STAGE] = IDLE
+
+
+@njit(cache=True, nogil=True)
+def file_application(ints, ch, ch_reach, fs, ist, sums, backlog, g: int, t: float) -> None:
+    """Contract ``g`` files an application on day ``t`` and joins the queue."""
+    i = g // ints[CONTRACTS]
+    ist[g, STAGE], fs[g, FILED], ist[g, NUMBER] = WAITING, t, ist[g, APPLIED]
+    ist[g, APPLIED] += 1
+    sums[i, 2] += 1.0
+    backlog[day_index(ints, t)] += 1.0
+    ist[g, CHANNEL] = route(ch, ch_reach, i, t)
+
+
+@njit(cache=True, nogil=True)
+def take_turn(ints, draw, flows, ph_begin, ph_code, ph_params, ch_code, ch_params, fs, ist,
+              sums, g: int, t: float) -> None:  # fmt: skip
     """Contract ``g``'s application has its turn on day ``t``: decided after the delay."""
-    seed, event, contracts, draw, flows = run[0], run[1], run[2], run[7], run[10]
-    t_next, filed, stage, number, channel, sums = st[0], st[1], st[4], st[6], st[7], st[9]
-    i, c, k = g // contracts, g % contracts, channel[g]
-    if k >= 0 and ch[5][k] >= 0:
-        code, params = ch[5][k], ch[6][k]
+    contracts = ints[CONTRACTS]
+    i, c, k = g // contracts, g % contracts, ist[g, CHANNEL]
+    if k >= 0 and ch_code[k] >= 0:
+        code, params = ch_code[k], ch_params[k]
     else:
-        p = phase_at(ph[0], t)
-        code, params = ph[4][p], ph[5][p]
-    key = c + contracts * number[g]
-    delay = sample(code, params, seed, event, (flows[i] + 1) * 8 + DELAY, draw, key)
-    stage[g], t_next[g] = DECIDING, t + max(np.rint(delay), 0.0)
-    sums[i, 3] += t - filed[g]
+        p = phase_at(ph_begin, t)
+        code, params = ph_code[p], ph_params[p]
+    key = c + contracts * ist[g, NUMBER]
+    part = (flows[i] + 1) * 8 + DELAY
+    delay = sample(code, params, ints[SEED], ints[EVENT], part, draw, key)
+    ist[g, STAGE], fs[g, T_NEXT] = DECIDING, t + max(np.rint(delay), 0.0)
+    sums[i, 3] += t - fs[g, FILED]
     sums[i, 4] += 1.0
 
 
-@njit(cache=True, nogil=True, inline="always")
-def next_turn(run, st, sv, waiting, ph, ch, lo: int, hi: int, t: float) -> None:
+@njit(cache=True, nogil=True)
+def decide(ints, last, draw, j, flows, ph_begin, phv, chv, wait_params, susp, lead, weight,
+           fs, ist, valid, sums, backlog, g: int, t: float) -> None:  # fmt: skip
+    """Contract ``g``'s application is decided on day ``t``."""
+    contracts = ints[CONTRACTS]
+    i, c, k = g // contracts, g % contracts, ist[g, CHANNEL]
+    sums[i, 0] += t - fs[g, FILED]
+    sums[i, 1] += 1.0
+    backlog[day_index(ints, t)] -= 1.0
+    base, key = (flows[i] + 1) * 8, c + contracts * ist[g, NUMBER]
+    odds = in_force(phv, chv, ph_begin, ODDS, k, t, j)
+    if uniform(ints[SEED], ints[EVENT], base + APPROVAL, draw, key) < odds:
+        general = fs[g, GENERAL]
+        days = general if general > 0 else in_force(phv, chv, ph_begin, DAYS, k, t, j)
+        begin, finish = max(t, fs[g, COVERED]), t + days
+        if finish > begin:
+            add_valid(ints, valid, i, begin, finish, weight[c])
+        fs[g, COVERED] = max(fs[g, COVERED], finish)
+        plan(fs, ist, susp, last, g, max(fs[g, COVERED] - lead, t + 1.0))
+    else:
+        seed, event = ints[SEED], ints[EVENT]
+        wait = sample(ints[WAIT_CODE], wait_params, seed, event, base + WAIT, draw, key)
+        plan(fs, ist, susp, last, g, t + max(np.rint(wait), 1.0))
+
+
+@njit(cache=True, nogil=True)
+def act(ints, last, draw, j, flows, acts, act_val, act_reach, a: int, susp, lead, weight, top,
+        fs, ist, valid, g: int, t: float) -> bool:  # fmt: skip
+    """Action ``a`` (``acts[a]``: kind, number; ``act_val[a]`` its values, ``act_reach[a]``
+    its flows) on day ``t`` for contract ``g``: revoked, a contract loses its licence and
+    applies; a grant gives a general licence to the largest contracts of the flows reached,
+    those whose middle (``top``: the share of the volume before it plus half its own) lies
+    within the grant's share, each with the grant's odds. Whether ``g`` was planned anew."""
+    contracts = ints[CONTRACTS]
+    i, c = g // contracts, g % contracts
+    if not act_reach[a, i]:
+        return False
+    base, key = (flows[i] + 1) * 8, c + contracts * acts[a, 1]
+    if acts[a, 0] == REVOCATION:
+        u = uniform(ints[SEED], ints[EVENT], base + REVOKE, draw, key)
+        if u >= act_val[a, SHARE, j]:
+            return False
+        fs[g, GENERAL] = 0.0
+        if fs[g, COVERED] <= t:
+            return False
+        add_valid(ints, valid, i, t, fs[g, COVERED], -weight[c])
+        fs[g, COVERED] = t
+        if ist[g, STAGE] != IDLE:
+            return False
+        plan(fs, ist, susp, last, g, t)
+        return True
+    if top[c] >= act_val[a, SHARE, j]:
+        return False
+    if uniform(ints[SEED], ints[EVENT], base + GRANT, draw, key) >= act_val[a, PROBABILITY, j]:
+        return False
+    fs[g, GENERAL] = act_val[a, VALIDITY, j]
+    begin, finish = max(t, fs[g, COVERED]), t + fs[g, GENERAL]
+    if finish > begin:
+        add_valid(ints, valid, i, begin, finish, weight[c])
+    fs[g, COVERED] = max(fs[g, COVERED], finish)
+    if ist[g, STAGE] != IDLE:
+        return False
+    plan(fs, ist, susp, last, g, max(fs[g, COVERED] - lead, t + 1.0))
+    return True
+
+
+# ------------------------------------------------------------------------------- heaps
+# The contracts' next events: an indexed binary heap ``hp`` (``pos[g]``: where ``g`` is,
+# -1: out) by (day, kind, contract). The queue: a binary heap ``wq`` by the key ``fs[g,
+# KEY0:KEY2 + 1]``, then contract. Each contract is at most once in each.
+
+
+@njit(cache=True, nogil=True)
+def event_before(fs, ist, a: int, b: int) -> bool:
+    """Whether contract ``a``'s next event comes before ``b``'s (day, kind, contract)."""
+    if fs[a, T_NEXT] != fs[b, T_NEXT]:
+        return fs[a, T_NEXT] < fs[b, T_NEXT]
+    ka, kb = ist[a, STAGE] == DECIDING, ist[b, STAGE] == DECIDING  # DECISION before APPLY
+    if ka != kb:
+        return ka
+    return a < b
+
+
+@njit(cache=True, nogil=True)
+def queue_before(fs, a: int, b: int) -> bool:
+    """Whether contract ``a`` has its turn before ``b``."""
+    if fs[a, KEY0] != fs[b, KEY0] or fs[a, KEY1] != fs[b, KEY1] or fs[a, KEY2] != fs[b, KEY2]:
+        return before(fs[a, KEY0], fs[a, KEY1], fs[a, KEY2], fs[b, KEY0], fs[b, KEY1],
+                      fs[b, KEY2])  # fmt: skip
+    return a < b
+
+
+@njit(cache=True, nogil=True)
+def sift_event(hp, pos, size: int, fs, ist, at: int) -> None:
+    """Move the event heap's entry at ``at`` up or down to its place."""
+    g = hp[at]
+    while at > 0 and event_before(fs, ist, g, hp[(at - 1) // 2]):
+        up = (at - 1) // 2
+        hp[at], pos[hp[up]] = hp[up], at
+        at = up
+    while 2 * at + 1 < size:
+        child = 2 * at + 1
+        if child + 1 < size and event_before(fs, ist, hp[child + 1], hp[child]):
+            child += 1
+        if not event_before(fs, ist, hp[child], g):
+            break
+        hp[at], pos[hp[child]] = hp[child], at
+        at = child
+    hp[at], pos[g] = g, at
+
+
+@njit(cache=True, nogil=True)
+def sift_queue(wq, size: int, fs, at: int) -> None:
+    """Move the queue heap's entry at ``at`` up or down to its place."""
+    g = wq[at]
+    while at > 0 and queue_before(fs, g, wq[(at - 1) // 2]):
+        up = (at - 1) // 2
+        wq[at] = wq[up]
+        at = up
+    while 2 * at + 1 < size:
+        child = 2 * at + 1
+        if child + 1 < size and queue_before(fs, wq[child + 1], wq[child]):
+            child += 1
+        if not queue_before(fs, wq[child], g):
+            break
+        wq[at] = wq[child]
+        at = child
+    wq[at] = g
+
+
+@njit(cache=True, nogil=True)
+def reschedule(hp, pos, qs, fs, ist, g: int) -> None:
+    """Put contract ``g`` at its place in the event heap after its stage or day changed: in
+    while it plans an application or awaits a decision, out otherwise."""
+    stage = ist[g, STAGE]
+    pending = stage == DECIDING or (stage == IDLE and fs[g, T_NEXT] < np.inf)
+    at = pos[g]
+    if at < 0:
+        if pending:
+            at = qs[EVENTS]
+            qs[EVENTS] += 1
+            hp[at], pos[g] = g, at
+            sift_event(hp, pos, qs[EVENTS], fs, ist, at)
+        return
+    if pending:
+        sift_event(hp, pos, qs[EVENTS], fs, ist, at)
+        return
+    qs[EVENTS] -= 1
+    pos[g] = -1
+    if at < qs[EVENTS]:
+        hp[at] = hp[qs[EVENTS]]
+        pos[hp[at]] = at
+        sift_event(hp, pos, qs[EVENTS], fs, ist, at)
+
+
+@njit(cache=True, nogil=True)
+def enqueue(wq, qs, fs, g: int) -> None:
+    """Contract ``g`` joins the queue (its key set)."""
+    at = qs[QUEUED]
+    qs[QUEUED] += 1
+    wq[at] = g
+    sift_queue(wq, qs[QUEUED], fs, at)
+
+
+@njit(cache=True, nogil=True)
+def dequeue(wq, qs, fs) -> int:
+    """The contract whose turn is next, out of the queue."""
+    g = wq[0]
+    qs[QUEUED] -= 1
+    if qs[QUEUED] > 0:
+        wq[0] = wq[qs[QUEUED]]
+        sift_queue(wq, qs[QUEUED], fs, 0)
+    return g
+
+
+# ------------------------------------------------------------------------ one draw's run
+# Arguments shared by the runs, in this order: ``ints, last, draw, j, flows`` (the event and
+# draw), ``ph_begin, phv, ph_code, ph_params`` (phases), ``ch, chv, ch_reach, ch_code,
+# ch_params`` (channels), ``wait_params, susp`` (re-application, suspensions), ``acts,
+# act_day, act_val, act_reach`` (actions by day), ``lead, weight, top`` (the draw's), then
+# the state ``fs, ist`` and the outputs ``valid, sums, backlog``.
+
+
+@njit(cache=True, nogil=True)
+def simulate_alone(ints, last, draw, j, flows, ph_begin, phv, ph_code, ph_params, ch, chv,
+                   ch_reach, ch_code, ch_params, wait_params, susp, acts, act_day, act_val,
+                   act_reach, lead, weight, top, fs, ist, valid, sums,
+                   backlog) -> None:  # fmt: skip
+    """Contracts that never wait for one another (every phase decides at once, no other
+    applications), each by itself: its events and the actions in time order; its turn
+    comes the day it files."""
+    for g in range(fs.shape[0]):
+        a = 0
+        while True:
+            bt = fs[g, T_NEXT]
+            bk = DECISION if ist[g, STAGE] == DECIDING else APPLY
+            if a < acts.shape[0] and (act_day[a] < bt or (act_day[a] == bt and acts[a, 0] < bk)):
+                bt, bk = act_day[a], acts[a, 0]
+            if bt == np.inf:
+                break
+            if bk == DECISION:
+                decide(ints, last, draw, j, flows, ph_begin, phv, chv, wait_params, susp, lead,
+                       weight, fs, ist, valid, sums, backlog, g, bt)  # fmt: skip
+            elif bk == APPLY:
+                file_application(ints, ch, ch_reach, fs, ist, sums, backlog, g, bt)
+                take_turn(ints, draw, flows, ph_begin, ph_code, ph_params, ch_code, ch_params,
+                          fs, ist, sums, g, bt)  # fmt: skip
+            else:
+                act(ints, last, draw, j, flows, acts, act_val, act_reach, a, susp, lead,
+                    weight, top, fs, ist, valid, g, bt)  # fmt: skip
+                a += 1
+
+
+@njit(cache=True, nogil=True)
+def end_turn(ints, draw, j, flows, ph_begin, ph_code, ph_params, ch_code, ch_params, fs, ist,
+             sums, backlog, hp, pos, qs, sv, t: float) -> None:  # fmt: skip
+    """The turn of the application being served ends on day ``t``."""
+    sv[BUSY], sv[T_DONE] = 0.0, np.inf
+    if sv[SERVING] >= 0:
+        g = int(sv[SERVING])
+        take_turn(ints, draw, flows, ph_begin, ph_code, ph_params, ch_code, ch_params, fs,
+                  ist, sums, g, t)  # fmt: skip
+        reschedule(hp, pos, qs, fs, ist, g)
+    else:  # another application: it only takes the capacity
+        backlog[day_index(ints, t)] -= 1.0
+
+
+@njit(cache=True, nogil=True)
+def next_turn(ints, draw, j, flows, ph_begin, phv, ph_code, ph_params, ch_code, ch_params,
+              mean_weight, fs, ist, sums, backlog, hp, pos, wq, qs, sv, waiting,
+              t: float) -> None:  # fmt: skip
     """A free server gives the next turn on day ``t`` (channels first, then by arrival or
     size); at unlimited capacity that turn ends at once, and the next one starts."""
-    while sv[0] == 0.0:
-        contracts, j, priority, weight = run[2], run[8], run[9], run[11]
-        filed, stage, channel = st[1], st[4], st[7]
+    volume = ints[PRIORITY] == VOLUME
+    while sv[BUSY] == 0.0:
         best, k0, k1, k2 = -1, np.inf, np.inf, np.inf
-        for g in range(lo, hi):
-            if stage[g] == WAITING:
-                a0 = 0.0 if channel[g] >= 0 else 1.0
-                a1 = -weight[g % contracts] if priority == VOLUME else filed[g]
-                a2 = filed[g] if priority == VOLUME else 0.0
-                if before(a0, a1, a2, k0, k1, k2):
-                    best, k0, k1, k2 = g, a0, a1, a2
-        head, tail = int(sv[5]), int(sv[6])
-        if head < tail:
-            a1 = -weight.mean() if priority == VOLUME else waiting[head]
-            a2 = waiting[head] if priority == VOLUME else 0.0
-            if before(1.0, a1, a2, k0, k1, k2):
+        if qs[QUEUED] > 0:
+            best = wq[0]
+            k0, k1, k2 = fs[best, KEY0], fs[best, KEY1], fs[best, KEY2]
+        if qs[HEAD] < qs[TAIL]:
+            day = waiting[qs[HEAD]]
+            if before(1.0, -mean_weight if volume else day, day if volume else 0.0, k0, k1, k2):
                 best = -1
-                sv[5] += 1
+                qs[HEAD] += 1
             elif best < 0:
                 return
         elif best < 0:
             return
         if best >= 0:
-            stage[best] = SERVING
-        done = completion(ph[0], ph[1], j, t)
-        sv[0], sv[1], sv[2] = 1.0, float(best), done
+            dequeue(wq, qs, fs)
+            ist[best, STAGE] = SERVING
+        done = completion(ph_begin, phv, j, t)
+        sv[BUSY], sv[SERVING], sv[T_DONE] = 1.0, float(best), done
         if done == t:
-            end_turn(run, st, sv, ph, ch, t)
+            end_turn(ints, draw, j, flows, ph_begin, ph_code, ph_params, ch_code, ch_params,
+                     fs, ist, sums, backlog, hp, pos, qs, sv, t)  # fmt: skip
 
 
-@njit(cache=True, nogil=True, inline="always")
-def end_turn(run, st, sv, ph, ch, t: float) -> None:
-    """The turn of the application being served ends on day ``t``."""
-    sv[0], sv[2] = 0.0, np.inf
-    if sv[1] >= 0:
-        take_turn(run, st, ph, ch, int(sv[1]), t)
-    else:  # another application: it only takes the capacity
-        count(st[10], run[5], run[6], t, -1.0)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def file_application(run, st, ch, g: int, t: float) -> None:
-    """Contract ``g`` files an application on day ``t`` and joins the queue."""
-    contracts, first, span = run[2], run[5], run[6]
-    i = g // contracts
-    st[4][g], st[1][g], st[6][g] = WAITING, t, st[5][g]
-    st[5][g] += 1
-    st[9][i, 2] += 1.0
-    count(st[10], first, span, t, 1.0)
-    st[7][g] = route(ch[0], ch[1], ch[2], i, t)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def plan(run, st, cy, g: int, t: float) -> None:
-    """Contract ``g`` will apply on day ``t`` (after suspensions; never from the end)."""
-    st[0][g] = after_suspensions(cy[3], cy[4], run[4], t)
-    st[4][g] = IDLE
-
-
-@njit(cache=True, nogil=True, inline="always")
-def decide(run, st, ph, ch, cy, g: int, t: float) -> None:
-    """Contract ``g``'s application is decided on day ``t``."""
-    seed, event, contracts, first, span, draw, j, flows = run[:3] + run[5:9] + run[10:11]
-    t_next, filed, covered, general, stage, _, number, channel, valid, sums, backlog = st
-    lead, wait_code, wait_params = cy[0], cy[1], cy[2]
-    i, c, k = g // contracts, g % contracts, channel[g]
-    sums[i, 0] += t - filed[g]
-    sums[i, 1] += 1.0
-    count(backlog, first, span, t, -1.0)
-    base, key = (flows[i] + 1) * 8, c + contracts * number[g]
-    odds = in_force(ph[2], ch[3], ph[0], k, t, j)
-    if uniform(seed, event, base + APPROVAL, draw, key) < odds:
-        days = general[g] if general[g] > 0 else in_force(ph[3], ch[4], ph[0], k, t, j)
-        begin, finish = max(t, covered[g]), t + days
-        if finish > begin:
-            add_valid(valid, first, span, i, begin, finish, run[11][c])
-        covered[g] = max(covered[g], finish)
-        plan(run, st, cy, g, max(covered[g] - lead[j], t + 1.0))
-    else:
-        wait = sample(wait_code, wait_params, seed, event, base + WAIT, draw, key)
-        plan(run, st, cy, g, t + max(np.rint(wait), 1.0))
-
-
-@njit(cache=True, nogil=True, inline="always")
-def revoke(run, st, cy, ac, lo: int, hi: int, r: int, t: float) -> None:
-    """Revocation ``r`` on day ``t``: the contracts drawn lose their licence and apply."""
-    seed, event, contracts, first, span, draw, j, flows, weight = run[:3] + run[5:9] + run[10:12]
-    covered, general, stage, valid = st[2], st[3], st[4], st[8]
-    share, reach = ac[7], ac[8]
-    for g in range(lo, hi):
-        i, c = g // contracts, g % contracts
-        base = (flows[i] + 1) * 8
-        if (
-            reach[r, i]
-            and uniform(seed, event, base + REVOKE, draw, c + contracts * r) < share[r, j]
-        ):
-            general[g] = 0.0
-            if covered[g] > t:
-                add_valid(valid, first, span, i, t, covered[g], -weight[c])
-                covered[g] = t
-                if stage[g] == IDLE:
-                    plan(run, st, cy, g, t)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def grant(run, st, cy, ac, lo: int, hi: int, top, q: int, t: float) -> None:
-    """Grant ``q`` on day ``t``: general licences for the largest contracts of the flows
-    reached, those whose middle (``top``: the share of the volume before it plus half its
-    own) lies within the grant's share, each with the grant's odds."""
-    seed, event, contracts, first, span, draw, j, flows, weight = run[:3] + run[5:9] + run[10:12]
-    covered, general, stage, valid = st[2], st[3], st[4], st[8]
-    share, odds, validity, reach = ac[2], ac[3], ac[4], ac[5]
-    for g in range(lo, hi):
-        i, c = g // contracts, g % contracts
-        if not reach[q, i] or top[c] >= share[q, j]:
-            continue
-        base = (flows[i] + 1) * 8
-        if uniform(seed, event, base + GRANT, draw, c + contracts * q) >= odds[q, j]:
-            continue
-        general[g] = validity[q, j]
-        begin, finish = max(t, covered[g]), t + general[g]
-        if finish > begin:
-            add_valid(valid, first, span, i, begin, finish, weight[c])
-        covered[g] = max(covered[g], finish)
-        if stage[g] == IDLE:
-            plan(run, st, cy, g, max(covered[g] - cy[0][j], t + 1.0))
-
-
-@njit(cache=True, nogil=True, inline="always")
-def other_application(run, st, sv, waiting, cy, rate: float, t: float) -> None:
-    """Another application joins the queue on day ``t``; the next comes ``1 / rate`` later."""
-    count(st[10], run[5], run[6], t, 1.0)
-    waiting[int(sv[6])] = t
-    sv[6] += 1
-    sv[3] = after_suspensions(cy[3], cy[4], run[4], t + 1.0 / rate)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def simulate_group(run, st, sv, waiting, ph, ch, cy, ac, lo: int, hi: int, top, rate: float):
-    """Run contracts ``lo:hi`` (and the other applications) in time order."""
-    t_next, stage = st[0], st[4]
-    acts, grant_day, revoke_day = ac[0], ac[1], ac[6]
+@njit(cache=True, nogil=True)
+def simulate_queue(ints, last, draw, j, flows, ph_begin, phv, ph_code, ph_params, ch, chv,
+                   ch_reach, ch_code, ch_params, wait_params, susp, acts, act_day, act_val,
+                   act_reach, lead, weight, top, rate, fs, ist, valid, sums, backlog, hp, pos,
+                   wq, qs, sv, waiting) -> None:  # fmt: skip
+    """Every contract and the other applications (``rate`` a day) in time order, the next
+    event from a heap."""
+    n, volume, mean_weight = fs.shape[0], ints[PRIORITY] == VOLUME, weight.mean()
+    qs[:], pos[:] = 0, -1
+    for g in range(n):
+        reschedule(hp, pos, qs, fs, ist, g)
     a = 0
     while True:
         bt, bk, bi = np.inf, 9, -1
-        for g in range(lo, hi):
-            if stage[g] == IDLE or stage[g] == DECIDING:
-                kind = APPLY if stage[g] == IDLE else DECISION
-                if t_next[g] < bt or (t_next[g] == bt and kind < bk):
-                    bt, bk, bi = t_next[g], kind, g
-        if a < acts.shape[0]:
-            kind, number = acts[a, 0], acts[a, 1]
-            day = revoke_day[number] if kind == REVOCATION else grant_day[number]
-            if day < bt or (day == bt and kind < bk):
-                bt, bk, bi = day, kind, number
-        if sv[0] == 1.0 and (sv[2] < bt or (sv[2] == bt and SERVED < bk)):
-            bt, bk, bi = sv[2], SERVED, 0
-        if sv[3] < bt:
-            bt, bk, bi = sv[3], OTHER, 0
+        if qs[EVENTS] > 0:
+            bi = hp[0]
+            bt, bk = fs[bi, T_NEXT], DECISION if ist[bi, STAGE] == DECIDING else APPLY
+        if a < acts.shape[0] and (act_day[a] < bt or (act_day[a] == bt and acts[a, 0] < bk)):
+            bt, bk = act_day[a], acts[a, 0]
+        if sv[BUSY] == 1.0 and (sv[T_DONE] < bt or (sv[T_DONE] == bt and SERVED < bk)):
+            bt, bk = sv[T_DONE], SERVED
+        if sv[T_OTHER] < bt:
+            bt, bk = sv[T_OTHER], OTHER
         if bt == np.inf:
             return
         if bk == DECISION:
-            decide(run, st, ph, ch, cy, bi, bt)
-        elif bk == REVOCATION:
-            revoke(run, st, cy, ac, lo, hi, bi, bt)
-            a += 1
-        elif bk == GRANTING:
-            grant(run, st, cy, ac, lo, hi, top, bi, bt)
+            decide(ints, last, draw, j, flows, ph_begin, phv, chv, wait_params, susp, lead,
+                   weight, fs, ist, valid, sums, backlog, bi, bt)  # fmt: skip
+            reschedule(hp, pos, qs, fs, ist, bi)
+        elif bk == REVOCATION or bk == GRANTING:
+            for g in range(n):
+                if act(ints, last, draw, j, flows, acts, act_val, act_reach, a, susp, lead,
+                       weight, top, fs, ist, valid, g, bt):  # fmt: skip
+                    reschedule(hp, pos, qs, fs, ist, g)
             a += 1
         elif bk == SERVED:
-            end_turn(run, st, sv, ph, ch, bt)
+            end_turn(ints, draw, j, flows, ph_begin, ph_code, ph_params, ch_code, ch_params,
+                     fs, ist, sums, backlog, hp, pos, qs, sv, bt)  # fmt: skip
         elif bk == APPLY:
-            file_application(run, st, ch, bi, bt)
-        else:
-            other_application(run, st, sv, waiting, cy, rate, bt)
-        if sv[0] == 0.0:
-            next_turn(run, st, sv, waiting, ph, ch, lo, hi, bt)
+            file_application(ints, ch, ch_reach, fs, ist, sums, backlog, bi, bt)
+            reschedule(hp, pos, qs, fs, ist, bi)
+            c = bi % ints[CONTRACTS]
+            fs[bi, KEY0] = 0.0 if ist[bi, CHANNEL] >= 0 else 1.0
+            fs[bi, KEY1] = -weight[c] if volume else bt
+            fs[bi, KEY2] = bt if volume else 0.0
+            enqueue(wq, qs, fs, bi)
+        else:  # another application joins the queue; the next comes 1 / rate later
+            backlog[day_index(ints, bt)] += 1.0
+            waiting[qs[TAIL]] = bt
+            qs[TAIL] += 1
+            sv[T_OTHER] = after_suspensions(susp, last, bt + 1.0 / rate)
+        if sv[BUSY] == 0.0:
+            next_turn(ints, draw, j, flows, ph_begin, phv, ph_code, ph_params, ch_code,
+                      ch_params, mean_weight, fs, ist, sums, backlog, hp, pos, wq, qs, sv,
+                      waiting, bt)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------- draws
@@ -478,14 +638,15 @@ def first_day(seed, event, base, contracts, c, draw, start, initial, spread) -> 
 
 
 @njit(cache=True, nogil=True)
-def write_draw(run, st, lifted, out, j: int) -> None:
+def write_draw(ints, weight, valid, sums, backlog, lifted, gate, gated, delay, wait,
+               applications, peak, j: int) -> None:  # fmt: skip
     """The gates, gated days, delays, waits and backlog peak of the draw just run."""
-    first, span, weight = run[5], run[6], run[11]
-    valid, sums, backlog = st[8], st[9], st[10]
-    gate, gated, delay, wait, applications, peak = out
-    total = weight.sum()
+    first, span, total = ints[FIRST], ints[SPAN], weight.sum()
     for i in range(gated.shape[0]):
-        gate[:, i, j] = 1.0
+        for d in range(first):
+            gate[d, i, j] = 1.0
+        for d in range(first + span, gate.shape[0]):
+            gate[d, i, j] = 1.0
         running, closed = 0.0, 0.0
         for d in range(span):
             running += valid[i, d]
@@ -500,48 +661,55 @@ def write_draw(run, st, lifted, out, j: int) -> None:
     for d in range(span):
         level += backlog[d]
         most = max(most, level)
-    peak[j] = most / st[0].shape[0]
+    peak[j] = most / (ints[CONTRACTS] * gated.shape[0])
 
 
 @njit(cache=True, nogil=True)
-def licence_kernel(scalars, flows, draws, ph, ch, cy, per_draw, ac, lifted, out) -> None:
-    """Every draw of one event: ``scalars`` (seed, event, contracts, start, last, first,
-    span, priority, independent, others), ``per_draw`` (lead, size exponent, initial share,
-    spread, other applications a day)."""
-    seed, event, contracts, start, last, first, span, priority, alone, others = scalars
-    lead, exponent, initial, spread, background = per_draw
+def licence_kernel(ints, reals, flows, draws, ph_begin, phv, ph_code, ph_params, ch, chv,
+                   ch_reach, ch_code, ch_params, wait_params, susp, per_draw, acts, act_day,
+                   act_val, act_reach, lifted, waiting, gate, gated, delay, wait,
+                   applications, peak) -> None:  # fmt: skip
+    """Every draw of one event: ``ints`` (seed, event, contracts, first, span, priority,
+    wait code, alone), ``reals`` (start, last), ``per_draw`` ``[5, J]`` (lead, size
+    exponent, initial share, spread, other applications a day)."""
+    contracts, span, alone = ints[CONTRACTS], ints[SPAN], ints[ALONE] != 0
+    start, last = reals[0], reals[1]
     n = contracts * flows.shape[0]
     weight, top = np.zeros(contracts), np.zeros(contracts)
-    st = (
-        np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, np.int64),
-        np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64),
-        np.zeros((flows.shape[0], span + 1)), np.zeros((flows.shape[0], SUMS)),
-        np.zeros(span + 1),
-    )  # fmt: skip
-    sv, waiting = np.zeros(7), np.zeros(others + 1)
+    fs, ist = np.zeros((n, 7)), np.zeros((n, 4), np.int64)
+    valid, sums = np.zeros((flows.shape[0], span + 1)), np.zeros((flows.shape[0], SUMS))
+    backlog = np.zeros(span + 1)
+    hp, pos, wq = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
+    qs, sv = np.zeros(4, np.int64), np.zeros(4)
     for j in range(draws.shape[0]):
+        draw, lead, rate = draws[j], per_draw[0, j], per_draw[4, j]
         for c in range(contracts):
-            weight[c] = (c + 1.0) ** -exponent[j]
+            weight[c] = (c + 1.0) ** -per_draw[1, j]
         for c in range(contracts):
             top[c] = (weight[:c].sum() + 0.5 * weight[c]) / weight.sum()
-        st[0][:], st[1][:], st[2][:], st[3][:] = np.inf, 0.0, -np.inf, 0.0
-        st[4][:], st[5][:], st[6][:], st[7][:] = IDLE, 0, 0, -1
-        st[8][:, :], st[9][:, :], st[10][:] = 0.0, 0.0, 0.0
-        run = (seed, event, contracts, start, last, first, span, draws[j], j, priority, flows,
-               weight)  # fmt: skip
+        fs[:, FILED], fs[:, COVERED], fs[:, GENERAL] = 0.0, -np.inf, 0.0
+        ist[:, :], ist[:, CHANNEL] = 0, -1
+        valid[:, :], sums[:, :], backlog[:] = 0.0, 0.0, 0.0
         for g in range(n):
             base = (flows[g // contracts] + 1) * 8
-            t = first_day(seed, event, base, contracts, g % contracts, draws[j], start,
-                          initial[j], spread[j])  # fmt: skip
-            plan(run, st, cy, g, t)
-        rate = background[j]
-        sv[:] = (0.0, -1.0, np.inf, np.inf, 0.0, 0.0, 0.0)
-        if rate > 0:
-            sv[3] = after_suspensions(cy[3], cy[4], last, start + 1.0 / rate)
-        for group in range(n if alone else 1):  # alone: each contract by itself
-            lo, hi = (group, group + 1) if alone else (0, n)
-            simulate_group(run, st, sv, waiting, ph, ch, cy, ac, lo, hi, top, rate)
-        write_draw(run, st, lifted, out, j)
+            t = first_day(ints[SEED], ints[EVENT], base, contracts, g % contracts, draw, start,
+                          per_draw[2, j], per_draw[3, j])  # fmt: skip
+            plan(fs, ist, susp, last, g, t)
+        if alone:
+            simulate_alone(ints, last, draw, j, flows, ph_begin, phv, ph_code, ph_params, ch,
+                           chv, ch_reach, ch_code, ch_params, wait_params, susp, acts, act_day,
+                           act_val, act_reach, lead, weight, top, fs, ist, valid, sums,
+                           backlog)  # fmt: skip
+        else:
+            sv[BUSY], sv[SERVING], sv[T_DONE], sv[T_OTHER] = 0.0, -1.0, np.inf, np.inf
+            if rate > 0:
+                sv[T_OTHER] = after_suspensions(susp, last, start + 1.0 / rate)
+            simulate_queue(ints, last, draw, j, flows, ph_begin, phv, ph_code, ph_params, ch,
+                           chv, ch_reach, ch_code, ch_params, wait_params, susp, acts, act_day,
+                           act_val, act_reach, lead, weight, top, rate, fs, ist, valid, sums,
+                           backlog, hp, pos, wq, qs, sv, waiting)  # fmt: skip
+        write_draw(ints, weight, valid, sums, backlog, lifted, gate, gated, delay, wait,
+                   applications, peak, j)  # fmt: skip
 
 
 # -------------------------------------------------------------------------------- entries
@@ -553,6 +721,56 @@ def action_order(authority: Authority) -> np.ndarray:
     rows += [(day, GRANTING, q) for q, day in enumerate(authority.grant_day)]
     rows.sort()
     return np.array([(kind, number) for _, kind, number in rows], np.int64).reshape(-1, 2)
+
+
+def kernel_arrays(au: Authority, flows: int) -> dict[str, np.ndarray]:
+    """The authority as the kernel's C-ordered arrays (one type each, so numba compiles the
+    kernel once, whatever the chunk of draws)."""
+    draws = len(au.lead)
+
+    def values(*rows: np.ndarray | None) -> np.ndarray:
+        """``[X, 3, J]`` from up to three ``[X, J]`` (None: NaN)."""
+        given = [row for row in rows if row is not None]
+        out = np.full((len(given[0]), 3, draws), np.nan)
+        for n, row in enumerate(rows):
+            if row is not None:
+                out[:, n, :] = row
+        return out
+
+    acts = action_order(au)
+    revoke, grant = acts[:, 0] == REVOCATION, acts[:, 0] == GRANTING
+    act_day = np.zeros(len(acts))
+    act_val = np.zeros((len(acts), 3, draws))
+    act_reach = np.zeros((len(acts), flows), np.bool_)
+    numbers = acts[:, 1]
+    act_day[revoke], act_day[grant] = au.revoke_day[numbers[revoke]], au.grant_day[numbers[grant]]
+    act_val[revoke, SHARE] = au.revoke_share[numbers[revoke]]
+    act_reach[revoke] = au.revoke_reach[numbers[revoke]]
+    act_val[grant, SHARE] = au.grant_share[numbers[grant]]
+    act_val[grant, PROBABILITY] = au.grant_probability[numbers[grant]]
+    act_val[grant, VALIDITY] = au.grant_validity[numbers[grant]]
+    act_reach[grant] = au.grant_reach[numbers[grant]]
+    c = np.ascontiguousarray
+    return {
+        "ph_begin": c(au.begin, float),
+        "phv": values(au.rate, au.approval, au.validity),
+        "ph_code": c(au.delay_code, np.int64),
+        "ph_params": c(np.reshape(au.delay_params, (-1, 4)), float),
+        "ch": c(np.column_stack([au.channel_begin, au.channel_until]).reshape(-1, 2), float),
+        "chv": values(None, au.channel_approval, au.channel_validity),
+        "ch_reach": c(au.channel_reach, np.bool_).reshape(-1, flows),
+        "ch_code": c(au.channel_code, np.int64),
+        "ch_params": c(np.reshape(au.channel_params, (-1, 4)), float),
+        "wait_params": c(au.wait_params, float),
+        "susp": c(np.column_stack([au.suspend_begin, au.suspend_until]).reshape(-1, 2), float),
+        "per_draw": c(
+            np.vstack([au.lead, au.size_exponent, au.initial, au.spread, au.background]), float
+        ),  # fmt: skip
+        "acts": c(acts, np.int64),
+        "act_day": act_day,
+        "act_val": act_val,
+        "act_reach": act_reach,
+    }
 
 
 def run_licensing(
@@ -567,7 +785,8 @@ def run_licensing(
     """The gates and statistics of one licensing event for the flows (link ids, which key
     the random numbers) and draws; ``window`` is (start, end, horizon) in days."""
     start, end, horizon = window
-    flows, draws = np.asarray(flows, np.int64), np.asarray(draws, np.int64)
+    flows = np.ascontiguousarray(flows, np.int64)
+    draws = np.ascontiguousarray(draws, np.int64)
     au = authority.filled(len(flows))
     first, last = max(int(start), 0), min(int(end), horizon)
     span = max(last - first, 0)
@@ -577,23 +796,13 @@ def run_licensing(
         lifted |= (days >= begin) & (days < until)
     others = int(np.ceil(max(last - start, 0) * float(np.max(au.background, initial=0.0))))
     out = Licensing.empty(horizon, len(flows), len(draws))
-    scalars = (int(seed), int(event), int(contracts), float(start), float(last), first, span,
-               int(au.priority), au.independent, others)  # fmt: skip
-    phases = (np.asarray(au.begin, float), au.rate, au.approval, au.validity,
-              np.asarray(au.delay_code, np.int64), np.asarray(au.delay_params, float))  # fmt: skip
-    channels = (np.asarray(au.channel_begin, float), np.asarray(au.channel_until, float),
-                au.channel_reach, au.channel_approval, au.channel_validity,
-                np.asarray(au.channel_code, np.int64),
-                np.asarray(au.channel_params, float))  # fmt: skip
-    cycle = (au.lead, int(au.wait_code), np.asarray(au.wait_params, float),
-             np.asarray(au.suspend_begin, float), np.asarray(au.suspend_until, float))  # fmt: skip
-    per_draw = (au.lead, au.size_exponent, au.initial, au.spread, au.background)
-    actions = (action_order(au), np.asarray(au.grant_day, float), au.grant_share,
-               au.grant_probability, au.grant_validity, au.grant_reach,
-               np.asarray(au.revoke_day, float), au.revoke_share, au.revoke_reach)  # fmt: skip
-    outputs = (out.gate, out.gated, out.delay, out.wait, out.applications, out.backlog_peak)
-    licence_kernel(scalars, flows, draws, phases, channels, cycle, per_draw, actions, lifted,
-                   outputs)  # fmt: skip
+    ints = np.array([seed, event, contracts, first, span, au.priority, au.wait_code,
+                     au.independent], np.int64)  # fmt: skip
+    reals = np.array([start, last], float)
+    arrays = kernel_arrays(au, len(flows))
+    licence_kernel(ints, reals, flows, draws, *arrays.values(), lifted, np.zeros(others + 1),
+                   out.gate, out.gated, out.delay, out.wait, out.applications,
+                   out.backlog_peak)  # fmt: skip
     return out
 
 
