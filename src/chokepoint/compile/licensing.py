@@ -186,6 +186,8 @@ BUSY, SERVING, T_DONE, T_OTHER = range(4)
 ends, when the next other application comes."""
 EVENTS, QUEUED, HEAD, TAIL = range(4)
 """Sizes ``qs``: of the event heap, of the queue heap, the other applications' FIFO."""
+BLOCK = 16
+"""Draws whose gates are written together (along the gate's last axis, as in memory)."""
 
 
 @njit(cache=True, nogil=True)
@@ -638,20 +640,17 @@ def first_day(seed, event, base, contracts, c, draw, start, initial, spread) -> 
 
 
 @njit(cache=True, nogil=True)
-def write_draw(ints, weight, valid, sums, backlog, lifted, gate, gated, delay, wait,
+def write_draw(ints, weight, valid, sums, backlog, lifted, block, gated, delay, wait,
                applications, peak, j: int) -> None:  # fmt: skip
-    """The gates, gated days, delays, waits and backlog peak of the draw just run."""
-    first, span, total = ints[FIRST], ints[SPAN], weight.sum()
+    """The gated days, delays, waits and backlog peak of the draw just run, and its gates in
+    the window into ``block[flow, day, j % BLOCK]``."""
+    span, total, b = ints[SPAN], weight.sum(), j % BLOCK
     for i in range(gated.shape[0]):
-        for d in range(first):
-            gate[d, i, j] = 1.0
-        for d in range(first + span, gate.shape[0]):
-            gate[d, i, j] = 1.0
         running, closed = 0.0, 0.0
         for d in range(span):
             running += valid[i, d]
             share = 1.0 if lifted[d] else min(max(running / total, 0.0), 1.0)
-            gate[first + d, i, j] = share
+            block[i, d, b] = share
             closed += 1.0 - share
         gated[i, j] = closed
         delay[i, j] = sums[i, 0] / sums[i, 1] if sums[i, 1] else np.nan
@@ -662,6 +661,18 @@ def write_draw(ints, weight, valid, sums, backlog, lifted, gate, gated, delay, w
         level += backlog[d]
         most = max(most, level)
     peak[j] = most / (ints[CONTRACTS] * gated.shape[0])
+
+
+@njit(cache=True, nogil=True)
+def write_gates(ints, block, gate, j0: int, size: int) -> None:
+    """The gates of draws ``j0:j0 + size`` from ``block`` (1 outside the window), written
+    along the draws (the last axis), as they lie in memory."""
+    first, span = ints[FIRST], ints[SPAN]
+    for d in range(gate.shape[0]):
+        inside = first <= d < first + span
+        for i in range(gate.shape[1]):
+            for b in range(size):
+                gate[d, i, j0 + b] = block[i, d - first, b] if inside else 1.0
 
 
 @njit(cache=True, nogil=True)
@@ -681,6 +692,7 @@ def licence_kernel(ints, reals, flows, draws, ph_begin, phv, ph_code, ph_params,
     backlog = np.zeros(span + 1)
     hp, pos, wq = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
     qs, sv = np.zeros(4, np.int64), np.zeros(4)
+    block = np.zeros((flows.shape[0], span, BLOCK))
     for j in range(draws.shape[0]):
         draw, lead, rate = draws[j], per_draw[0, j], per_draw[4, j]
         for c in range(contracts):
@@ -708,8 +720,10 @@ def licence_kernel(ints, reals, flows, draws, ph_begin, phv, ph_code, ph_params,
                            chv, ch_reach, ch_code, ch_params, wait_params, susp, acts, act_day,
                            act_val, act_reach, lead, weight, top, rate, fs, ist, valid, sums,
                            backlog, hp, pos, wq, qs, sv, waiting)  # fmt: skip
-        write_draw(ints, weight, valid, sums, backlog, lifted, gate, gated, delay, wait,
+        write_draw(ints, weight, valid, sums, backlog, lifted, block, gated, delay, wait,
                    applications, peak, j)  # fmt: skip
+        if j % BLOCK == BLOCK - 1 or j == draws.shape[0] - 1:
+            write_gates(ints, block, gate, j - j % BLOCK, j % BLOCK + 1)
 
 
 # -------------------------------------------------------------------------------- entries
