@@ -167,9 +167,13 @@ class Licensing:
 
 
 # ------------------------------------------------------------------------- small rules
-# The kernel takes arrays only (no tuples of arrays: numba counts references on every
-# element taken from one, which cost more than the simulation). Per-contract state is two
-# 2-D arrays, ``fs`` (floats) and ``ist`` (integers), with these columns:
+# Speed: numba counts references to every array a function is given or takes from a tuple
+# (atomic increments and decrements it cannot always prune inside loops); they cost several
+# times the simulation itself. So the kernel takes arrays only, no tuples, and every
+# function below but the kernel, which allocates, is compiled without reference counting
+# (``_nrt=False``: numba's flag, also in its own tests; they allocate nothing, so nothing
+# needs counting). Per-contract state is two 2-D arrays, ``fs`` (floats) and ``ist``
+# (integers), with these columns:
 T_NEXT, FILED, COVERED, GENERAL, KEY0, KEY1, KEY2 = range(7)
 """``fs``: day of the next application or decision, filing day, licence end, general
 licence's validity (0: none), queue key."""
@@ -190,7 +194,7 @@ BLOCK = 16
 """Draws whose gates are written together (along the gate's last axis, as in memory)."""
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def phase_at(begin: np.ndarray, t: float) -> int:
     """The phase in force on day ``t`` (phases by ``begin``, the first from -inf)."""
     p = 0
@@ -199,7 +203,7 @@ def phase_at(begin: np.ndarray, t: float) -> int:
     return p
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def completion(begin: np.ndarray, phv: np.ndarray, j: int, t: float) -> float:
     """When an application whose turn starts on day ``t`` ends it: one decision's worth of
     the capacity in force, phase by phase (inf when it never does)."""
@@ -218,7 +222,7 @@ def completion(begin: np.ndarray, phv: np.ndarray, j: int, t: float) -> float:
         now, p = stop, p + 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def after_suspensions(susp: np.ndarray, last: float, t: float) -> float:
     """The day an application planned for ``t`` is filed: after any suspension (``susp``
     rows: begin, until) it falls in; inf from the window's end on."""
@@ -231,20 +235,20 @@ def after_suspensions(susp: np.ndarray, last: float, t: float) -> float:
     return t if t < last else np.inf
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def day_index(ints: np.ndarray, t: float) -> int:
     """The window's day index of day ``t`` (0 before it, ``span`` after it)."""
     return int(min(max(np.ceil(t) - ints[FIRST], 0.0), ints[SPAN]))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def add_valid(ints, valid: np.ndarray, i: int, begin: float, finish: float, w: float) -> None:
     """Count volume ``w`` of flow ``i`` as licensed on days ``[ceil(begin), ceil(finish))``."""
     valid[i, day_index(ints, begin)] += w
     valid[i, day_index(ints, finish)] -= w
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def before(a0: float, a1: float, a2: float, b0: float, b1: float, b2: float) -> bool:
     """Lexicographic (a0, a1, a2) < (b0, b1, b2)."""
     if a0 != b0:
@@ -254,7 +258,7 @@ def before(a0: float, a1: float, a2: float, b0: float, b1: float, b2: float) -> 
     return a2 < b2
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def route(ch: np.ndarray, reach: np.ndarray, i: int, t: float) -> int:
     """The channel an application of flow ``i`` filed on day ``t`` goes to (-1: none)."""
     k = -1
@@ -264,7 +268,7 @@ def route(ch: np.ndarray, reach: np.ndarray, i: int, t: float) -> int:
     return k
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def in_force(phv, chv, begin, which: int, k: int, t: float, j: int) -> float:
     """A value (``ODDS``, ``DAYS``) in force on day ``t``: the channel's unless NaN or none."""
     if k >= 0 and not np.isnan(chv[k, which, j]):
@@ -275,14 +279,14 @@ def in_force(phv, chv, begin, which: int, k: int, t: float, j: int) -> float:
 # ---------------------------------------------------------------- what happens to a contract
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def plan(fs, ist, susp, last: float, g: int, t: float) -> None:
     """Contract ``g`` will apply on day ``t`` (after suspensions; never from the end)."""
     fs[g, T_NEXT] = after_suspensions(susp, last, t)
     ist[g, STAGE] = IDLE
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def file_application(ints, ch, ch_reach, fs, ist, sums, backlog, g: int, t: float) -> None:
     """Contract ``g`` files an application on day ``t`` and joins the queue."""
     i = g // ints[CONTRACTS]
@@ -293,7 +297,7 @@ def file_application(ints, ch, ch_reach, fs, ist, sums, backlog, g: int, t: floa
     ist[g, CHANNEL] = route(ch, ch_reach, i, t)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def take_turn(ints, draw, flows, ph_begin, ph_code, ph_params, ch_code, ch_params, fs, ist,
               sums, g: int, t: float) -> None:  # fmt: skip
     """Contract ``g``'s application has its turn on day ``t``: decided after the delay."""
@@ -312,7 +316,7 @@ def take_turn(ints, draw, flows, ph_begin, ph_code, ph_params, ch_code, ch_param
     sums[i, 4] += 1.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def decide(ints, last, draw, j, flows, ph_begin, phv, chv, wait_params, susp, lead, weight,
            fs, ist, valid, sums, backlog, g: int, t: float) -> None:  # fmt: skip
     """Contract ``g``'s application is decided on day ``t``."""
@@ -337,7 +341,7 @@ def decide(ints, last, draw, j, flows, ph_begin, phv, chv, wait_params, susp, le
         plan(fs, ist, susp, last, g, t + max(np.rint(wait), 1.0))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def act(ints, last, draw, j, flows, acts, act_val, act_reach, a: int, susp, lead, weight, top,
         fs, ist, valid, g: int, t: float) -> bool:  # fmt: skip
     """Action ``a`` (``acts[a]``: kind, number; ``act_val[a]`` its values, ``act_reach[a]``
@@ -384,7 +388,7 @@ def act(ints, last, draw, j, flows, acts, act_val, act_reach, a: int, susp, lead
 # KEY0:KEY2 + 1]``, then contract. Each contract is at most once in each.
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def event_before(fs, ist, a: int, b: int) -> bool:
     """Whether contract ``a``'s next event comes before ``b``'s (day, kind, contract)."""
     if fs[a, T_NEXT] != fs[b, T_NEXT]:
@@ -395,7 +399,7 @@ def event_before(fs, ist, a: int, b: int) -> bool:
     return a < b
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def queue_before(fs, a: int, b: int) -> bool:
     """Whether contract ``a`` has its turn before ``b``."""
     if fs[a, KEY0] != fs[b, KEY0] or fs[a, KEY1] != fs[b, KEY1] or fs[a, KEY2] != fs[b, KEY2]:
@@ -404,7 +408,7 @@ def queue_before(fs, a: int, b: int) -> bool:
     return a < b
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def sift_event(hp, pos, size: int, fs, ist, at: int) -> None:
     """Move the event heap's entry at ``at`` up or down to its place."""
     g = hp[at]
@@ -423,7 +427,7 @@ def sift_event(hp, pos, size: int, fs, ist, at: int) -> None:
     hp[at], pos[g] = g, at
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def sift_queue(wq, size: int, fs, at: int) -> None:
     """Move the queue heap's entry at ``at`` up or down to its place."""
     g = wq[at]
@@ -442,7 +446,7 @@ def sift_queue(wq, size: int, fs, at: int) -> None:
     wq[at] = g
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def reschedule(hp, pos, qs, fs, ist, g: int) -> None:
     """Put contract ``g`` at its place in the event heap after its stage or day changed: in
     while it plans an application or awaits a decision, out otherwise."""
@@ -467,7 +471,7 @@ def reschedule(hp, pos, qs, fs, ist, g: int) -> None:
         sift_event(hp, pos, qs[EVENTS], fs, ist, at)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def enqueue(wq, qs, fs, g: int) -> None:
     """Contract ``g`` joins the queue (its key set)."""
     at = qs[QUEUED]
@@ -476,7 +480,7 @@ def enqueue(wq, qs, fs, g: int) -> None:
     sift_queue(wq, qs[QUEUED], fs, at)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def dequeue(wq, qs, fs) -> int:
     """The contract whose turn is next, out of the queue."""
     g = wq[0]
@@ -495,7 +499,7 @@ def dequeue(wq, qs, fs) -> int:
 # the state ``fs, ist`` and the outputs ``valid, sums, backlog``.
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def simulate_alone(ints, last, draw, j, flows, ph_begin, phv, ph_code, ph_params, ch, chv,
                    ch_reach, ch_code, ch_params, wait_params, susp, acts, act_day, act_val,
                    act_reach, lead, weight, top, fs, ist, valid, sums,
@@ -525,7 +529,7 @@ def simulate_alone(ints, last, draw, j, flows, ph_begin, phv, ph_code, ph_params
                 a += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def end_turn(ints, draw, j, flows, ph_begin, ph_code, ph_params, ch_code, ch_params, fs, ist,
              sums, backlog, hp, pos, qs, sv, t: float) -> None:  # fmt: skip
     """The turn of the application being served ends on day ``t``."""
@@ -539,7 +543,7 @@ def end_turn(ints, draw, j, flows, ph_begin, ph_code, ph_params, ch_code, ch_par
         backlog[day_index(ints, t)] -= 1.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def next_turn(ints, draw, j, flows, ph_begin, phv, ph_code, ph_params, ch_code, ch_params,
               mean_weight, fs, ist, sums, backlog, hp, pos, wq, qs, sv, waiting,
               t: float) -> None:  # fmt: skip
@@ -570,7 +574,7 @@ def next_turn(ints, draw, j, flows, ph_begin, phv, ph_code, ph_params, ch_code, 
                      fs, ist, sums, backlog, hp, pos, qs, sv, t)  # fmt: skip
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def simulate_queue(ints, last, draw, j, flows, ph_begin, phv, ph_code, ph_params, ch, chv,
                    ch_reach, ch_code, ch_params, wait_params, susp, acts, act_day, act_val,
                    act_reach, lead, weight, top, rate, fs, ist, valid, sums, backlog, hp, pos,
@@ -630,7 +634,7 @@ def simulate_queue(ints, last, draw, j, flows, ph_begin, phv, ph_code, ph_params
 # ---------------------------------------------------------------------------------- draws
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def first_day(seed, event, base, contracts, c, draw, start, initial, spread) -> float:
     """The day contract ``c`` first applies: the first day in the initial wave (chance
     ``initial``), else a day drawn over ``spread`` days after it."""
@@ -639,7 +643,7 @@ def first_day(seed, event, base, contracts, c, draw, start, initial, spread) -> 
     return start + spread * uniform(seed, event, base + FIRST, draw, contracts + c)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def write_draw(ints, weight, valid, sums, backlog, lifted, block, gated, delay, wait,
                applications, peak, j: int) -> None:  # fmt: skip
     """The gated days, delays, waits and backlog peak of the draw just run, and its gates in
@@ -663,7 +667,7 @@ def write_draw(ints, weight, valid, sums, backlog, lifted, block, gated, delay, 
     peak[j] = most / (ints[CONTRACTS] * gated.shape[0])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def write_gates(ints, block, gate, j0: int, size: int) -> None:
     """The gates of draws ``j0:j0 + size`` from ``block`` (1 outside the window), written
     along the draws (the last axis), as they lie in memory."""
