@@ -647,14 +647,14 @@ def first_day(seed, event, base, contracts, c, draw, start, initial, spread) -> 
 def write_draw(ints, weight, valid, sums, backlog, lifted, block, gated, delay, wait,
                applications, peak, j: int) -> None:  # fmt: skip
     """The gated days, delays, waits and backlog peak of the draw just run, and its gates in
-    the window into ``block[flow, day, j % BLOCK]``."""
+    the window into ``block[j % BLOCK, flow, day]``."""
     span, total, b = ints[SPAN], weight.sum(), j % BLOCK
     for i in range(gated.shape[0]):
         running, closed = 0.0, 0.0
         for d in range(span):
             running += valid[i, d]
             share = 1.0 if lifted[d] else min(max(running / total, 0.0), 1.0)
-            block[i, d, b] = share
+            block[b, i, d] = share
             closed += 1.0 - share
         gated[i, j] = closed
         delay[i, j] = sums[i, 0] / sums[i, 1] if sums[i, 1] else np.nan
@@ -676,7 +676,7 @@ def write_gates(ints, block, gate, j0: int, size: int) -> None:
         inside = first <= d < first + span
         for i in range(gate.shape[1]):
             for b in range(size):
-                gate[d, i, j0 + b] = block[i, d - first, b] if inside else 1.0
+                gate[d, i, j0 + b] = block[b, i, d - first] if inside else 1.0
 
 
 @njit(cache=True, nogil=True)
@@ -696,7 +696,7 @@ def licence_kernel(ints, reals, flows, draws, ph_begin, phv, ph_code, ph_params,
     backlog = np.zeros(span + 1)
     hp, pos, wq = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
     qs, sv = np.zeros(4, np.int64), np.zeros(4)
-    block = np.zeros((flows.shape[0], span, BLOCK))
+    block = np.zeros((BLOCK, flows.shape[0], span))
     for j in range(draws.shape[0]):
         draw, lead, rate = draws[j], per_draw[0, j], per_draw[4, j]
         for c in range(contracts):
