@@ -11,7 +11,7 @@ from netbuild import chain
 from reference_licensing import licence_gates as before_authority
 from reference_queue import reference_licensing
 
-from chokepoint.compile.licensing import Authority, licence_gates, run_licensing
+from chokepoint.compile.licensing import Authority, Licensing, licence_gates, run_licensing
 from chokepoint.compile.rng import FIXED, LOGNORMAL, UNIFORM
 from chokepoint.scenario import Scenario
 from chokepoint.simulation.run import simulate
@@ -244,3 +244,36 @@ def test_kernel_matches_the_reference_draw_for_draw(case: int) -> None:
     names = ("gate", "gated", "delay", "wait", "applications", "backlog_peak")
     for name, want in zip(names, expected, strict=True):
         assert np.allclose(getattr(got, name), want, rtol=0, atol=1e-9, equal_nan=True), name
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_contracts_alone_match_the_reference_draw_for_draw(case: int) -> None:
+    """Unlimited capacity and no other applications, with every other part (channels,
+    grants, revocations, suspensions, weighted contracts): the kernel's path that simulates
+    each contract by itself."""
+    rng = np.random.default_rng(50 + case)
+    flows, draws = np.array([1, 4, 5]), np.arange(4) + 100 * case
+    au = random_authority(rng, len(draws), len(flows))
+    au.rate, au.background = np.full_like(au.rate, np.inf), np.zeros(len(draws))
+    assert au.independent
+    window = (int(rng.integers(-30, 20)), 330, 360)
+    got = run_licensing(9, 1, flows, draws, 6, window, au)
+    expected = reference_licensing(9, 1, flows, draws, 6, window, au)
+    names = ("gate", "gated", "delay", "wait", "applications", "backlog_peak")
+    for name, want in zip(names, expected, strict=True):
+        assert np.allclose(getattr(got, name), want, rtol=0, atol=1e-9, equal_nan=True), name
+
+
+def test_chunks_of_draws_give_the_same_numbers() -> None:
+    """A draw's numbers do not depend on which draws run beside it (gates written in
+    blocks of draws included: 40 draws cut at 7 and 23)."""
+    rng = np.random.default_rng(11)
+    flows, draws = np.array([0, 2]), np.arange(40)
+    au = random_authority(rng, len(draws), len(flows))
+    whole = run_licensing(5, 2, flows, draws, 4, (0, 300, 320), au)
+    cuts = [(0, 7), (7, 23), (23, 40)]
+    parts = [run_licensing(5, 2, flows, draws[lo:hi], 4, (0, 300, 320), au.draws(lo, hi))
+             for lo, hi in cuts]  # fmt: skip
+    joined = Licensing.join(parts)
+    for name in ("gate", "gated", "delay", "wait", "applications", "backlog_peak"):
+        assert np.array_equal(getattr(whole, name), getattr(joined, name), equal_nan=True), name
