@@ -171,9 +171,9 @@ class Licensing:
 # (atomic increments and decrements it cannot always prune inside loops); they cost several
 # times the simulation itself. So the kernel takes arrays only, no tuples, and every
 # function below but the kernel, which allocates, is compiled without reference counting
-# (``_nrt=False``: numba's flag, also in its own tests; they allocate nothing, so nothing
-# needs counting). Per-contract state is two 2-D arrays, ``fs`` (floats) and ``ist``
-# (integers), with these columns:
+# (``_nrt=False``: numba's flag, which its own sort and string code use; they allocate
+# nothing, so nothing needs counting, and numba refuses to compile one that does).
+# Per-contract state is two 2-D arrays, ``fs`` (floats) and ``ist`` (integers), columns:
 T_NEXT, FILED, COVERED, GENERAL, KEY0, KEY1, KEY2 = range(7)
 """``fs``: day of the next application or decision, filing day, licence end, general
 licence's validity (0: none), queue key."""
