@@ -315,13 +315,14 @@ def run_command(
         _console().print(f"wrote {out}/{run_id}", highlight=False)
 
 
-def _progress_bar(console: Console):
+def _progress_bar(console: Console, counting: str = ""):
+    """A transient bar on ``console``; ``counting`` names what it counts ("draws")."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.completed}/{task.total}" + (f" {counting}" if counting else "")),
         TimeRemainingColumn(),
         console=console,
         transient=True,
@@ -332,18 +333,7 @@ def _progress_bar(console: Console):
 def _simulate_with_progress(
     simulate, scenario, network, draws, seed, keep, scheduler=None, allow_large=False
 ):
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    console = _console(stderr=True)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} draws"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    ) as bar:
+    with _progress_bar(_console(stderr=True), "draws") as bar:
         task = bar.add_task(scenario.name, total=draws or scenario.draws)
 
         def advance(done: int, total: int) -> None:
