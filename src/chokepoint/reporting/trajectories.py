@@ -104,7 +104,7 @@ def bands_figure(
             group = f"run{number}"
             suffix = f" ({run.label})" if len(runs) > 1 else ""
             first = index == 0
-            band_draws = run.metadata.get("band_draws", run.metadata.get("draws"))
+            band_draws = run.band_draws
             cell = (row + 1, column + 1)
             hidden = {"line": {"width": 0}, "legendgroup": group, "hoverinfo": "skip"}
             _add_line(figure, cell, dates, part["p95"], showlegend=False, **hidden)
