@@ -371,11 +371,11 @@ def _print_results(results, console: Console) -> None:
         highlight=False,
     )
     if not results.measures.empty:
-        from rich.table import Table
+        from chokepoint.reporting.tables import rich_table
 
-        measures = Table(title="Measures and their cost", title_justify="left", header_style="bold")
-        for name in ("measure", "type", "cost mean", "p5–p95"):
-            measures.add_column(name, justify="left" if name in ("measure", "type") else "right")
+        measures = rich_table(
+            "Measures and their cost", ("measure", "type"), ("cost mean", "p5–p95")
+        )
         for row in results.measures.itertuples(index=False):
             measures.add_row(
                 row.label,
