@@ -47,6 +47,12 @@ def _num(value: object, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
+def _band(low: object, high: object) -> str:
+    if low is None or (isinstance(low, float) and low != low):
+        return ""
+    return f"{_num(low)}–{_num(high)}"
+
+
 def _short(status: str) -> str:
     if status.startswith("group"):
         return "group"
@@ -88,7 +94,17 @@ def _criticality_rich(table: pd.DataFrame) -> Table:
         title_justify="left",
         header_style="bold",
     )
-    for name in ("material", "stage", "SR", "p5–p95", "study SR", "EI", "critical"):
+    for name in (
+        "material",
+        "stage",
+        "SR",
+        "p5–p95",
+        "assumed",
+        "study SR",
+        "EI",
+        "study EI",
+        "critical",
+    ):
         result.add_column(name, justify="left" if name in ("material", "stage") else "right")
     row: Any  # a namedtuple of the table's columns
     for row in table.itertuples(index=False):
@@ -100,13 +116,17 @@ def _criticality_rich(table: pd.DataFrame) -> Table:
             stage,
             _num(row.sr) if computed else _short(str(row.status)),
             f"{_num(row.sr_p5)}–{_num(row.sr_p95)}" if computed else "",
+            _band(row.sr_assumption_low, row.sr_assumption_high),
             _num(row.published_sr, 1),
             _num(row.ei, 1),
+            _num(row.published_ei, 1),
             critical,
         )
     result.caption = (
-        "E/P extraction/processing; * the stage the 2023 study reports. EI is the study's "
-        "published value. 'no data': the wheel lacks that stage; 'group': no SI_SR. "
+        "E/P extraction/processing; * the stage the 2023 study reports. 'assumed': SR over "
+        "the range of a stated assumption the stage rests on. EI is computed only from "
+        "sourced end-use shares and sector value added ('–': not sourced; 'critical' then "
+        "uses the study's EI). 'no data': the wheel lacks that stage; 'group': no SI_SR. "
         "--format json gives each row's inputs and their sources."
     )
     return result
@@ -170,13 +190,15 @@ def strategic_rich_table(table: pd.DataFrame) -> Table:
         "top third country",
         "≤65%",
         "EU own",
+        "≥10/40%",
         "recycl.",
+        "≥25%",
     ):
         result.add_column(name, justify="left" if name in ("material", "stage") else "right")
     row: Any  # a namedtuple of the table's columns
     for row in table.itertuples(index=False):
         if not row.data:
-            result.add_row(row.material, row.stage, "no data", "", "", "", "")
+            result.add_row(row.material, row.stage, "no data", "", "", "", "", "", "")
             continue
         top = (
             f"{row.world_top_country} {percent(row.world_top_share)}"
@@ -190,8 +212,16 @@ def strategic_rich_table(table: pd.DataFrame) -> Table:
         )
         flag = {True: "breach", False: "ok"}.get(row.crma_65_breach, "–")
         own = "–" if row.crma_domestic_met is None else percent(row.domestic_share)
+        own_flag = {True: "met", False: "below"}.get(row.crma_domestic_met, "–")
         rec = "–" if row.eol_rir != row.eol_rir or row.eol_rir is None else percent(row.eol_rir)
-        result.add_row(row.material, row.stage, top, third, flag, own, rec)
+        rec_flag = {True: "met", False: "below"}.get(row.crma_recycling_met, "–")
+        result.add_row(row.material, row.stage, top, third, flag, own, own_flag, rec, rec_flag)
+    result.caption = (
+        "CRMA 2030 benchmarks per stage: no third country above 65% of EU sourcing; EU's own "
+        "share ≥10% (extraction) / ≥40% (processing) where production and trade units agree; "
+        "recycling ≥25%, read against the end-of-life recycling input rate. '–': not computable "
+        "from the data."
+    )
     return result
 
 
