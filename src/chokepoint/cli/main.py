@@ -526,22 +526,13 @@ def sensitivity(
     elif output is OutputFormat.csv:
         typer.echo(to_csv(table), nl=False)
     else:
-        from rich.table import Table
+        from chokepoint.reporting.tables import rich_table
 
-        result = Table(
-            title=f"What drives {metric} ({product or 'all products'}, {region})",
-            title_justify="left",
-            header_style="bold",
+        result = rich_table(
+            f"What drives {metric} ({product or 'all products'}, {region})",
+            ("parameter",),
+            ("p5 → p95", "outcome at p5", "at p95", "swing", "first-order index"),
         )
-        for name in (
-            "parameter",
-            "p5 → p95",
-            "outcome at p5",
-            "at p95",
-            "swing",
-            "first-order index",
-        ):
-            result.add_column(name, justify="left" if name == "parameter" else "right")
         row: Any  # a namedtuple of the table's columns
         for row in table.itertuples(index=False):
             result.add_row(
