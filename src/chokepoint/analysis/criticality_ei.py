@@ -123,7 +123,7 @@ def ei_from_inputs(
         {str(k): float(v) for k, v in added.items()},
         float(si_ei),
         largest_value_added=largest,
-        tolerance=ROUNDING * len(shares),
+        tolerance=ROUNDING * len(shares) + 1e-9,
     )
     years = "/".join(sorted({str(y) for y in value_added["year"]}))
     return value, f"computed: {len(by_sector)} NACE sectors, value added {years}, {scale_how}"
