@@ -136,8 +136,8 @@ def _largest(value_added: pd.DataFrame, added: Mapping[str, float]) -> tuple[flo
         top = max(listed, key=listed.__getitem__)
         return listed[top], f"scale {top} (largest of C10-C33)"
     notes = value_added["note"] if "note" in value_added else pd.Series("", index=value_added.index)
-    declared = value_added.loc[notes.astype(str).str.startswith(LARGEST_NOTE), "nace"]
-    declared = [str(s) for s in declared if s in listed]
+    flagged = value_added.loc[notes.astype(str).str.startswith(LARGEST_NOTE), "nace"]
+    declared = [str(s) for s in flagged if s in listed]
     if len(declared) == 1 and listed[declared[0]] >= max(listed.values()):
         missing = len(MANUFACTURING) - len(listed)
         return listed[declared[0]], (
