@@ -325,8 +325,9 @@ def _links(lp, case, effects, decision, ys_blocks, substituted, y, x):
                 columns = np.broadcast_to(ys_blocks[n][:, :, j : j + 1], x[:, :, regular].shape)
                 terms.append((coef, columns))
         lp.constrain("regular_link", terms, upper=0.0)
-    # a modelled supplier ships at most what it makes
-    suppliers = np.unique(case.link_from[(case.link_from >= 0) & case.link_alternative])
+    # a modelled supplier ships at most what it makes (each link's share is the most its
+    # orders can win, so the shares may add up to more than one)
+    suppliers = np.unique(case.link_from[case.link_from >= 0])
     for p in suppliers:
         out = np.flatnonzero(case.link_from == p)
         terms = [(1.0, summed(x[:, :, out])), (-1.0, y[:, :, p])]
@@ -463,11 +464,15 @@ def subproblem_objective(built: Built, target: Target) -> None:
     else:
         g = groups[0]
         ref = case.group_ref[:, g]
-        excess = lp.var("excess", short.shape[:2], cost=1.0 / max(ref.sum(), 1e-12))
+        # the excess as a share of each period's reference, its mean over the periods: costs
+        # of order one (a cost per car of 1 / annual output sits below HiGHS's dual
+        # feasibility tolerance, and the answer then depends on presolve)
+        T = len(ref)
+        excess = lp.var("excess", short.shape[:2], cost=1.0 / T)
         cost = np.concatenate([cost, np.concatenate(lp.cost[len(lp.cost) - 1 :])])
         lp.constrain(
             "excess",
-            [(1.0, short[:, :, g]), (-1.0, excess)],
+            [(1.0, short[:, :, g]), (-np.maximum(ref, 1e-12)[None, :], excess)],
             upper=case.stop_tolerance * ref[None, :],
         )
     cost[built.decision] = 0.0
