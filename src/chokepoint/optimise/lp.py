@@ -276,17 +276,33 @@ def _orders(lp, case, x, inv) -> None:
     alpha = np.maximum(rate[:, :, slot], 1e-12)
     restored = (1.0 - np.power(np.maximum(1.0 - alpha / case.tau, 0.0), days)) / alpha
     refill = share * open_share * restored  # per unit of the gap (target - stock)
-    base = share * open_share * case.slot_plan[:, :, slot] + refill * case.slot_target[slot]
+    # the gap counts the supply line too: goods under way short of ``lead`` days of the plan
+    # (the engine's refill rule), the goods under way taken as last period's shipments
+    # times their transit
+    transit = case.period_days[0] * (np.zeros(L) if case.link_lag is None else case.link_lag)
+    lead = np.bincount(
+        case.link_slot[ordered],
+        weights=case.model.link_share[case.links[ordered]] * transit[ordered],
+        minlength=len(case.slots),
+    )[slot]
+    line = lead * case.slot_plan[:, :, slot] / days
+    gap_top = case.slot_target[slot] + line
+    base = share * open_share * case.slot_plan[:, :, slot] + refill * gap_top
     stock0 = np.zeros((R, T, len(ordered)))
-    stock0[:, 0, :] = case.slot_stock[slot]
+    stock0[:, 0, :] = case.slot_stock[slot] + np.bincount(
+        case.link_slot, weights=case.model.link_flow[case.links] * transit, minlength=len(case.slots)
+    )[slot]
     before = np.concatenate([inv[:, :1, :], inv[:, :-1, :]], axis=1)[:, :, slot]
     first = np.zeros((1, T, 1))
     first[0, 0, 0] = 1.0
-    lp.constrain(
-        "order",
-        [(1.0, x[:, :, ordered]), (refill * (1.0 - first), before)],
-        upper=base - refill * stock0,
-    )
+    terms = [(1.0, x[:, :, ordered]), (refill * (1.0 - first), before)]
+    into, into_mask = _padded([np.flatnonzero(case.link_slot == s) for s in range(len(case.slots))])
+    under_way = into_mask * transit[into] / days[0, 0, 0]  # [S, width]
+    if under_way.any():
+        shipped_before = np.concatenate([x[:, :1, :], x[:, :-1, :]], axis=1)
+        coef = (refill * (1.0 - first))[..., None] * under_way[slot][None, None]
+        terms.append((coef, summed(shipped_before[:, :, into[slot]])))
+    lp.constrain("order", terms, upper=base - refill * stock0)
     position = {int(k): i for i, k in enumerate(ordered)}
     for number, pool in enumerate(case.pools):
         mine = np.array([position[int(k)] for k in pool.links if int(k) in position], int)
@@ -294,6 +310,8 @@ def _orders(lp, case, x, inv) -> None:
             continue
         flow = case.model.link_flow[case.links[ordered[mine]]].sum()
         C, O = pool.capacity, np.maximum(pool.others, 0.0)
+        # E = sum over the pool's links of (base - refill * stock before), ignoring the
+        # supply line's part (a little more room for the pool: it only bounds it)
         for m, multiple in enumerate((1.0, 2.0, 4.0, 8.0)):
             e0 = np.maximum(multiple * flow * days[:, :, 0], 1e-12)
             slope = C * O / (e0 + O) ** 2  # [R, T]
