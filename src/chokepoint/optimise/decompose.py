@@ -52,10 +52,20 @@ class _Draw:
         self.h = _highs(arrays, False, {})
         self.shape = self.built.short.shape
 
-    def evaluate(self, amounts: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        """Value, subgradient (per unit of each measure) and shortfall at ``amounts``."""
+    def evaluate(
+        self, amounts: np.ndarray, start: _Draw | None = None
+    ) -> tuple[float, np.ndarray, np.ndarray]:
+        """Value, subgradient (per unit of each measure) and shortfall at ``amounts``.
+
+        ``start``: another draw's program, already solved, whose basis starts this one (the
+        draws share their structure; only numbers differ), several times faster than cold.
+        """
         fixed = amounts / self.scale[self.columns]
         self.h.changeColsBounds(len(self.columns), self.columns, fixed, fixed)
+        if start is not None and start.shape == self.shape:
+            basis = start.h.getBasis()
+            if basis.valid:
+                self.h.setBasis(basis)
         with _quiet():
             self.h.run()
         status = self.h.modelStatusToString(self.h.getModelStatus())
@@ -102,7 +112,7 @@ def solve_decomposed(
     shortfall = np.zeros((R, *case.group_ref.shape))
     for t, row in enumerate(draws):
         for r, problem in enumerate(row):
-            value, slope, _ = problem.evaluate(zero)
+            value, slope, _ = problem.evaluate(zero, start=row[r - 1] if r else None)
             big_m[t, r] = value
             cuts[t][r].append((value, slope, zero))
     amounts, status, gap = zero, "Optimal", 0.0
