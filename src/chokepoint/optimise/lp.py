@@ -493,6 +493,15 @@ def subproblem_objective(built: Built, target: Target) -> None:
             [(1.0, short[:, :, g]), (-np.maximum(ref, 1e-12)[None, :], excess)],
             upper=case.stop_tolerance * ref[None, :],
         )
+        # the whole shortfall as a share of the reference, free here: its cost is raised
+        # only to read back the least shortfall of an answer (decompose.POLISH)
+        lp.var("within", short.shape[:2])
+        cost = np.concatenate([cost, np.zeros(short.shape[0] * short.shape[1])])
+        lp.constrain(
+            "within",
+            [(1.0, short[:, :, g]), (-np.maximum(ref, 1e-12)[None, :], lp.names["within"])],
+            upper=0.0,
+        )
     cost[built.decision] = 0.0
     lp.cost = [cost[: lp.n_cols]]
     built.target_groups.append(groups[0] if target.group else -1)
