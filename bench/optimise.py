@@ -1,10 +1,10 @@
-"""Optimiser benchmark: the default data under ``ree-2025-04``, the full shipped measure set,
-target ``pstop:car_bev@EU27<=0.05``.
+"""Optimiser benchmark: the default data under ``ree-2025-04`` (or ``--scenario``), the full
+shipped measure set, target ``pstop:car_bev@EU27<=0.05``.
 
-Run: ``python bench/optimise.py [--scenario ree-2025-04] [--draws 50,100,200] [--extensive 20]``. Each configuration
-runs in its own process so its peak memory is its own. Prints one JSON object: per
-configuration the draws, method, program size, setup and solve seconds, the cost and the
-stockpile chosen, and ``peak_mib`` (peak resident memory of that process).
+Run: ``python bench/optimise.py [--scenario S] [--draws 50,100,200] [--extensive 20]``.
+Each configuration runs in its own process so its peak memory is its own. Prints one JSON
+object: per configuration the draws, method, program size, setup and solve seconds, the
+cost and the stockpile chosen, and ``peak_mib`` (peak resident memory of that process).
 """
 
 from __future__ import annotations

@@ -101,6 +101,7 @@ def build_linopy(case):
     m = linopy.Model()
     cap = xr.DataArray(case.prod_cap, dims=("draw", "period", "producer"))
     bound = xr.DataArray(case.link_bound, dims=("draw", "period", "link"))
+
     def axes(name: str, size: int) -> list:
         import pandas as pd
 

@@ -131,9 +131,7 @@ class Case:
             link_bound=self.link_bound[one],
             link_gate_days=None if self.link_gate_days is None else self.link_gate_days[one],
             slot_plan=None if self.slot_plan is None else self.slot_plan[one],
-            pools=[
-                Pool(pool.links, pool.capacity[one], pool.others[one]) for pool in self.pools
-            ],
+            pools=[Pool(pool.links, pool.capacity[one], pool.others[one]) for pool in self.pools],
         )
 
     def period_sum(self, daily: np.ndarray) -> np.ndarray:

@@ -39,6 +39,9 @@ TOLERANCE = 1e-6
 class _Draw:
     """The second stage of one draw for one target, kept in HiGHS between rounds."""
 
+    scale: np.ndarray  # column scale (x = scale × scaled x)
+    row_scale: np.ndarray
+
     def __init__(
         self,
         case: Case,

@@ -289,9 +289,14 @@ def _orders(lp, case, x, inv) -> None:
     gap_top = case.slot_target[slot] + line
     base = share * open_share * case.slot_plan[:, :, slot] + refill * gap_top
     stock0 = np.zeros((R, T, len(ordered)))
-    stock0[:, 0, :] = case.slot_stock[slot] + np.bincount(
-        case.link_slot, weights=case.model.link_flow[case.links] * transit, minlength=len(case.slots)
-    )[slot]
+    stock0[:, 0, :] = (
+        case.slot_stock[slot]
+        + np.bincount(
+            case.link_slot,
+            weights=case.model.link_flow[case.links] * transit,
+            minlength=len(case.slots),
+        )[slot]
+    )
     before = np.concatenate([inv[:, :1, :], inv[:, :-1, :]], axis=1)[:, :, slot]
     first = np.zeros((1, T, 1))
     first[0, 0, 0] = 1.0
@@ -309,13 +314,13 @@ def _orders(lp, case, x, inv) -> None:
         if not len(mine):
             continue
         flow = case.model.link_flow[case.links[ordered[mine]]].sum()
-        C, O = pool.capacity, np.maximum(pool.others, 0.0)
+        cap, others = pool.capacity, np.maximum(pool.others, 0.0)
         # E = sum over the pool's links of (base - refill * stock before), ignoring the
         # supply line's part (a little more room for the pool: it only bounds it)
         for m, multiple in enumerate((1.0, 2.0, 4.0, 8.0)):
             e0 = np.maximum(multiple * flow * days[:, :, 0], 1e-12)
-            slope = C * O / (e0 + O) ** 2  # [R, T]
-            level = C * e0**2 / (e0 + O) ** 2
+            slope = cap * others / (e0 + others) ** 2  # [R, T]
+            level = cap * e0**2 / (e0 + others) ** 2
             # sum x - slope * E <= level, E = sum base - sum refill * stock_before
             lp.constrain(
                 f"pool{number}_{m}",
