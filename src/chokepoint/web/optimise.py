@@ -249,7 +249,6 @@ def _searches(request: Request) -> SearchManager:
 
 def add_optimise_routes(app: FastAPI) -> None:
     """``POST /api/optimise`` and ``GET /api/optimise/{id}``."""
-    from chokepoint.web.api import _manager, _preset
 
     @app.post("/api/optimise", tags=["optimise"], status_code=202)
     def start_search(request: Request, order: OptimiseRequest) -> dict[str, Any]:
@@ -265,10 +264,14 @@ def add_optimise_routes(app: FastAPI) -> None:
         if order.budget is not None and not math.isfinite(order.budget):
             raise HTTPException(422, "budget: a finite amount in EUR")
         if order.preset is not None:
-            scenario, _ = _preset(order.preset)
+            from chokepoint.scenario import load_scenario, preset_names
+
+            if order.preset not in preset_names():
+                raise HTTPException(404, f"no preset '{order.preset[:60]}'")
+            scenario = load_scenario(order.preset)
         else:
             try:
-                scenario = _manager(request).upload(str(order.upload))
+                scenario = request.app.state.runs.upload(str(order.upload))
             except KeyError:
                 raise HTTPException(404, "no such upload (it may have expired)") from None
         job = order.model_dump(include={"target", "draws", "check_draws", "budget"})
