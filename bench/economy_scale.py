@@ -30,9 +30,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=365)
     parser.add_argument("--draws", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--precision", choices=["float32", "float64"], default="float32")
+    parser.add_argument("--block", type=int, default=None, help="draws per compiled block")
+    parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
 
-    from chokepoint.economy.ario import ARIOParameters, build_ario, run_ario
+    from chokepoint.economy.ario import DRAW_BLOCK, ARIOParameters, build_ario, run_ario
     from chokepoint.economy.events import CapitalDestruction, capital_loss
     from chokepoint.economy.synthetic import synthetic_mrio
 
@@ -46,8 +49,16 @@ def main() -> None:
     hit = capital[capital.index.get_level_values(1).isin(mrio.sectors[:2])]
     event = CapitalDestruction((hit * 0.5).round(3), occurrence=5, duration=10, recovery_tau=90)
     loss = capital_loss(model, [event], args.steps)
+    options = {} if args.block is None else {"block": args.block}
     result = run_ario(
-        model, args.steps, capacity_loss=loss, draws=args.draws, keep_production=False
+        model,
+        args.steps,
+        capacity_loss=loss,
+        draws=args.draws,
+        keep_production=False,
+        precision=args.precision,
+        threads=args.threads,
+        **options,
     )
     run_s = time.perf_counter() - started
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -58,6 +69,8 @@ def main() -> None:
         "slots": model.n_slots,
         "steps": args.steps,
         "draws": args.draws,
+        "precision": args.precision,
+        "block": args.block or DRAW_BLOCK,
         "generate_s": round(generate_s, 2),
         "run_s": round(run_s, 2),
         "peak_mib": round(peak_mib, 1),
