@@ -237,7 +237,7 @@ def _run_compiled(
             np.zeros((n, size), dtype=np.int64),
         )
         arguments = (steps, *shared, rows, part, *settings, group_of, keep_production)
-        ario_block(*arguments, *work, *outputs)
+        ario_block(*arguments, *work, *outputs)  # type: ignore[call-arg]  # numba's stub
         if keep_production:
             production[:, :, first:last] = outputs[0]
         grouped[:, :, first:last] = outputs[1]
