@@ -88,24 +88,14 @@ def criticality_command(
 
 
 def _criticality_rich(table: pd.DataFrame) -> Table:
+    from chokepoint.reporting.tables import rich_table
+
     route = table["route"].iloc[0] if len(table) else ""
-    result = Table(
-        title=f"EU criticality, {route} (SR band: 5-95% over governance draws)",
-        title_justify="left",
-        header_style="bold",
+    result = rich_table(
+        f"EU criticality, {route} (SR band: 5-95% over governance draws)",
+        ("material", "stage"),
+        ("SR", "p5–p95", "assumed", "study SR", "EI", "study EI", "critical"),
     )
-    for name in (
-        "material",
-        "stage",
-        "SR",
-        "p5–p95",
-        "assumed",
-        "study SR",
-        "EI",
-        "study EI",
-        "critical",
-    ):
-        result.add_column(name, justify="left" if name in ("material", "stage") else "right")
     row: Any  # a namedtuple of the table's columns
     for row in table.itertuples(index=False):
         computed = row.sr is not None and row.sr == row.sr
@@ -152,11 +142,13 @@ def geopolrisk_command(
 
 
 def _geopolrisk_rich(table: pd.DataFrame) -> Table:
-    result = Table(
-        title="GeoPolRisk (geopolrisk-py method)", title_justify="left", header_style="bold"
+    from chokepoint.reporting.tables import rich_table
+
+    result = rich_table(
+        "GeoPolRisk (geopolrisk-py method)",
+        ("material", "stage"),
+        ("year", "HHI", "import risk", "score", "USD/kg", "CF"),
     )
-    for name in ("material", "stage", "year", "HHI", "import risk", "score", "USD/kg", "CF"):
-        result.add_column(name, justify="left" if name in ("material", "stage") else "right")
     row: Any  # a namedtuple of the table's columns
     for row in table.itertuples(index=False):
         result.add_row(
@@ -174,27 +166,15 @@ def _geopolrisk_rich(table: pd.DataFrame) -> Table:
 
 def strategic_rich_table(table: pd.DataFrame) -> Table:
     """The CRMA strategic-materials table (real data) for a terminal."""
-    from chokepoint.reporting.tables import percent
+    from chokepoint.reporting.tables import percent, rich_table
 
     year = int(table["year"].iloc[0]) if len(table) else ""
-    result = Table(
-        title=f"CRMA strategic raw materials by stage, real data {year} (EU sourcing = EU "
+    result = rich_table(
+        f"CRMA strategic raw materials by stage, real data {year} (EU sourcing = EU "
         "production + extra-EU imports)",
-        title_justify="left",
-        header_style="bold",
+        ("material", "stage"),
+        ("world top", "top third country", "≤65%", "EU own", "≥10/40%", "recycl.", "≥25%"),
     )
-    for name in (
-        "material",
-        "stage",
-        "world top",
-        "top third country",
-        "≤65%",
-        "EU own",
-        "≥10/40%",
-        "recycl.",
-        "≥25%",
-    ):
-        result.add_column(name, justify="left" if name in ("material", "stage") else "right")
     row: Any  # a namedtuple of the table's columns
     for row in table.itertuples(index=False):
         if not row.data:
