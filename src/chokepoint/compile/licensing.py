@@ -36,12 +36,16 @@ C * number``), as before, so any draw can be computed alone.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from numba import njit
 
 from chokepoint.compile.rng import sample, uniform
+
+UNCOUNTED: dict[str, Any] = {"cache": True, "nogil": True, "_nrt": False}
+"""Options of the kernel's helpers: cached, without the GIL and without reference counting
+(see "Speed" below)."""
 
 DELAY, APPROVAL, WAIT, FIRST, REVOKE, GRANT = 0, 1, 2, 3, 4, 5
 """Purposes of a flow's random numbers."""
@@ -194,7 +198,7 @@ BLOCK = 16
 """Draws whose gates are written together (along the gate's last axis, as in memory)."""
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def phase_at(begin: np.ndarray, t: float) -> int:
     """The phase in force on day ``t`` (phases by ``begin``, the first from -inf)."""
     p = 0
@@ -203,7 +207,7 @@ def phase_at(begin: np.ndarray, t: float) -> int:
     return p
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def completion(begin: np.ndarray, phv: np.ndarray, j: int, t: float) -> float:
     """When an application whose turn starts on day ``t`` ends it: one decision's worth of
     the capacity in force, phase by phase (inf when it never does)."""
@@ -222,7 +226,7 @@ def completion(begin: np.ndarray, phv: np.ndarray, j: int, t: float) -> float:
         now, p = stop, p + 1
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def after_suspensions(susp: np.ndarray, last: float, t: float) -> float:
     """The day an application planned for ``t`` is filed: after any suspension (``susp``
     rows: begin, until) it falls in; inf from the window's end on."""
@@ -235,20 +239,20 @@ def after_suspensions(susp: np.ndarray, last: float, t: float) -> float:
     return t if t < last else np.inf
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def day_index(ints: np.ndarray, t: float) -> int:
     """The window's day index of day ``t`` (0 before it, ``span`` after it)."""
     return int(min(max(np.ceil(t) - ints[FIRST], 0.0), ints[SPAN]))
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def add_valid(ints, valid: np.ndarray, i: int, begin: float, finish: float, w: float) -> None:
     """Count volume ``w`` of flow ``i`` as licensed on days ``[ceil(begin), ceil(finish))``."""
     valid[i, day_index(ints, begin)] += w
     valid[i, day_index(ints, finish)] -= w
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def before(a0: float, a1: float, a2: float, b0: float, b1: float, b2: float) -> bool:
     """Lexicographic (a0, a1, a2) < (b0, b1, b2)."""
     if a0 != b0:
@@ -258,7 +262,7 @@ def before(a0: float, a1: float, a2: float, b0: float, b1: float, b2: float) -> 
     return a2 < b2
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def route(ch: np.ndarray, reach: np.ndarray, i: int, t: float) -> int:
     """The channel an application of flow ``i`` filed on day ``t`` goes to (-1: none)."""
     k = -1
@@ -268,7 +272,7 @@ def route(ch: np.ndarray, reach: np.ndarray, i: int, t: float) -> int:
     return k
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def in_force(phv, chv, begin, which: int, k: int, t: float, j: int) -> float:
     """A value (``ODDS``, ``DAYS``) in force on day ``t``: the channel's unless NaN or none."""
     if k >= 0 and not np.isnan(chv[k, which, j]):
@@ -279,14 +283,14 @@ def in_force(phv, chv, begin, which: int, k: int, t: float, j: int) -> float:
 # ---------------------------------------------------------------- what happens to a contract
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def plan(fs, ist, susp, last: float, g: int, t: float) -> None:
     """Contract ``g`` will apply on day ``t`` (after suspensions; never from the end)."""
     fs[g, T_NEXT] = after_suspensions(susp, last, t)
     ist[g, STAGE] = IDLE
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def file_application(ints, ch, ch_reach, fs, ist, sums, backlog, g: int, t: float) -> None:
     """Contract ``g`` files an application on day ``t`` and joins the queue."""
     i = g // ints[CONTRACTS]
@@ -297,7 +301,7 @@ def file_application(ints, ch, ch_reach, fs, ist, sums, backlog, g: int, t: floa
     ist[g, CHANNEL] = route(ch, ch_reach, i, t)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def take_turn(ints, draw, flows, ph_begin, ph_code, ph_params, ch_code, ch_params, fs, ist,
               sums, g: int, t: float) -> None:  # fmt: skip
     """Contract ``g``'s application has its turn on day ``t``: decided after the delay."""
@@ -316,7 +320,7 @@ def take_turn(ints, draw, flows, ph_begin, ph_code, ph_params, ch_code, ch_param
     sums[i, 4] += 1.0
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def decide(ints, last, draw, j, flows, ph_begin, phv, chv, wait_params, susp, lead, weight,
            fs, ist, valid, sums, backlog, g: int, t: float) -> None:  # fmt: skip
     """Contract ``g``'s application is decided on day ``t``."""
@@ -341,7 +345,7 @@ def decide(ints, last, draw, j, flows, ph_begin, phv, chv, wait_params, susp, le
         plan(fs, ist, susp, last, g, t + max(np.rint(wait), 1.0))
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def act(ints, last, draw, j, flows, acts, act_val, act_reach, a: int, susp, lead, weight, top,
         fs, ist, valid, g: int, t: float) -> bool:  # fmt: skip
     """Action ``a`` (``acts[a]``: kind, number; ``act_val[a]`` its values, ``act_reach[a]``
@@ -388,7 +392,7 @@ def act(ints, last, draw, j, flows, acts, act_val, act_reach, a: int, susp, lead
 # KEY0:KEY2 + 1]``, then contract. Each contract is at most once in each.
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def event_before(fs, ist, a: int, b: int) -> bool:
     """Whether contract ``a``'s next event comes before ``b``'s (day, kind, contract)."""
     if fs[a, T_NEXT] != fs[b, T_NEXT]:
@@ -399,7 +403,7 @@ def event_before(fs, ist, a: int, b: int) -> bool:
     return a < b
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def queue_before(fs, a: int, b: int) -> bool:
     """Whether contract ``a`` has its turn before ``b``."""
     if fs[a, KEY0] != fs[b, KEY0] or fs[a, KEY1] != fs[b, KEY1] or fs[a, KEY2] != fs[b, KEY2]:
@@ -408,7 +412,7 @@ def queue_before(fs, a: int, b: int) -> bool:
     return a < b
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def sift_event(hp, pos, size: int, fs, ist, at: int) -> None:
     """Move the event heap's entry at ``at`` up or down to its place."""
     g = hp[at]
@@ -427,7 +431,7 @@ def sift_event(hp, pos, size: int, fs, ist, at: int) -> None:
     hp[at], pos[g] = g, at
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def sift_queue(wq, size: int, fs, at: int) -> None:
     """Move the queue heap's entry at ``at`` up or down to its place."""
     g = wq[at]
@@ -446,7 +450,7 @@ def sift_queue(wq, size: int, fs, at: int) -> None:
     wq[at] = g
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def reschedule(hp, pos, qs, fs, ist, g: int) -> None:
     """Put contract ``g`` at its place in the event heap after its stage or day changed: in
     while it plans an application or awaits a decision, out otherwise."""
@@ -471,7 +475,7 @@ def reschedule(hp, pos, qs, fs, ist, g: int) -> None:
         sift_event(hp, pos, qs[EVENTS], fs, ist, at)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def enqueue(wq, qs, fs, g: int) -> None:
     """Contract ``g`` joins the queue (its key set)."""
     at = qs[QUEUED]
@@ -480,7 +484,7 @@ def enqueue(wq, qs, fs, g: int) -> None:
     sift_queue(wq, qs[QUEUED], fs, at)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def dequeue(wq, qs, fs) -> int:
     """The contract whose turn is next, out of the queue."""
     g = wq[0]
@@ -499,7 +503,7 @@ def dequeue(wq, qs, fs) -> int:
 # the state ``fs, ist`` and the outputs ``valid, sums, backlog``.
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def simulate_alone(ints, last, draw, j, flows, ph_begin, phv, ph_code, ph_params, ch, chv,
                    ch_reach, ch_code, ch_params, wait_params, susp, acts, act_day, act_val,
                    act_reach, lead, weight, top, fs, ist, valid, sums,
@@ -529,7 +533,7 @@ def simulate_alone(ints, last, draw, j, flows, ph_begin, phv, ph_code, ph_params
                 a += 1
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def end_turn(ints, draw, j, flows, ph_begin, ph_code, ph_params, ch_code, ch_params, fs, ist,
              sums, backlog, hp, pos, qs, sv, t: float) -> None:  # fmt: skip
     """The turn of the application being served ends on day ``t``."""
@@ -543,7 +547,7 @@ def end_turn(ints, draw, j, flows, ph_begin, ph_code, ph_params, ch_code, ch_par
         backlog[day_index(ints, t)] -= 1.0
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def next_turn(ints, draw, j, flows, ph_begin, phv, ph_code, ph_params, ch_code, ch_params,
               mean_weight, fs, ist, sums, backlog, hp, pos, wq, qs, sv, waiting,
               t: float) -> None:  # fmt: skip
@@ -574,7 +578,7 @@ def next_turn(ints, draw, j, flows, ph_begin, phv, ph_code, ph_params, ch_code, 
                      fs, ist, sums, backlog, hp, pos, qs, sv, t)  # fmt: skip
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def simulate_queue(ints, last, draw, j, flows, ph_begin, phv, ph_code, ph_params, ch, chv,
                    ch_reach, ch_code, ch_params, wait_params, susp, acts, act_day, act_val,
                    act_reach, lead, weight, top, rate, fs, ist, valid, sums, backlog, hp, pos,
@@ -634,7 +638,7 @@ def simulate_queue(ints, last, draw, j, flows, ph_begin, phv, ph_code, ph_params
 # ---------------------------------------------------------------------------------- draws
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def first_day(seed, event, base, contracts, c, draw, start, initial, spread) -> float:
     """The day contract ``c`` first applies: the first day in the initial wave (chance
     ``initial``), else a day drawn over ``spread`` days after it."""
@@ -643,7 +647,7 @@ def first_day(seed, event, base, contracts, c, draw, start, initial, spread) -> 
     return start + spread * uniform(seed, event, base + FIRST, draw, contracts + c)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def write_draw(ints, weight, valid, sums, backlog, lifted, block, gated, delay, wait,
                applications, peak, j: int) -> None:  # fmt: skip
     """The gated days, delays, waits and backlog peak of the draw just run, and its gates in
@@ -667,16 +671,18 @@ def write_draw(ints, weight, valid, sums, backlog, lifted, block, gated, delay, 
     peak[j] = most / (ints[CONTRACTS] * gated.shape[0])
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(**UNCOUNTED)
 def write_gates(ints, block, gate, j0: int, size: int) -> None:
     """The gates of draws ``j0:j0 + size`` from ``block`` (1 outside the window), written
     along the draws (the last axis), as they lie in memory."""
     first, span = ints[FIRST], ints[SPAN]
     for d in range(gate.shape[0]):
-        inside = first <= d < first + span
-        for i in range(gate.shape[1]):
-            for b in range(size):
-                gate[d, i, j0 + b] = block[b, i, d - first] if inside else 1.0
+        if first <= d < first + span:
+            for i in range(gate.shape[1]):
+                for b in range(size):
+                    gate[d, i, j0 + b] = block[b, i, d - first]
+        else:
+            gate[d, :, j0 : j0 + size] = 1.0
 
 
 @njit(cache=True, nogil=True)
@@ -760,14 +766,14 @@ def kernel_arrays(au: Authority, flows: int) -> dict[str, np.ndarray]:
     act_day = np.zeros(len(acts))
     act_val = np.zeros((len(acts), 3, draws))
     act_reach = np.zeros((len(acts), flows), np.bool_)
-    numbers = acts[:, 1]
-    act_day[revoke], act_day[grant] = au.revoke_day[numbers[revoke]], au.grant_day[numbers[grant]]
-    act_val[revoke, SHARE] = au.revoke_share[numbers[revoke]]
-    act_reach[revoke] = au.revoke_reach[numbers[revoke]]
-    act_val[grant, SHARE] = au.grant_share[numbers[grant]]
-    act_val[grant, PROBABILITY] = au.grant_probability[numbers[grant]]
-    act_val[grant, VALIDITY] = au.grant_validity[numbers[grant]]
-    act_reach[grant] = au.grant_reach[numbers[grant]]
+    r, q = acts[revoke, 1], acts[grant, 1]
+    act_day[revoke], act_day[grant] = au.revoke_day[r], au.grant_day[q]
+    act_val[revoke, SHARE] = np.asarray(au.revoke_share)[r]
+    act_reach[revoke] = np.asarray(au.revoke_reach)[r]
+    act_val[grant, SHARE] = np.asarray(au.grant_share)[q]
+    act_val[grant, PROBABILITY] = np.asarray(au.grant_probability)[q]
+    act_val[grant, VALIDITY] = np.asarray(au.grant_validity)[q]
+    act_reach[grant] = np.asarray(au.grant_reach)[q]
     c = np.ascontiguousarray
     return {
         "ph_begin": c(au.begin, float),
@@ -818,9 +824,9 @@ def run_licensing(
                      au.independent], np.int64)  # fmt: skip
     reals = np.array([start, last], float)
     arrays = kernel_arrays(au, len(flows))
-    licence_kernel(ints, reals, flows, draws, *arrays.values(), lifted, np.zeros(others + 1),
-                   out.gate, out.gated, out.delay, out.wait, out.applications,
-                   out.backlog_peak)  # fmt: skip
+    outputs = [out.gate, out.gated, out.delay, out.wait, out.applications, out.backlog_peak]
+    licence_kernel(*[ints, reals, flows, draws, *arrays.values(), lifted, np.zeros(others + 1),
+                     *outputs])  # fmt: skip
     return out
 
 
