@@ -7,7 +7,10 @@ headline metric (:mod:`chokepoint.evidence.headline`). All runs share the scenar
 
 Steps, each documented in docs/evidence.md:
 
-1. **Fixed rows** (low = high) have nothing to swing: effect 0, no run.
+1. **Fixed rows** (low = high) have nothing to swing: effect 0, no run. **Unreached rows**
+   lie in a part of the network (weakly connected through its links) that no event of the
+   scenario touches: there the shocked run equals the no-shock run whatever the row's
+   value, so no loss can change; effect 0, no run.
 2. **Group screening, then one at a time.** Inputs are grouped by table, column and
    material (e.g. the days of cover of every rare-earth stock). A group is swung as a whole
    to its members' lows and then to their highs; if neither moves the headline by more than
@@ -41,7 +44,14 @@ import pandas as pd
 
 from chokepoint.errors import OptionError
 from chokepoint.evidence.headline import Headline, evaluate, parse_headline
-from chokepoint.evidence.inputs import Input, all_inputs, apply, base_scenario
+from chokepoint.evidence.inputs import (
+    Input,
+    all_inputs,
+    apply,
+    base_scenario,
+    components,
+    touched_components,
+)
 from chokepoint.network.container import SupplyNetwork
 from chokepoint.scenario import Scenario
 from chokepoint.simulation.check import network_for
@@ -66,7 +76,8 @@ COLUMNS = [
     "reason",
 ]
 """Columns of :attr:`Audit.table`. ``screened``: ``alone`` (swung alone), ``group`` (its
-group moved the headline by at most the tolerance: ``swing`` is that bound) or ``fixed``."""
+group moved the headline by at most the tolerance: ``swing`` is that bound), ``unreached``
+(in a part of the network no event touches: it cannot change any loss) or ``fixed``."""
 
 
 @dataclass
@@ -259,8 +270,8 @@ def audit(
     metric: str | Headline = "lost_value",
     draws: int = 20,
     tolerance: float = 0.01,
-    morris_inputs: int = 8,
-    morris_trajectories: int = 6,
+    morris_inputs: int = 6,
+    morris_trajectories: int = 4,
     workers: int = 1,
     progress: Callable[[str], None] | None = None,
 ) -> Audit:
@@ -306,9 +317,15 @@ def _audit(
     base = run({})
     bound = tolerance * abs(base) if base != 0 else 1e-12
     found: dict[Input, _Swing] = {i: _Swing(base, base, "fixed") for i in inputs if i.fixed}
+    touched, part = touched_components(net, scenario), components(net)
+    if touched is not None:
+        for item in inputs:
+            if item.kind == "data" and not item.fixed:
+                if not any(part.get(n) in touched for n in item.nodes):
+                    found[item] = _Swing(base, base, "unreached")
     groups: dict[str, list[Input]] = {}
     for item in inputs:
-        if not item.fixed:
+        if item not in found:
             groups.setdefault(item.group, []).append(item)
     _screen(list(groups.values()), run, base, bound, found, progress)
     table = _table(inputs, found, base)
@@ -362,7 +379,7 @@ def _table(inputs: list[Input], found: dict[Input, _Swing], base: float) -> pd.D
             }
         )
     frame = pd.DataFrame(rows)
-    order = {"alone": 0, "group": 1, "fixed": 2}
+    order = {"alone": 0, "group": 1, "unreached": 2, "fixed": 3}
     frame["_order"] = frame["screened"].map(order)
     frame = frame.sort_values(
         ["_order", "swing", "input"], ascending=[True, False, True], kind="stable"

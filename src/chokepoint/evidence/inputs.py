@@ -23,7 +23,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from chokepoint.network.assumptions import DEFAULT_RELATIVE_RANGE, assumption_table
 from chokepoint.network.container import SupplyNetwork
@@ -52,6 +55,7 @@ class Input:
     row: int = -1  # 0-based row of the table
     column: str = ""
     parameter: Parameter | None = None
+    nodes: tuple[str, ...] = ()  # producers and buyers the row belongs to (data rows)
 
     @property
     def fixed(self) -> bool:
@@ -73,6 +77,20 @@ def _row_commodity(net: SupplyNetwork, table: str, row: int) -> str:
     if table == "recipes":
         return str(frame["output"].iloc[row])
     return str(frame["commodity"].iloc[row])
+
+
+def _row_nodes(net: SupplyNetwork, table: str, row: int, commodity: str) -> tuple[str, ...]:
+    frame = net.table(table)
+    if table in {"commodities", "recipes"}:
+        column = "commodity"
+        makers = net.producers.loc[net.producers[column] == commodity, "id"]
+        buyers = net.demand.loc[net.demand[column] == commodity, "id"]
+        return tuple(makers) + tuple(buyers)
+    if table == "links":
+        return (str(frame["supplier"].iloc[row]), str(frame["customer"].iloc[row]))
+    if table == "stocks":
+        return (str(frame["holder"].iloc[row]),)
+    return (str(frame["id"].iloc[row]),)
 
 
 def data_inputs(net: SupplyNetwork) -> list[Input]:
@@ -97,9 +115,50 @@ def data_inputs(net: SupplyNetwork) -> list[Input]:
                 table=str(item.table),
                 row=int(item.row) - 1,
                 column=str(item.column),
+                nodes=_row_nodes(net, str(item.table), int(item.row) - 1, commodity),
             )
         )
     return found
+
+
+def components(net: SupplyNetwork) -> dict[str, int]:
+    """The weakly connected part of the network (through its links) each node is in."""
+    nodes = list(dict.fromkeys([*net.producers["id"], *net.demand["id"]]))
+    index = {n: i for i, n in enumerate(nodes)}
+    rows = [index[s] for s in net.links["supplier"] if s in index]
+    cols = [
+        index[c]
+        for s, c in zip(net.links["supplier"], net.links["customer"], strict=True)
+        if s in index
+    ]
+    graph = sp.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(nodes), len(nodes)))
+    _, labels = connected_components(graph, directed=False)
+    return {n: int(labels[i]) for n, i in index.items()}
+
+
+def touched_components(net: SupplyNetwork, scenario: Scenario) -> set[int] | None:
+    """The parts of the network some event acts on (None: all of them).
+
+    A part is touched when it holds a producer or buyer of a commodity an event names, or a
+    producer or node an event names. An event that names no commodity, producer or node
+    (only countries, or nothing) may act anywhere: then every part is touched.
+    """
+    part = components(net)
+    made = pd.concat(
+        [net.producers[["id", "commodity"]], net.demand[["id", "commodity"]]], ignore_index=True
+    )
+    touched: set[int] = set()
+    for event in scenario.events:
+        refs = event.references()
+        commodities = set(refs.get("commodity", []))
+        if getattr(event, "value_content", None) is not None:
+            commodities |= set(event.value_content.controlled)
+        named = set(refs.get("producer", [])) | set(refs.get("node", []))
+        if not commodities and not named:
+            return None
+        nodes = set(made.loc[made["commodity"].isin(commodities), "id"]) | named
+        touched |= {part[n] for n in nodes if n in part}
+    return touched
 
 
 def scenario_inputs(scenario: Scenario) -> list[Input]:

@@ -91,6 +91,19 @@ def _exports(trajectories: xr.Dataset, spec: SeriesSpec) -> xr.DataArray:
 def _fallback(trajectories: xr.Dataset, spec: SeriesSpec, net: SupplyNetwork) -> xr.DataArray:
     demand = net.demand[net.demand["commodity"].isin(spec.commodities)]
     country = dict(zip(net.producers["id"], net.producers["country"], strict=True))
+    makers = net.producers[
+        net.producers["commodity"].isin(spec.commodities)
+        & (net.producers["country"] == spec.exporter)
+    ]["id"]
+    abroad = net.links[
+        net.links["supplier"].isin(makers)
+        & net.links["customer"].map(lambda c: country.get(c, spec.exporter) != spec.exporter)
+    ]
+    if len(abroad):
+        raise ChokepointError(
+            f"the engine reports no exports and {spec.exporter} ships to producers abroad "
+            f"('{abroad['customer'].iloc[0]}'), whose receipts are not in the trajectories"
+        )
     chosen = []
     for row in demand.itertuples(index=False):
         if not _matches(str(row.region), spec.destination, spec.exporter):
