@@ -31,11 +31,17 @@ _LAZY = {
     "preset_names": "chokepoint.scenario",
     "simulate": "chokepoint.simulation.run",
     "Results": "chokepoint.results.results",
+    "audit": "chokepoint.evidence.audit",
+    "calibrate": "chokepoint.evidence.calibrate",
+    "validate_episodes": "chokepoint.evidence.episodes",
 }
 
 if TYPE_CHECKING:
     from chokepoint.results.results import Results
     from chokepoint.scenario import Scenario, load_scenario, preset_names
+    from chokepoint.evidence.audit import audit
+    from chokepoint.evidence.calibrate import calibrate
+    from chokepoint.evidence.episodes import validate_episodes
     from chokepoint.simulation.run import simulate
 
 
@@ -58,6 +64,8 @@ __all__ = [
     "ScenarioError",
     "SupplyNetwork",
     "__version__",
+    "audit",
+    "calibrate",
     "dependency_table",
     "hhi",
     "load_default",
@@ -68,4 +76,5 @@ __all__ = [
     "product_origins",
     "simulate",
     "supplier_shares",
+    "validate_episodes",
 ]

@@ -20,6 +20,7 @@ from chokepoint.cli.criticality import (
     print_strategic_materials,
 )
 from chokepoint.cli.economy import economy_command
+from chokepoint.cli.evidence import audit_command, calibrate_command, validate_episodes_command
 from chokepoint.cli.imports import import_app
 from chokepoint.cli.oneline import OneLineErrors
 from chokepoint.cli.optimise import optimise_command, tts_command
@@ -610,6 +611,9 @@ app.command("geopolrisk")(geopolrisk_command)
 import_app.command("geopolrisk")(import_geopolrisk_command)
 app.command("optimise")(optimise_command)
 app.command("tts")(tts_command)
+app.command("audit")(audit_command)
+app.command("calibrate")(calibrate_command)
+app.command("validate-episodes")(validate_episodes_command)
 app.add_typer(runs_app, name="runs")
 
 

@@ -10,4 +10,52 @@
   model against observed, pass or fail per check with tolerances fixed before any run.
 * :mod:`chokepoint.evidence.series`: the one adapter from engine trajectories to the model
   series that observations are compared with.
+
+The public names (``audit``, ``calibrate``, ``read_mapping``, ``validate_episodes``,
+``run_episode``, ``load_episode``) are imported on first use, so that importing this package
+does not load the engine.
 """
+
+from typing import TYPE_CHECKING, Any
+
+_LAZY = {
+    "audit": "chokepoint.evidence.audit",
+    "Audit": "chokepoint.evidence.audit",
+    "calibrate": "chokepoint.evidence.calibrate",
+    "Calibration": "chokepoint.evidence.calibrate",
+    "read_mapping": "chokepoint.evidence.observed",
+    "read_observed": "chokepoint.evidence.observed",
+    "validate_episodes": "chokepoint.evidence.episodes",
+    "run_episode": "chokepoint.evidence.episodes",
+    "load_episode": "chokepoint.evidence.episodes",
+}
+
+if TYPE_CHECKING:
+    from chokepoint.evidence.audit import Audit, audit
+    from chokepoint.evidence.calibrate import Calibration, calibrate
+    from chokepoint.evidence.episodes import load_episode, run_episode, validate_episodes
+    from chokepoint.evidence.observed import read_mapping, read_observed
+
+
+def __getattr__(name: str) -> Any:
+    """The public names, imported when first used."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'chokepoint.evidence' has no attribute {name!r}")
+
+
+__all__ = [
+    "Audit",
+    "Calibration",
+    "audit",
+    "calibrate",
+    "load_episode",
+    "read_mapping",
+    "read_observed",
+    "run_episode",
+    "validate_episodes",
+]

@@ -462,6 +462,28 @@ class Calibration:
         return target
 
 
+    def write(self, folder: str | Path, network: SupplyNetwork | str | Path | None) -> list[Path]:
+        """The posterior, predictive band and generations (CSV), the calibrated scenario
+        (``calibrated.yaml``) and the provenance (JSON) in ``folder``."""
+        import json
+
+        target = Path(folder)
+        target.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, frame in (
+            ("posterior.csv", self.posterior_table()),
+            ("predictive.csv", self.predictive_table()),
+            ("generations.csv", self.generations_table()),
+        ):
+            frame.to_csv(target / name, index=False)
+            written.append(target / name)
+        written.append(self.write_scenario(target / "calibrated.yaml", network))
+        info = {**self.provenance(), "seconds": round(self.seconds, 1)}
+        (target / "provenance.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
+        written.append(target / "provenance.json")
+        return written
+
+
 def calibrate(
     scenario: Scenario,
     observed: str | Path,
