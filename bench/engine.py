@@ -1,6 +1,9 @@
 """Engine benchmark: the default network under ``licences-3m``, 10,000 draws × 365 days.
 
-Run: ``python bench/engine.py [--draws 10000]``. Prints a few lines and, last, one JSON
+Run: ``python bench/engine.py [--draws 10000] [--no-transit] [--firms N]``. ``--no-transit``
+turns transit times off (``settings.transit: false``); ``--firms N`` declares every EU car
+plant as N firms with covers spread ±50% around the default cover (what cohorts cost).
+Prints a few lines and, last, one JSON
 object: ``wall_s`` (simulate, JIT already warm), ``peak_mib`` (peak resident memory of the
 process), ``updates_per_s`` (link·day·draw updates per second), ``floor_s`` (the time a
 plain numpy pass takes to write one float32 per link·day·draw) and ``x_floor``
@@ -30,10 +33,38 @@ def floor_seconds(links: int, days: int, draws: int, block: int = 1000) -> float
     return time.perf_counter() - start
 
 
+def with_firms(net, firms: int):
+    """The network with every car plant (``car_*``) declared as ``firms`` firms whose input
+    covers spread ±50% around the scenario default of 30 days (bench only: not validated)."""
+    import dataclasses
+
+    import pandas as pd
+
+    plants = net.producers[net.producers["commodity"].str.startswith("car_")]
+    inputs = plants.merge(net.recipes, left_on="commodity", right_on="output")
+    rows = pd.DataFrame(
+        {
+            "holder": inputs["id"],
+            "commodity": inputs["input"],
+            "days_of_cover": 30.0,
+            "target_days": 30.0,
+            "firms": firms,
+            "firm_cover_spread": 0.5,
+        }
+    ).reindex(columns=net.stocks.columns)
+    for column in net.stocks.columns:
+        if net.stocks[column].dtype.kind not in "fiub" and column not in ("firms",):
+            rows[column] = rows[column].fillna("")
+    stocks = pd.concat([net.stocks, rows.astype(net.stocks.dtypes.to_dict())], ignore_index=True)
+    return dataclasses.replace(net, stocks=stocks)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=10_000)
     parser.add_argument("--scenario", default="licences-3m")
+    parser.add_argument("--no-transit", action="store_true")
+    parser.add_argument("--firms", type=int, default=1)
     args = parser.parse_args()
 
     from chokepoint.compile.model import build_model
@@ -41,8 +72,11 @@ def main() -> None:
     from chokepoint.scenario import load_scenario
     from chokepoint.simulation.run import simulate
 
-    net = load_default()
+    net = with_firms(load_default(), args.firms) if args.firms > 1 else load_default()
     scenario = load_scenario(args.scenario)
+    if args.no_transit:
+        settings = scenario.settings.model_copy(update={"transit": False})
+        scenario = scenario.model_copy(update={"settings": settings})
     start = time.perf_counter()
     simulate(scenario, net, draws=8)  # compiles the kernels (cached on disk afterwards)
     warmup = time.perf_counter() - start
@@ -80,6 +114,8 @@ def main() -> None:
                 "floor_s": round(floor, 3),
                 "x_floor": round(wall / floor, 2),
                 "warmup_s": round(warmup, 2),
+                "transit": not args.no_transit,
+                "firms": args.firms,
             }
         )
     )

@@ -20,11 +20,13 @@ def network(
 ) -> SupplyNetwork:
     """Build a network from tuples.
 
-    producers: (id, country, commodity, capacity, output)
-    links: (supplier, customer, share[, alternative, qualification_days, partial])
+    producers: (id, country, commodity, capacity, output[, exports])
+    links: (supplier, customer, share[, alternative, qualification_days, partial,
+    transit_days]); transit 0 unless given ("" for the default rule)
     recipes: (output, input, quantity, unit)
     demand: (id, region, commodity, quantity, unit)
-    stocks: (holder, commodity, quantity, days_of_cover, target_days, unit)
+    stocks: (holder, commodity, quantity, days_of_cover, target_days, unit[, firms,
+    firm_cover_spread])
     commodities: (id, unit, stage, value)
     """
     commodities = commodities or [
@@ -58,10 +60,12 @@ def network(
                     "country": c,
                     "commodity": k,
                     "capacity": str(cap),
-                    "output": str(out),
+                    "output": str(row[4]),
+                    "exports": str(row[5]) if len(row) > 5 else "",
                     "assumption": A,
                 }
-                for i, c, k, cap, out in producers
+                for row in producers
+                for i, c, k, cap in [row[:4]]
             ]
         ),
         "links": pd.DataFrame(
@@ -73,6 +77,7 @@ def network(
                     "alternative": str(link[3] if len(link) > 3 else False).lower(),
                     "qualification_days": str(link[4] if len(link) > 4 else 0),
                     "partial": str(link[5] if len(link) > 5 else False).lower(),
+                    "transit_days": str(link[6] if len(link) > 6 else 0),
                     "assumption": A,
                 }
                 for link in links
@@ -84,6 +89,7 @@ def network(
                 "alternative",
                 "qualification_days",
                 "partial",
+                "transit_days",
                 "assumption",
             ],
         ),
@@ -115,11 +121,14 @@ def network(
                     "commodity": c,
                     "quantity": "" if q is None else str(q),
                     "days_of_cover": "" if d is None else str(d),
-                    "target_days": "" if t is None else str(t),
-                    "unit": un,
+                    "target_days": "" if row[4] is None else str(row[4]),
+                    "unit": row[5],
+                    "firms": str(row[6]) if len(row) > 6 else "",
+                    "firm_cover_spread": str(row[7]) if len(row) > 7 else "",
                     "assumption": A,
                 }
-                for h, c, q, d, t, un in stocks
+                for row in stocks
+                for h, c, q, d in [row[:4]]
             ],
             columns=[
                 "holder",
@@ -128,6 +137,8 @@ def network(
                 "days_of_cover",
                 "target_days",
                 "unit",
+                "firms",
+                "firm_cover_spread",
                 "assumption",
             ],
         ),

@@ -10,9 +10,12 @@ day, over producer levels (suppliers before customers), vectorised over draws. E
 2. every holder plans its use from yesterday's orders and orders enough to cover it and to
    restore its target stock over ``restoration_days``; the part of an input no network
    supplier covers (partial links, scrap) arrives from outside;
-3. level by level, producers make what capacity, orders and input stocks allow and ship
-   to their customers in proportion to the (gated, capped) orders; a holder's shortfall
-   then moves to qualified alternative suppliers with spare capacity;
+3. level by level, producers ship from their stock of output first and make what capacity,
+   orders and input stocks allow, plus (up to their usual output and a storage limit) what
+   blocked orders cannot take, which they keep; they ship to their customers in proportion
+   to the (gated, capped) orders; a holder's shortfall
+   then moves to qualified alternative suppliers with spare capacity; a shipment on a link
+   with a transit time arrives that many days later (the share flown, after the flight);
 4. final demand takes what is in stock; the rest is unmet.
 
 Mass balance holds by construction and is measured every day and draw (``balance``).
@@ -42,6 +45,9 @@ class Trajectories:
     grouped_stock: np.ndarray | None  # [day, group, draw]: stock summed by stock_groups
     gate: np.ndarray  # [day, gated link, draw]
     balance: np.ndarray  # [day, draw]: largest mass-balance residual (relative)
+    shipped: np.ndarray  # [day, link, draw]: departures
+    in_transit: np.ndarray  # [day, link, draw]: goods in transit at the end of the day
+    exporter_stock: np.ndarray  # [day, producer, draw]: output kept, not yet shipped
 
 
 class _Structure:
@@ -84,6 +90,7 @@ class _Structure:
         self.by_slot = sp.csr_matrix(
             (ones_l, (model.link_slot, np.arange(self.L))), shape=(self.S, self.L)
         )
+        self.slot_of_link = model.link_slot
         slots = np.flatnonzero(self.producer_slots)
         self.slot_owner = model.slot_producer
         # producers' slots sorted for min-reduction
@@ -91,6 +98,46 @@ class _Structure:
         self.sorted_slots = order
         owners = model.slot_producer[order]
         self.owner_with_slots, self.owner_start = np.unique(owners, return_index=True)
+        self.transit = model.link_transit.astype(int)
+        self.has_transit = self.transit > 0
+        lead = np.where(primary, model.link_share * self.transit, 0.0)
+        self.slot_lead = (self.by_slot @ lead)[:, None]
+
+
+class _Lanes:
+    """Goods in transit: per link a ring of arrival days ``[link, day % ring, draw]``."""
+
+    def __init__(self, st: _Structure, model: Model, exo: Exogenous, draws: int) -> None:
+        air_days = exo.air_days if len(exo.air_days) else np.zeros(st.L, int)
+        self.air_days = np.asarray(air_days, int)
+        self.ring = int(max(st.transit.max(initial=0), self.air_days.max(initial=0))) + 1
+        self.pipe = np.zeros((st.L, self.ring, draws))
+        flow = model.link_share * model.slot_use[model.link_slot]
+        for link in np.flatnonzero(st.has_transit):
+            for d in range(st.transit[link]):
+                self.pipe[link, d % self.ring] += flow[link]
+        self.st = st
+
+    def arrivals(self, t: int) -> np.ndarray:
+        """``[link, draw]`` arriving on day ``t`` (taken out of the rings)."""
+        arrived = self.pipe[:, t % self.ring].copy()
+        self.pipe[:, t % self.ring] = 0.0
+        return arrived
+
+    def held(self) -> np.ndarray:
+        return self.pipe.sum(axis=1)
+
+    def send(self, t: int, links: np.ndarray, amounts: np.ndarray, air: np.ndarray, stock):
+        """Ship ``amounts[link, draw]``: at once into stock, or into the rings."""
+        st = self.st
+        now = ~st.has_transit[links]
+        slots = st.slot_of_link[links]
+        np.add.at(stock, slots[now], amounts[now])
+        for k in np.flatnonzero(~now):
+            link = links[k]
+            flown = amounts[k] * air[link]
+            self.pipe[link, (t + st.transit[link]) % self.ring] += amounts[k] - flown
+            self.pipe[link, (t + self.air_days[link]) % self.ring] += flown
 
 
 def _input_limit(
@@ -126,6 +173,8 @@ class _Day:
     alt_requests: np.ndarray
     alt_made: np.ndarray
     short_since: np.ndarray
+    lanes: _Lanes
+    air: np.ndarray
 
 
 def _serve_alternatives(
@@ -186,7 +235,7 @@ def _serve_alternatives(
     day.alt_made += extra
     day.made += extra
     day.shipped[alt_in] += delivered
-    np.add.at(day.stock, slot_of, delivered)
+    day.lanes.send(day.t, alt_in, delivered, day.air, day.stock)
     owners = st.producer_slots
     take = day.coef[owners] * extra[model.slot_producer[owners]]
     day.stock[owners] -= take
@@ -232,6 +281,13 @@ def run(
     grouped_out = np.zeros((T, stock_groups.shape[0], R)) if stock_groups is not None else None
     gate_out = np.zeros((T, len(exo.gate.rows), R))
     balance = np.zeros((T, R))
+    shipped_out = np.zeros((T, L, R))
+    transit_out = np.zeros((T, L, R))
+    lanes = _Lanes(st, model, exo, R)
+    ostock = np.zeros((P, R))
+    ostock_out = np.zeros((T, P, R))
+    storage = model.producer_storage[:, None]
+    output = model.output[:, None]
 
     for t in range(T):
         # 1. exogenous inputs of the day
@@ -256,7 +312,12 @@ def run(
         scrap_share = np.zeros((S, R))
         if len(exo.scrap.rows):
             scrap_share[exo.scrap.rows] = _day(exo.scrap, t, R)
+        air = np.zeros((L, R))
+        if len(exo.air.rows):
+            air[exo.air.rows] = _day(exo.air, t, R)
         start_stock = stock.copy()
+        arrived = st.by_slot @ lanes.arrivals(t)
+        stock += arrived
         injected = np.zeros((S, R))
         if len(exo.reserve.rows):
             inflow = _day(exo.reserve, t, R)
@@ -284,11 +345,17 @@ def run(
             released[rows] += give
             stock += released
         scrap_in = scrap_share * use_plan
-        order = np.maximum(use_plan - scrap_in + (target - stock) / restoration_days, 0.0)
+        # the supply line: goods in transit to restore alongside the target stock
+        line = st.slot_lead * (use_plan - scrap_in) - st.by_slot @ lanes.held()
+        order = np.maximum(use_plan - scrap_in + (target - stock + line) / restoration_days, 0.0)
         outside_in = unknown * np.minimum(order, use_plan - scrap_in)
         link_order = share * order[model.link_slot]
         effective = np.minimum(gate * link_order, quota)
         orders = external + st.by_supplier @ effective
+        blocked = st.by_supplier @ (link_order - effective)
+        ostart = ostock.copy()
+        planned = np.zeros((P, R))
+        sent = np.zeros((P, R))
         stock += outside_in + scrap_in
 
         made = np.zeros((P, R))
@@ -311,6 +378,8 @@ def run(
             alt_requests,
             alt_made,
             short_since,
+            lanes,
+            air,
         )
 
         # 3. production, level by level
@@ -319,12 +388,21 @@ def run(
                 st, model, exo, day, slots, primary_in, alt_in, qualification_trigger
             )
             limit = _input_limit(st, model, stock, coef, producers)
-            made[producers] = np.minimum(np.minimum(capacity[producers], orders[producers]), limit)
+            wanted, held = orders[producers], ostock[producers]
+            room = np.maximum(storage[producers] - held, 0.0)
+            fill = np.minimum(
+                np.minimum(blocked[producers], room), np.maximum(output[producers] - wanted, 0.0)
+            )
+            planned[producers] = np.maximum(wanted - held, 0.0) + fill
+            made[producers] = np.minimum(np.minimum(capacity[producers], planned[producers]), limit)
+            ready = made[producers] + held
+            shipping = np.minimum(ready, wanted)
+            ostock[producers] = ready - shipping
+            sent[producers] = shipping / np.maximum(wanted, _TINY)
             if len(out_links):
                 supplier = model.link_supplier[out_links]
-                fraction = made[supplier] / np.maximum(orders[supplier], _TINY)
-                shipped[out_links] = effective[out_links] * fraction
-                np.add.at(stock, model.link_slot[out_links], shipped[out_links])
+                shipped[out_links] = effective[out_links] * sent[supplier]
+                lanes.send(t, out_links, shipped[out_links], air, stock)
             take = coef[slots] * made[model.slot_producer[slots]]
             stock[slots] -= take
             used[slots] += take
@@ -339,10 +417,15 @@ def run(
         used[demand_slots] += delivered
 
         # mass balance: stock change = received - used; output = shipped + sold outside
-        received = st.by_slot @ shipped + outside_in + scrap_in + released + injected
+        now = (~st.has_transit)[:, None]
+        received = (
+            st.by_slot @ (shipped * now) + arrived + outside_in + scrap_in + released + injected
+        )
         slot_residual = np.abs(stock - start_stock - received + used)
-        sold_outside = (made - alt_made) * external / np.maximum(orders, _TINY)
-        producer_residual = np.abs(made - (st.by_supplier @ shipped) - sold_outside)
+        sold_outside = external * sent
+        producer_residual = np.abs(
+            made + ostart - (st.by_supplier @ shipped) - sold_outside - ostock
+        )
         scale = max(
             float(np.max(model.slot_use, initial=0.0)),
             float(np.max(model.output, initial=0.0)),
@@ -356,14 +439,26 @@ def run(
         )
 
         production[t] = made
+        shipped_out[t] = shipped
+        transit_out[t] = lanes.held()
         delivered_out[t] = delivered
         unmet_out[t] = demand - delivered
         if stock_out is not None:
             stock_out[t] = stock
         if grouped_out is not None:
             grouped_out[t] = stock_groups @ stock
-        orders_prev = orders + alt_requests
+        ostock_out[t] = ostock
+        orders_prev = planned + alt_requests
 
     return Trajectories(
-        production, delivered_out, unmet_out, stock_out, grouped_out, gate_out, balance
+        production,
+        delivered_out,
+        unmet_out,
+        stock_out,
+        grouped_out,
+        gate_out,
+        balance,
+        shipped_out,
+        transit_out,
+        ostock_out,
     )

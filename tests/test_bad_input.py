@@ -196,6 +196,7 @@ MINIMAL = {
     "substitution": {"output": "motor", "input": "magnet"},
     "supplier_switch": {"commodity": "magnet", "suppliers": "mag_deu"},
     "demand_cut": {"commodity": "car", "cut": 0.1},
+    "air_freight": {"exporter": "CHN"},
 }
 
 

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from chokepoint import ScenarioError
 from chokepoint.cli.main import app
+from chokepoint.compile.transit import SEA_DAYS
 from chokepoint.reporting.tables import _timeline_bar
 from chokepoint.scenario import (
     METADATA,
@@ -169,11 +170,12 @@ def _stats(name: str, draws: int = 3):
 def test_us_ban_stops_us_flame_retardants_when_their_stock_runs_out() -> None:
     """Chinese oxide is 76% of US flame-retardant makers' antimony (USGS) and they hold
     45 days of it; the rest comes from outside the network and does not make up the gap,
-    so they stop after 45 / 0.76 = 59 days."""
+    so they stop after 45 / 0.76 = 59 days, plus the oxide already at sea (SEA_DAYS, the
+    default transit from China to the US)."""
     stats = _stats("us-ban-2024-12")
     row = stats.loc[("sb_flame_retardant", "USA")]
     assert row["stoppage_probability"] == 1.0
-    assert row["time_to_survive_days_p50"] == pytest.approx(45 / 0.76, abs=1.5)
+    assert row["time_to_survive_days_p50"] == pytest.approx(45 / 0.76 + SEA_DAYS, abs=1.5)
     eu = stats.xs("EU27", level="region")
     assert (eu["lost_output_mean"] == 0).all(), "a ban on US exports reached the EU"
 
@@ -188,7 +190,8 @@ def test_suspension_loses_less_than_the_ban_kept() -> None:
 def test_graphite_controls_reach_eu_cars_through_cells() -> None:
     """A stop of Chinese natural-graphite anode material (90% of EU cell makers' supply,
     45 days of stock) stops EU cell makers, and with them the EU-made half of the cells of
-    EU-built BEVs and PHEVs; ICE cars carry no cells."""
+    EU-built BEVs and PHEVs, once the anode material already at sea (SEA_DAYS) is used up;
+    ICE cars carry no cells."""
     text = """name: anode-stop
 start: 2025-01-01
 horizon_days: 120
@@ -201,6 +204,6 @@ events:
     for car in ("car_bev_pm", "car_bev_eesm", "car_phev"):
         row = stats.loc[(car, "EU27")]
         assert row["stoppage_probability"] == 1.0
-        assert 40 <= row["time_to_survive_days_p50"] <= 70
+        assert 40 + SEA_DAYS <= row["time_to_survive_days_p50"] <= 70 + SEA_DAYS
         assert 0 < row["lost_output_share_mean"] < 0.5
     assert stats.loc[("car_ice", "EU27"), "lost_output_mean"] == 0

@@ -55,6 +55,10 @@ class CompileContext:
     """Stock released on shortage."""
     released: Accumulator = field(init=False)
     """Stock put into the holders' stocks at once."""
+    air: Accumulator = field(init=False)
+    """Share of a link's shipments that goes by air."""
+    air_days: np.ndarray = field(init=False)
+    """``[link]``: transit days by air (0: no air freight)."""
     ready: np.ndarray = field(init=False)
     """``[link, draw]``: the day each alternative link may take orders (inf: on the first
     shortage, as the data's standby suppliers)."""
@@ -71,6 +75,8 @@ class CompileContext:
         self.scrap = Accumulator(horizon, n, 0.0, "max")
         self.reserve = Accumulator(horizon, n, 0.0, "add")
         self.released = Accumulator(horizon, n, 0.0, "add")
+        self.air = Accumulator(horizon, n, 0.0, "max")
+        self.air_days = np.zeros(self.model.n_links, dtype=np.int64)
         self.ready = np.repeat(self.model.link_ready[:, None], n, axis=1)
 
     # ------------------------------------------------------------------ time and draws

@@ -37,6 +37,10 @@ class Exogenous:
     reserve: Rows
     reserve_immediate: np.ndarray
     link_ready: np.ndarray
+    air: Rows = field(default_factory=lambda: Rows.empty(0))
+    """Share of each listed link's shipments that flies, ``[day, pattern, draw]``."""
+    air_days: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """``[link]``: transit days by air."""
     licences: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @classmethod
@@ -60,6 +64,8 @@ class Exogenous:
             reserve=empty,
             reserve_immediate=np.zeros(0, bool),
             link_ready=np.full((model.n_links, 1), np.inf),
+            air=empty,
+            air_days=np.zeros(model.n_links, np.int64),
         )
 
 
@@ -84,6 +90,8 @@ def compile_exogenous(
             [np.zeros(len(ctx.reserve.rows), bool), np.ones(len(ctx.released.rows), bool)]
         ),
         link_ready=ctx.ready,
+        air=ctx.air.result(),
+        air_days=ctx.air_days,
         licences=pd.concat(ctx.licences, ignore_index=True) if ctx.licences else pd.DataFrame(),
     )
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from chokepoint.compile.model import Model
+from chokepoint.compile.transit import crosses_border
 from chokepoint.errors import ScenarioError
 from chokepoint.network.container import SupplyNetwork
 from chokepoint.network.countries import region_codes
@@ -17,20 +18,6 @@ from chokepoint.scenario.distributions import median as median_value
 
 if TYPE_CHECKING:
     from chokepoint.scenario import ExportLicensing, FlowSelector, Stockpile
-
-
-def crosses_border(supplier_country: np.ndarray, customer_location: np.ndarray) -> np.ndarray:
-    """Whether each flow leaves its supplier's country: a flow between a member state and
-    the ``EU27`` aggregate (member state unknown) counts as domestic, like any flow within
-    one country."""
-    inside = np.array(
-        [
-            a == b or a in region_codes(b) or b in region_codes(a)
-            for a, b in zip(supplier_country, customer_location, strict=True)
-        ],
-        dtype=bool,
-    )
-    return ~inside
 
 
 def select_links(model: Model, event: FlowSelector) -> np.ndarray:
@@ -46,7 +33,7 @@ def select_links(model: Model, event: FlowSelector) -> np.ndarray:
         places = set().union(*(region_codes(c) for c in event.destinations))
         mask &= np.isin(customer_location, list(places))
     if event.producer:
-        mask &= np.isin(model.producer_ids[model.link_supplier].astype(str), event.producer)
+        mask &= np.isin(model.producer_holder[model.link_supplier].astype(str), event.producer)
     if event.customers:
         mask &= np.isin(model.slot_holder[model.link_slot].astype(str), event.customers)
     return np.flatnonzero(mask)
@@ -72,7 +59,7 @@ def value_content_links(net: SupplyNetwork, model: Model, event: ExportLicensing
     if event.destinations:
         places = set().union(*(region_codes(c) for c in event.destinations))
         exported &= np.isin(customer_location, list(places))
-    candidates = set(model.producer_ids[model.link_supplier[exported]].astype(str))
+    candidates = set(model.producer_holder[model.link_supplier[exported]].astype(str))
     total = total_requirements(net)
     value = pd.Series(model.commodity_value, dtype=float)
     origins = origin_shares(net, list(rule.controlled))
@@ -84,7 +71,9 @@ def value_content_links(net: SupplyNetwork, model: Model, event: ExportLicensing
         .reset_index()
     )
     from_exporter["commodity"] = (
-        pd.Series(model.producer_commodity, index=model.producer_ids)
+        pd.Series(model.producer_commodity, index=model.producer_holder)
+        .groupby(level=0)
+        .first()
         .reindex(from_exporter["node"])
         .to_numpy()
     )
@@ -109,17 +98,17 @@ def value_content_links(net: SupplyNetwork, model: Model, event: ExportLicensing
     from_exporter["value_share"] = content * traced_value / own_value
     by_node = from_exporter.groupby("node")["value_share"].sum()
     caught = set(by_node[by_node >= median_value(rule.threshold)].index)
-    mask = exported & np.isin(model.producer_ids[model.link_supplier].astype(str), list(caught))
+    mask = exported & np.isin(model.producer_holder[model.link_supplier].astype(str), list(caught))
     return np.flatnonzero(mask)
 
 
 def producer_rows(model: Model, ids: list[str], where: str) -> np.ndarray:
-    index = pd.Index(model.producer_ids)
-    rows = index.get_indexer(ids)
-    if (rows < 0).any():
-        missing = ids[int(np.flatnonzero(rows < 0)[0])]
-        raise ScenarioError(f"unknown producer '{missing}'", field=f"{where}.producer")
-    return rows
+    """Rows of the named producers (every firm of a producer declared as several)."""
+    holder = model.producer_holder.astype(str)
+    for name in ids:
+        if name not in holder:
+            raise ScenarioError(f"unknown producer '{name}'", field=f"{where}.producer")
+    return np.flatnonzero(np.isin(holder, ids))
 
 
 def demand_slots(model: Model, commodity: str, regions: list[str] | None) -> np.ndarray:

@@ -14,11 +14,17 @@ import numpy as np
 
 class KernelSettings(NamedTuple):
     """Scalars of a run: restoration time τ (days), the shortfall share that triggers a
-    search for alternatives, and whether to keep every row every day."""
+    search for alternatives, whether to keep every row every day, and the share of its
+    wanted output below which a producer counts as stopped."""
 
     tau: float
     trigger: float
     keep: bool
+    threshold: float
+    ring: int
+    """Length of the transit rings: the longest transit (sea or air) + 1 day."""
+    flows: bool
+    """Whether to record the trade groups (shipments, goods in transit) and exporter stocks."""
 
 
 class KernelNetwork(NamedTuple):
@@ -56,6 +62,11 @@ class KernelNetwork(NamedTuple):
     link_qual: np.ndarray
     link_data_alt: np.ndarray
     link_flow: np.ndarray
+    link_transit: np.ndarray
+    transit_pos: np.ndarray
+    transit_links: np.ndarray
+    slot_lead: np.ndarray
+    storage: np.ndarray
 
 
 class KernelInputs(NamedTuple):
@@ -85,11 +96,16 @@ class KernelInputs(NamedTuple):
     reserve_vals: np.ndarray
     reserve_now: np.ndarray
     link_ready: np.ndarray
+    air_rows: np.ndarray
+    air_pat: np.ndarray
+    air_vals: np.ndarray
+    air_days: np.ndarray
 
 
 class KernelRecording(NamedTuple):
-    """What to record and where: product and stock groups (CSR) with their output arrays,
-    the mass-balance residuals, and with ``keep`` the full daily rows."""
+    """What to record and where: product and stock groups (CSR) with their output arrays
+    (output, input-limited shortfall, producers stopped), trade groups of links (CSR) with
+    their shipments, the mass-balance residuals, and with ``keep`` the full daily rows."""
 
     group_ptr: np.ndarray
     group_producers: np.ndarray
@@ -105,3 +121,15 @@ class KernelRecording(NamedTuple):
     unmet_out: np.ndarray
     stock_out: np.ndarray
     gate_out: np.ndarray
+    gap_out: np.ndarray
+    stopped_out: np.ndarray
+    tgroup_ptr: np.ndarray
+    tgroup_links: np.ndarray
+    tgroup_out: np.ndarray
+    shipped_out: np.ndarray
+    tgroup_transit_out: np.ndarray
+    transit_out: np.ndarray
+    ostock_out: np.ndarray
+    egroup_ptr: np.ndarray
+    egroup_producers: np.ndarray
+    egroup_out: np.ndarray

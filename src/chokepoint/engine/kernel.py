@@ -19,6 +19,42 @@ TINY = 1e-12
 
 
 @njit(cache=True, nogil=True)
+def _send(t, link, nr, amounts, stock, lanes):
+    """Ship ``amounts[draw]`` on ``link`` on day ``t``: into the customer's stock at once,
+    or into the link's pipeline to arrive after its transit time (the share flown after
+    the flight's). ``lanes`` is ``(link_slot, transit_pos, transit, air_pos, air_days, air,
+    pipe, in_transit, slot_pipe, peak)``; ``peak`` is the most a link has held (the scale of
+    its mass-balance check)."""
+    link_slot, transit_pos, transit, air_pos, air_days, air, pipe, in_transit, slot_pipe, peak = (
+        lanes
+    )
+    s = link_slot[link]
+    pos = transit_pos[link]
+    if pos < 0:
+        for r in range(nr):
+            stock[s, r] += amounts[r]
+        return
+    ring = pipe.shape[1]
+    by_sea = (t + transit[link]) % ring
+    i = air_pos[link]
+    if i < 0:
+        for r in range(nr):
+            pipe[pos, by_sea, r] += amounts[r]
+            in_transit[pos, r] += amounts[r]
+            slot_pipe[s, r] += amounts[r]
+            peak[pos, r] = max(peak[pos, r], in_transit[pos, r])
+        return
+    by_air = (t + air_days[link]) % ring
+    for r in range(nr):
+        flown = amounts[r] * air[i, r]
+        pipe[pos, by_air, r] += flown
+        pipe[pos, by_sea, r] += amounts[r] - flown
+        in_transit[pos, r] += amounts[r]
+        slot_pipe[s, r] += amounts[r]
+        peak[pos, r] = max(peak[pos, r], in_transit[pos, r])
+
+
+@njit(cache=True, nogil=True)
 def _serve_alternatives(
     t,
     r0,
@@ -64,6 +100,7 @@ def _serve_alternatives(
     asked,
     extra,
     trigger,
+    lanes,
 ):
     """Move unmet orders of one level's holders to qualified alternative suppliers."""
     # shortfall of every holder that has alternatives, and the day it first ran short
@@ -133,12 +170,11 @@ def _serve_alternatives(
     for k in range(alt_lo, alt_hi):
         a = alt_links[k]
         p = link_supplier[a]
-        s = link_slot[a]
         for r in range(nr):
             delivered = request[alt_pos[a], r] * extra[p, r]
             request[alt_pos[a], r] = delivered
             shipped[a, r] += delivered
-            stock[s, r] += delivered
+        _send(t, a, nr, request[alt_pos[a]], stock, lanes)
     for k in range(sup_lo, sup_hi):
         p = alt_suppliers[k]
         for r in range(nr):
@@ -172,6 +208,7 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     tau = settings.tau
     trigger = settings.trigger
     keep = settings.keep
+    threshold = settings.threshold
     capacity = net.capacity
     external = net.external
     output = net.output
@@ -204,6 +241,12 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     link_qual = net.link_qual
     link_data_alt = net.link_data_alt
     link_flow = net.link_flow
+    transit = net.link_transit
+    transit_pos = net.transit_pos
+    transit_links = net.transit_links
+    slot_lead = net.slot_lead
+    storage = net.storage
+    ring = settings.ring
     link_ready = inputs.link_ready
     cap_rows = inputs.cap_rows
     cap_pat = inputs.cap_pat
@@ -227,6 +270,10 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     reserve_pat = inputs.reserve_pat
     reserve_vals = inputs.reserve_vals
     reserve_now = inputs.reserve_now
+    air_rows = inputs.air_rows
+    air_pat = inputs.air_pat
+    air_vals = inputs.air_vals
+    air_days = inputs.air_days
     group_ptr = rec.group_ptr
     group_producers = rec.group_producers
     group_dptr = rec.group_dptr
@@ -241,7 +288,21 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     unmet_out = rec.unmet_out
     stock_out = rec.stock_out
     gate_out = rec.gate_out
+    gap_out = rec.gap_out
+    stopped_out = rec.stopped_out
+    tgroup_ptr = rec.tgroup_ptr
+    tgroup_links = rec.tgroup_links
+    tgroup_out = rec.tgroup_out
+    shipped_out = rec.shipped_out
+    tgroup_transit_out = rec.tgroup_transit_out
+    transit_out = rec.transit_out
+    ostock_out = rec.ostock_out
+    egroup_ptr = rec.egroup_ptr
+    egroup_producers = rec.egroup_producers
+    egroup_out = rec.egroup_out
     nr = r1 - r0
+    # trade and exporter groups are recorded for the first ``flow_draws`` draws only
+    flow_nr = max(min(nr, tgroup_out.shape[2] - r0), 0) if settings.flows else 0
     n_p = capacity.shape[0]
     n_s = slot_coef.shape[0]
     n_l = link_supplier.shape[0]
@@ -284,13 +345,60 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     shipped = np.empty((n_l, nr))
     orders = np.empty((n_p, nr))
     made = np.empty((n_p, nr))
+    # what a producer could not ship: its blocked orders, its stock of output, the share of
+    # its (allowed) orders it ships, what it means to make, what it sold outside the network
+    blocked = np.empty((n_p, nr))
+    ostock = np.zeros((n_p, nr))
+    ostart = np.empty((n_p, nr))
+    sent = np.empty((n_p, nr))
+    planned = np.empty((n_p, nr))
+    sold = np.empty((n_p, nr))
     alt_req = np.empty((n_p, nr))
     alt_made = np.empty((n_p, nr))
     gap = np.zeros((n_s, nr))
     delivered_now = np.zeros((n_d, nr))
+    unmet_now = np.zeros((n_d, nr))
     request = np.zeros((level_alts.shape[0], nr))
     asked = np.zeros((n_p, nr))
     extra = np.zeros((n_p, nr))
+    # goods in transit: a ring of arrival days per transit link, filled at baseline flow
+    n_t = transit_links.shape[0]
+    pipe = np.zeros((n_t, ring, nr))
+    in_transit = np.zeros((n_t, nr))
+    slot_pipe = np.zeros((n_s, nr))
+    for i in range(n_t):
+        link = transit_links[i]
+        s = link_slot[link]
+        flow = link_share[link] * slot_use[s]
+        for d in range(transit[link]):
+            for r in range(nr):
+                pipe[i, d % ring, r] += flow
+        for r in range(nr):
+            in_transit[i, r] = flow * transit[link]
+            slot_pipe[s, r] += flow * transit[link]
+    air = np.zeros((air_rows.shape[0], nr))
+    air_pos = np.full(n_l, -1, np.int64)
+    for i in range(air_rows.shape[0]):
+        air_pos[air_rows[i]] = i
+    peak = in_transit.copy()
+    ring_sum = np.zeros(nr)
+    ring_worst = np.zeros(nr)
+    sum_out = np.zeros(nr)  # per-draw sums of the recording
+    sum_short = np.zeros(nr)
+    sum_stopped = np.zeros(nr)
+    lanes = (
+        link_slot,
+        transit_pos,
+        transit,
+        air_pos,
+        air_days,
+        air,
+        pipe,
+        in_transit,
+        slot_pipe,
+        peak,
+    )
+    w_air = air_vals.shape[2] > 1
     is_demand = np.zeros(n_s, np.int64) - 1
     for j in range(n_d):
         is_demand[demand_slots[j]] = j
@@ -342,11 +450,25 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
             base = slot_use[demand_rows[i]]
             for r in range(nr):
                 demand[j, r] = base * demand_vals[t, k, r0 + r if w_demand else 0]
+        for i in range(air_rows.shape[0]):
+            k = air_pat[i]
+            for r in range(nr):
+                air[i, r] = air_vals[t, k, r0 + r if w_air else 0]
         for s in range(n_s):
             for r in range(nr):
                 start[s, r] = stock[s, r]
                 received[s, r] = 0.0
                 used[s, r] = 0.0
+        today = t % ring
+        for i in range(n_t):
+            s = link_slot[transit_links[i]]
+            for r in range(nr):
+                arrived = pipe[i, today, r]
+                pipe[i, today, r] = 0.0
+                in_transit[i, r] -= arrived
+                slot_pipe[s, r] -= arrived
+                stock[s, r] += arrived
+                received[s, r] += arrived
         for i in range(reserve_rows.shape[0]):
             s, k = reserve_rows[i], reserve_pat[i]
             for r in range(nr):
@@ -379,7 +501,9 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
             for r in range(nr):
                 plan = order[s, r]
                 from_scrap = scrap[s, r] * plan
-                wanted = max(plan - from_scrap + (slot_target[s] - stock[s, r]) / tau, 0.0)
+                # restore the target stock and the goods in transit (the supply line)
+                line = slot_lead[s] * (plan - from_scrap) - slot_pipe[s, r]
+                wanted = max(plan - from_scrap + (slot_target[s] - stock[s, r] + line) / tau, 0.0)
                 order[s, r] = wanted
                 # suppliers outside the network ship their share of the planned use, not of
                 # the refill: they do not make up for what network suppliers fail to ship
@@ -389,6 +513,8 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
         for p in range(n_p):
             for r in range(nr):
                 orders[p, r] = external[p]
+                blocked[p, r] = 0.0
+                ostart[p, r] = ostock[p, r]
                 made[p, r] = 0.0
                 alt_req[p, r] = 0.0
                 alt_made[p, r] = 0.0
@@ -404,6 +530,7 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                     allowed = min(allowed, quota[qi, r])
                 effective[link, r] = allowed
                 orders[p, r] += allowed
+                blocked[p, r] += wanted - allowed
                 shipped[link, r] = 0.0
 
         # 3. production, level by level; then 4. final demand
@@ -453,25 +580,39 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                 asked,
                 extra,
                 trigger,
+                lanes,
             )
             if level == n_levels:
                 break
             for k in range(level_ptr[level], level_ptr[level + 1]):
                 p = level_producers[k]
                 for r in range(nr):
-                    limit = np.inf
-                    for q in range(prod_slot_ptr[p], prod_slot_ptr[p + 1]):
-                        s = prod_slot_idx[q]
+                    sum_out[r] = np.inf  # what the input stocks allow
+                for q in range(prod_slot_ptr[p], prod_slot_ptr[p + 1]):
+                    s = prod_slot_idx[q]
+                    for r in range(nr):
                         if coef[s, r] > TINY:
-                            limit = min(limit, stock[s, r] / coef[s, r])
-                    made[p, r] = min(min(cap[p, r], orders[p, r]), max(limit, 0.0))
+                            sum_out[r] = min(sum_out[r], stock[s, r] / coef[s, r])
+                for r in range(nr):
+                    limit = sum_out[r]
+                    # ship from stock first; keep making, up to the usual output and the
+                    # storage limit, what blocked orders cannot take
+                    wanted = orders[p, r]
+                    held = ostock[p, r]
+                    room = max(storage[p] - held, 0.0)
+                    fill = min(blocked[p, r], room, max(output[p] - wanted, 0.0))
+                    planned[p, r] = max(wanted - held, 0.0) + fill
+                    made[p, r] = min(min(cap[p, r], planned[p, r]), max(limit, 0.0))
+                    ready = made[p, r] + held
+                    shipping = min(ready, wanted)
+                    ostock[p, r] = ready - shipping
+                    sent[p, r] = shipping / max(wanted, TINY)
+                    sold[p, r] = external[p] * sent[p, r]
                 for q in range(prod_out_ptr[p], prod_out_ptr[p + 1]):
                     link = prod_out_idx[q]
-                    s = link_slot[link]
                     for r in range(nr):
-                        amount = effective[link, r] * made[p, r] / max(orders[p, r], TINY)
-                        shipped[link, r] = amount
-                        stock[s, r] += amount
+                        shipped[link, r] = effective[link, r] * sent[p, r]
+                    _send(t, link, nr, shipped[link], stock, lanes)
                 for q in range(prod_slot_ptr[p], prod_slot_ptr[p + 1]):
                     s = prod_slot_idx[q]
                     for r in range(nr):
@@ -485,6 +626,7 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                 stock[s, r] -= delivered
                 used[s, r] += delivered
                 delivered_now[j, r] = delivered
+                unmet_now[j, r] = demand[j, r] - delivered
                 if keep:
                     delivered_out[t, j, r0 + r] = delivered
                     unmet_out[t, j, r0 + r] = demand[j, r] - delivered
@@ -496,48 +638,117 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
         for link in range(n_l):
             s = link_slot[link]
             p = link_supplier[link]
+            immediate = transit_pos[link] < 0
             for r in range(nr):
-                received[s, r] += shipped[link, r]
+                if immediate:
+                    received[s, r] += shipped[link, r]
                 extra[p, r] += shipped[link, r]
+        # goods in transit: the rings hold what the links' running totals say, checked every
+        # day with ``keep`` and otherwise once per turn of the ring
         for r in range(nr):
-            worst = 0.0  # each residual relative to the size of its own row's numbers
-            for s in range(n_s):
+            ring_worst[r] = 0.0
+        if keep or today == ring - 1 or t == horizon - 1:
+            for i in range(n_t):
+                for r in range(nr):
+                    ring_sum[r] = 0.0
+                for d in range(ring):
+                    for r in range(nr):
+                        ring_sum[r] += pipe[i, d, r]
+                link = transit_links[i]
+                flow = max(link_flow[link], slot_use[link_slot[link]], TINY * scale)
+                for r in range(nr):
+                    size = max(flow * ring, ring_sum[r], peak[i, r])
+                    ring_worst[r] = max(ring_worst[r], abs(ring_sum[r] - in_transit[i, r]) / size)
+        # each residual relative to the size of its own row's numbers (``ring_worst`` holds
+        # the pipelines' and collects the rest: rows outer, draws inner)
+        for s in range(n_s):
+            for r in range(nr):
                 residual = abs(stock[s, r] - start[s, r] - received[s, r] + used[s, r])
                 size = max(slot_use[s], received[s, r], used[s, r], abs(start[s, r]))
-                flow = max(size, TINY * scale)
-                worst = max(worst, residual / flow)
-            for p in range(n_p):
-                outside = (made[p, r] - alt_made[p, r]) * external[p] / max(orders[p, r], TINY)
-                residual = abs(made[p, r] - extra[p, r] - outside)
-                flow = max(output[p], capacity[p], made[p, r], TINY * scale)
-                worst = max(worst, residual / flow)
-            balance_out[t, r0 + r] = worst
+                ring_worst[r] = max(ring_worst[r], residual / max(size, TINY * scale))
+        for p in range(n_p):
+            for r in range(nr):
+                # output + stock drawn = shipped + sold outside the network + stock kept
+                residual = abs(made[p, r] + ostart[p, r] - extra[p, r] - sold[p, r] - ostock[p, r])
+                size = max(output[p], capacity[p], made[p, r], ostart[p, r], TINY * scale)
+                ring_worst[r] = max(ring_worst[r], residual / size)
+        for r in range(nr):
+            balance_out[t, r0 + r] = ring_worst[r]
 
-        # record
+        # record: output of each product group, the part of its shortfall that inputs (or
+        # the plants' own capacity) caused, and how many of its producers (firms) stopped
         for g in range(group_ptr.shape[0] - 1):
             for r in range(nr):
-                total = 0.0
-                for q in range(group_ptr[g], group_ptr[g + 1]):
-                    total += made[group_producers[q], r]
-                for q in range(group_dptr[g], group_dptr[g + 1]):
-                    total += delivered_now[group_demands[q], r]
-                group_out[t, g, r0 + r] = total
+                sum_out[r] = 0.0
+                sum_short[r] = 0.0
+                sum_stopped[r] = 0.0
+            for q in range(group_ptr[g], group_ptr[g + 1]):
+                p = group_producers[q]
+                for r in range(nr):
+                    sum_out[r] += made[p, r]
+                    wanted = min(planned[p, r] + alt_req[p, r], capacity[p])
+                    sum_short[r] += max(wanted - made[p, r], 0.0)
+                    if made[p, r] < threshold * wanted - TINY * scale:
+                        sum_stopped[r] += 1.0
+            for q in range(group_dptr[g], group_dptr[g + 1]):
+                j = group_demands[q]
+                for r in range(nr):
+                    sum_out[r] += delivered_now[j, r]
+                    sum_short[r] += unmet_now[j, r]
+            for r in range(nr):
+                group_out[t, g, r0 + r] = sum_out[r]
+                gap_out[t, g, r0 + r] = sum_short[r]
+                stopped_out[t, g, r0 + r] = sum_stopped[r]
         for g in range(sgroup_ptr.shape[0] - 1):
             for r in range(nr):
-                total = 0.0
-                for q in range(sgroup_ptr[g], sgroup_ptr[g + 1]):
-                    total += stock[sgroup_slots[q], r]
-                sgroup_out[t, g, r0 + r] = total
+                sum_out[r] = 0.0
+            for q in range(sgroup_ptr[g], sgroup_ptr[g + 1]):
+                s = sgroup_slots[q]
+                for r in range(nr):
+                    sum_out[r] += stock[s, r]
+            for r in range(nr):
+                sgroup_out[t, g, r0 + r] = sum_out[r]
+        if flow_nr > 0:
+            for g in range(tgroup_ptr.shape[0] - 1):
+                for r in range(flow_nr):
+                    sum_out[r] = 0.0
+                    sum_short[r] = 0.0
+                for q in range(tgroup_ptr[g], tgroup_ptr[g + 1]):
+                    link = tgroup_links[q]
+                    i = transit_pos[link]
+                    for r in range(flow_nr):
+                        sum_out[r] += shipped[link, r]
+                        if i >= 0:
+                            sum_short[r] += in_transit[i, r]
+                for r in range(flow_nr):
+                    tgroup_out[t, g, r0 + r] = sum_out[r]
+                    tgroup_transit_out[t, g, r0 + r] = sum_short[r]
+            for g in range(egroup_ptr.shape[0] - 1):
+                for r in range(flow_nr):
+                    sum_out[r] = 0.0
+                for q in range(egroup_ptr[g], egroup_ptr[g + 1]):
+                    p = egroup_producers[q]
+                    for r in range(flow_nr):
+                        sum_out[r] += ostock[p, r]
+                for r in range(flow_nr):
+                    egroup_out[t, g, r0 + r] = sum_out[r]
         if keep:
             for p in range(n_p):
                 for r in range(nr):
                     production_out[t, p, r0 + r] = made[p, r]
+                    ostock_out[t, p, r0 + r] = ostock[p, r]
             for s in range(n_s):
                 for r in range(nr):
                     stock_out[t, s, r0 + r] = stock[s, r]
             for i in range(gate_rows.shape[0]):
                 for r in range(nr):
                     gate_out[t, i, r0 + r] = gate[i, r]
+            for link in range(n_l):
+                for r in range(nr):
+                    shipped_out[t, link, r0 + r] = shipped[link, r]
+            for i in range(n_t):
+                for r in range(nr):
+                    transit_out[t, i, r0 + r] = in_transit[i, r]
         for p in range(n_p):
             for r in range(nr):
-                orders_prev[p, r] = orders[p, r] + alt_req[p, r]
+                orders_prev[p, r] = planned[p, r] + alt_req[p, r]

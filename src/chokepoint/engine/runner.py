@@ -34,6 +34,14 @@ class Trajectories:
     unmet: np.ndarray | None = None  # [day, demand, draw]
     stock: np.ndarray | None = None  # [day, slot, draw]
     gate: np.ndarray | None = None  # [day, gated link, draw]
+    group_gap: np.ndarray | None = None  # [day, product group, draw]: input-limited shortfall
+    group_stopped: np.ndarray | None = None  # [day, product group, draw]: producers stopped
+    trade: np.ndarray | None = None  # [day, trade group, flow draw]: shipped (departures)
+    shipped: np.ndarray | None = None  # [day, link, draw] when kept
+    trade_transit: np.ndarray | None = None  # [day, trade group, draw]: in transit
+    transit: np.ndarray | None = None  # [day, transit link, draw] when kept
+    exporter_groups: np.ndarray | None = None  # [day, exporter group, draw]: stock of output
+    exporter_stock: np.ndarray | None = None  # [day, producer, draw] when kept
 
 
 def _csr(groups: np.ndarray, members: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
@@ -84,6 +92,16 @@ class Structure:
         sup_level = np.array([lv for lv, _ in pairs], dtype=np.int64)
         sup_ids = np.array([p for _, p in pairs], dtype=np.int64)
         level_sup_ptr, level_sups = _csr(sup_level, sup_ids, n_levels + 1)
+        transit = model.link_transit.astype(np.int64)
+        transit_links = np.flatnonzero(transit > 0).astype(np.int64)
+        transit_pos = np.full(model.n_links, -1, np.int64)
+        transit_pos[transit_links] = np.arange(len(transit_links))
+        # goods in transit a holder keeps per unit of its daily use: Σ share × transit days
+        slot_lead = np.bincount(
+            model.link_slot[primary],
+            weights=(model.link_share * transit)[primary],
+            minlength=n_s,
+        ).astype(float)
         network = KernelNetwork(
             capacity=model.capacity.astype(float),
             external=model.external_orders.astype(float),
@@ -117,6 +135,11 @@ class Structure:
             link_qual=model.link_qualification.astype(float),
             link_data_alt=(model.link_from_data & model.link_alternative).astype(np.bool_),
             link_flow=model.link_flow.astype(float),
+            link_transit=transit,
+            transit_pos=transit_pos,
+            transit_links=transit_links,
+            slot_lead=slot_lead,
+            storage=model.producer_storage.astype(float),
         )
         return cls(network)
 
@@ -130,45 +153,9 @@ def _rows(kind: str, rows: Rows) -> dict[str, np.ndarray]:
     }
 
 
-def run(
-    model: Model,
-    exo: Exogenous,
-    *,
-    product_groups: tuple[np.ndarray | sp.spmatrix, np.ndarray | sp.spmatrix] | None = None,
-    stock_groups: np.ndarray | sp.spmatrix | None = None,
-    restoration_days: float = 10.0,
-    qualification_trigger: float = 0.01,
-    keep: bool = False,
-    structure: Structure | None = None,
-    threads: int = 2,
-) -> Trajectories:
-    """Simulate ``exo.horizon`` days for the draws of ``exo``.
-
-    ``product_groups`` is a pair of matrices (group × producer, group × demand): a group's
-    output is the production of its producers plus the deliveries to its demands.
-    ``stock_groups`` (group × slot) sums stocks. ``keep`` records every row every day.
-    """
-    structure = structure or Structure.of(model)
-    horizon, n_draws = exo.horizon, len(exo.draws)
-    n_p, n_s = model.n_producers, model.n_slots
-    n_d = len(model.demand_ids)
-    if product_groups is None:
-        product_groups = (np.zeros((0, n_p)), np.zeros((0, n_d)))
-    group_ptr, group_producers = _matrix_csr(product_groups[0])
-    group_dptr, group_demands = _matrix_csr(product_groups[1])
-    if stock_groups is None:
-        stock_groups = np.zeros((0, n_s))
-    sgroup_ptr, sgroup_slots = _matrix_csr(stock_groups)
-    group_out = np.zeros((horizon, len(group_ptr) - 1, n_draws))
-    sgroup_out = np.zeros((horizon, len(sgroup_ptr) - 1, n_draws))
-    balance = np.zeros((horizon, n_draws))
-    shape = (lambda rows: (horizon, rows, n_draws)) if keep else (lambda rows: (1, 1, 1))
-    production = np.zeros(shape(n_p))
-    delivered = np.zeros(shape(n_d))
-    unmet = np.zeros(shape(n_d))
-    stock = np.zeros(shape(n_s))
-    gate = np.zeros(shape(len(exo.gate.rows)))
-    inputs = KernelInputs(
+def _inputs(model: Model, exo: Exogenous) -> KernelInputs:
+    horizon = exo.horizon
+    return KernelInputs(
         **_rows("cap", exo.capacity),
         **_rows("gate", exo.gate),
         **_rows("quota", exo.quota),
@@ -178,29 +165,144 @@ def run(
         **_rows("reserve", exo.reserve),
         reserve_now=exo.reserve_immediate.astype(np.bool_),
         link_ready=np.ascontiguousarray(exo.link_ready, dtype=np.float64),
+        **_rows("air", exo.air if len(exo.air.rows) else Rows.empty(horizon)),
+        air_days=np.asarray(
+            exo.air_days if len(exo.air_days) else np.zeros(model.n_links), dtype=np.int64
+        ),
     )
-    recording = KernelRecording(
-        group_ptr=group_ptr,
-        group_producers=group_producers,
-        group_dptr=group_dptr,
-        group_demands=group_demands,
-        group_out=group_out,
-        sgroup_ptr=sgroup_ptr,
-        sgroup_slots=sgroup_slots,
-        sgroup_out=sgroup_out,
-        balance_out=balance,
-        production_out=production,
-        delivered_out=delivered,
-        unmet_out=unmet,
-        stock_out=stock,
-        gate_out=gate,
+
+
+def _recording(
+    model: Model,
+    structure: Structure,
+    exo: Exogenous,
+    groups: dict[str, np.ndarray | sp.spmatrix | None],
+    keep: bool,
+    flow_draws: int,
+) -> KernelRecording:
+    """The kernel's output arrays (zeros) and the CSR lists of the groups to record."""
+    horizon, n_draws = exo.horizon, len(exo.draws)
+    n_p, n_s, n_l = model.n_producers, model.n_slots, model.n_links
+    n_d = len(model.demand_ids)
+    pair = groups["product"] or (np.zeros((0, n_p)), np.zeros((0, n_d)))
+    empty = {"stock": (0, n_s), "trade": (0, n_l), "exporter": (0, n_p)}
+    csr = {"product": _matrix_csr(pair[0]), "demand": _matrix_csr(pair[1])}
+    for name, size in empty.items():
+        matrix = groups[name]
+        csr[name] = _matrix_csr(np.zeros(size) if matrix is None else matrix)
+
+    def per_day(ptr: np.ndarray) -> np.ndarray:
+        return np.zeros((horizon, len(ptr) - 1, n_draws))
+
+    def flows(ptr: np.ndarray) -> np.ndarray:  # float32: they are only summarised
+        return np.zeros((horizon, len(ptr) - 1, flow_draws), dtype=np.float32)
+
+    def rows(count: int) -> np.ndarray:
+        return np.zeros((horizon, count, n_draws) if keep else (1, 1, 1))
+
+    return KernelRecording(
+        group_ptr=csr["product"][0],
+        group_producers=csr["product"][1],
+        group_dptr=csr["demand"][0],
+        group_demands=csr["demand"][1],
+        group_out=per_day(csr["product"][0]),
+        sgroup_ptr=csr["stock"][0],
+        sgroup_slots=csr["stock"][1],
+        sgroup_out=per_day(csr["stock"][0]),
+        balance_out=np.zeros((horizon, n_draws)),
+        production_out=rows(n_p),
+        delivered_out=rows(n_d),
+        unmet_out=rows(n_d),
+        stock_out=rows(n_s),
+        gate_out=rows(len(exo.gate.rows)),
+        gap_out=per_day(csr["product"][0]),
+        stopped_out=per_day(csr["product"][0]),
+        tgroup_ptr=csr["trade"][0],
+        tgroup_links=csr["trade"][1],
+        tgroup_out=flows(csr["trade"][0]),
+        shipped_out=rows(n_l),
+        tgroup_transit_out=flows(csr["trade"][0]),
+        transit_out=rows(len(structure.network.transit_links)),
+        ostock_out=rows(n_p),
+        egroup_ptr=csr["exporter"][0],
+        egroup_producers=csr["exporter"][1],
+        egroup_out=flows(csr["exporter"][0]),
     )
-    settings = KernelSettings(float(restoration_days), float(qualification_trigger), bool(keep))
+
+
+def run(
+    model: Model,
+    exo: Exogenous,
+    *,
+    product_groups: tuple[np.ndarray | sp.spmatrix, np.ndarray | sp.spmatrix] | None = None,
+    stock_groups: np.ndarray | sp.spmatrix | None = None,
+    trade_groups: np.ndarray | sp.spmatrix | None = None,
+    exporter_groups: np.ndarray | sp.spmatrix | None = None,
+    restoration_days: float = 10.0,
+    survive_threshold: float = 0.99,
+    qualification_trigger: float = 0.01,
+    keep: bool = False,
+    flow_draws: int | None = None,
+    structure: Structure | None = None,
+    threads: int = 2,
+) -> Trajectories:
+    """Simulate ``exo.horizon`` days for the draws of ``exo``.
+
+    ``product_groups`` is a pair of matrices (group × producer, group × demand): a group's
+    output is the production of its producers plus the deliveries to its demands.
+    ``stock_groups`` (group × slot) sums stocks; for the first ``flow_draws`` draws (all by
+    default; float32), ``trade_groups`` (group × link) sums the links' daily shipments and
+    goods in transit, ``exporter_groups`` (group × producer) the producers' stocks of
+    output. ``keep`` records every row every day. A producer counts as stopped on a day
+    when it makes less than ``survive_threshold`` of what its orders and its (base)
+    capacity call for.
+    """
+    structure = structure or Structure.of(model)
+    groups = {
+        "product": product_groups,
+        "stock": stock_groups,
+        "trade": trade_groups,
+        "exporter": exporter_groups,
+    }
+    n_flow = len(exo.draws) if flow_draws is None else max(min(flow_draws, len(exo.draws)), 0)
+    recording = _recording(model, structure, exo, groups, keep, n_flow)
+    inputs = _inputs(model, exo)
+    longest = max(
+        int(structure.network.link_transit.max(initial=0)),
+        int(inputs.air_days.max(initial=0)),
+    )
+    settings = KernelSettings(
+        tau=float(restoration_days),
+        trigger=float(qualification_trigger),
+        keep=bool(keep),
+        threshold=float(survive_threshold),
+        ring=longest + 1,
+        flows=n_flow > 0,
+    )
 
     def block(first: int, last: int) -> None:
-        simulate_block(horizon, first, last, settings, structure.network, inputs, recording)
+        simulate_block(exo.horizon, first, last, settings, structure.network, inputs, recording)
 
-    map_in_threads(block, n_draws, threads)
-    if not keep:
-        return Trajectories(group_out, sgroup_out, balance)
-    return Trajectories(group_out, sgroup_out, balance, production, delivered, unmet, stock, gate)
+    map_in_threads(block, len(exo.draws), threads)
+    rec = recording
+    kept = {
+        "production": rec.production_out,
+        "delivered": rec.delivered_out,
+        "unmet": rec.unmet_out,
+        "stock": rec.stock_out,
+        "gate": rec.gate_out,
+        "shipped": rec.shipped_out,
+        "transit": rec.transit_out,
+        "exporter_stock": rec.ostock_out,
+    }
+    return Trajectories(
+        group_output=rec.group_out,
+        grouped_stock=rec.sgroup_out,
+        balance=rec.balance_out,
+        group_gap=rec.gap_out,
+        group_stopped=rec.stopped_out,
+        trade=rec.tgroup_out,
+        trade_transit=rec.tgroup_transit_out,
+        exporter_groups=rec.egroup_out,
+        **(kept if keep else {}),
+    )

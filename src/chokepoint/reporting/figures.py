@@ -14,6 +14,7 @@ from chokepoint.reporting.data import RunData
 from chokepoint.reporting.losses import (
     has_licensing,
     licensing_figure,
+    lost_cause_figure,
     lost_share_figure,
     lost_value_figure,
     stoppage_comparison_figure,
@@ -136,7 +137,8 @@ def report_sections(runs: Sequence[RunData], networks: Sequence[Any]) -> list[Se
             "stoppage",
             "When lines stop, and when they recover",
             "Time to survive: days from the first shock until output falls below 99% of "
-            "what it would have been. Time to recover: days until it is back.",
+            "what it would have been for lack of inputs (a fall because customers ordered "
+            "less is not a stoppage). Time to recover: days until it is back.",
             stop_charts,
             side_by_side=False,
         )
@@ -146,8 +148,12 @@ def report_sections(runs: Sequence[RunData], networks: Sequence[Any]) -> list[Se
             "losses",
             "What is lost",
             "Output lost over the simulated period against the no-shock baseline, as a "
-            "share and in euros (where the data give a price).",
-            [Chart("lost_share", lost_share_figure(runs, catalog))]
+            "share and in euros (where the data give a price), and why: inputs ran out, or "
+            "customers ordered less.",
+            [
+                Chart("lost_share", lost_share_figure(runs, catalog)),
+                Chart("lost_cause", lost_cause_figure(runs, catalog)),
+            ]
             + [Chart("lost_value", lost_value_figure(run, catalog), run.label) for run in runs],
         )
     )

@@ -183,6 +183,52 @@ def lost_share_figure(runs: Sequence[RunData], catalog: Catalog) -> go.Figure:
     )
 
 
+def lost_cause_figure(runs: Sequence[RunData], catalog: Catalog) -> go.Figure:
+    """Why EU-27 output was lost: input-limited (inputs ran out, or an outage) beside
+    demand-limited (customers ordered less), as shares of no-shock output, per run."""
+    products = _products(runs, "lost_output_share_mean") or list(
+        runs[0].region_stats()["product"][:6]
+    )
+    figure = go.Figure()
+    parts = (
+        ("lost_output_input_mean", "input-limited (a stoppage)", 1.0),
+        ("lost_output_demand_mean", "demand-limited (customers ordered less)", 0.45),
+    )
+    for number, run in enumerate(runs):
+        rows = _row_for(run, products)
+        if "lost_output_input_mean" not in rows.columns:
+            continue  # a run written before the split
+        lost = rows["lost_output_mean"].astype(float)
+        share = rows["lost_output_share_mean"].astype(float)
+        per_unit = (share / lost).where(lost > 0, 0.0).fillna(0.0)  # 1 / baseline output
+        for column, word, opacity in parts:
+            figure.add_trace(
+                go.Bar(
+                    orientation="h",
+                    name=f"{word}" + (f" · {run.label}" if len(runs) > 1 else ""),
+                    y=[catalog.name(p) for p in products],
+                    x=rounded(rows[column].astype(float).fillna(0) * per_unit * 100),
+                    offsetgroup=str(number),
+                    marker_color=RUN_COLOURS[number % len(RUN_COLOURS)],
+                    marker_opacity=opacity,
+                    hovertemplate="%{y}: %{x:.1f}% " + word + "<extra>" + run.label + "</extra>",
+                )
+            )
+    figure.update_layout(barmode="relative", bargap=0.2)
+    figure.update_xaxes(title_text="% of no-shock output lost over the horizon", rangemode="tozero")
+    figure.update_yaxes(autorange="reversed")
+    return finish(
+        figure,
+        title="Why EU-27 output was lost, by product",
+        subtitle="mean over draws; input-limited: ordered but not made for lack of inputs "
+        "(or an outage), what days to stoppage count; demand-limited: customers ordered "
+        "less (e.g. their own lines stopped)",
+        units="% of no-shock output",
+        source=source_text(runs),
+        height=max(340, 170 + 26 * len(products) * max(len(runs), 1)),
+    )
+
+
 # ------------------------------------------------------------------ stoppage comparison
 
 

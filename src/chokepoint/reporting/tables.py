@@ -161,8 +161,16 @@ def results_rich_table(stats: pd.DataFrame, *, title: str) -> Table:
     table.add_column("lost output\nmean", justify="right")
     table.add_column("lost\nshare", justify="right")
     table.add_column("lost value\nmean", justify="right")
+    table.add_column("of which\ninput-limited", justify="right")
+    table.add_column("firms stopped\npeak", justify="right")
     row: Any  # a namedtuple of the frame's columns
     for row in stats.itertuples(index=False):
+        lost = row.lost_output_mean
+        from_inputs = getattr(row, "lost_output_input_mean", None)
+        cause = (
+            percent(from_inputs / lost) if lost and from_inputs is not None and lost > 0 else "–"
+        )
+        peak = getattr(row, "firms_stopped_peak_mean", None)
         survive = (
             f"{_days(row.time_to_survive_days_p50)} [{_days(row.time_to_survive_days_p5)}–"
             f"{_days(row.time_to_survive_days_p95)}]"
@@ -177,6 +185,8 @@ def results_rich_table(stats: pd.DataFrame, *, title: str) -> Table:
             _amount(row.lost_output_mean),
             percent(row.lost_output_share_mean, 1),
             _money(row.lost_value_mean),
+            cause,
+            "–" if peak is None or pd.isna(peak) else percent(peak),
         )
     return table
 

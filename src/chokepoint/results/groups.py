@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from numba import njit
 
 from chokepoint.compile.model import Model
+from chokepoint.compile.transit import crosses_border
 from chokepoint.network.container import SupplyNetwork
 from chokepoint.network.countries import EU27, region_codes
 from chokepoint.network.structure import link_flows
@@ -49,13 +50,15 @@ def _group_row(
         np.isin(model.producer_commodity, commodities) & ~model.virtual & (model.output > 0)
     )
     codes = list(region_codes(region))
-    buyers = np.isin(model.demand_commodity, commodities) & np.isin(
-        model.demand_region.astype(str), codes
+    buyers = (
+        np.isin(model.demand_commodity, commodities)
+        & np.isin(model.demand_region.astype(str), codes)
+        & ~model.demand_beyond
     )
     own = makers[np.isin(model.producer_country[makers].astype(str), codes)]
     into = baseline[baseline["customer"].isin(model.demand_ids[buyers])]
     needed = into["flow"].sum()
-    domestic = into[into["supplier"].isin(model.producer_ids[own])]["flow"].sum()
+    domestic = into[into["supplier"].isin(model.producer_holder[own])]["flow"].sum()
     producer_row = np.zeros(model.n_producers)
     demand_row = np.zeros(len(model.demand_ids))
     if len(own) and (not buyers.any() or domestic >= 0.5 * needed):
@@ -82,7 +85,8 @@ def _family_value(model: Model, members: list[str]) -> float:
 
 def _countries_abroad(model: Model, members: list[str]) -> list[str]:
     """Countries outside the EU (not ROW) that hold final demand for the commodities."""
-    regions = model.demand_region[np.isin(model.demand_commodity, members)].astype(str)
+    wanted = np.isin(model.demand_commodity, members) & ~model.demand_beyond
+    regions = model.demand_region[wanted].astype(str)
     return sorted(set(regions) - set(EU27) - {"EU27", "EU", "ROW"})
 
 
@@ -151,19 +155,88 @@ def stock_groups(model: Model) -> tuple[pd.DataFrame, sp.csr_matrix]:
     return pd.DataFrame({"commodity": commodities, "region": "EU27"}), matrix
 
 
-def outcomes(
-    output: np.ndarray, reference: np.ndarray, first_shock: int, threshold: float
-) -> dict[str, np.ndarray]:
-    """Per group and draw: time to survive and recover, lost output and its share.
+def trade_groups(model: Model) -> tuple[pd.DataFrame, sp.csr_matrix]:
+    """Cross-border links by exporter country, destination (country or region) and
+    commodity: what customs statistics count. The table has the baseline flow per day."""
+    exporter = model.producer_country[model.link_supplier].astype(str)
+    destination = model.slot_location[model.link_slot].astype(str)
+    commodity = model.producer_commodity[model.link_supplier].astype(str)
+    links = np.flatnonzero(crosses_border(exporter, destination))
+    keys = pd.DataFrame(
+        {
+            "exporter": exporter[links],
+            "destination": destination[links],
+            "commodity": commodity[links],
+            "link": links,
+            "baseline": model.link_flow[links],
+        }
+    )
+    table = keys.groupby(["exporter", "destination", "commodity"], as_index=False, sort=True).agg(
+        baseline=("baseline", "sum")
+    )
+    number = keys.merge(table.reset_index()[["exporter", "destination", "commodity", "index"]])
+    matrix = sp.csr_matrix(
+        (np.ones(len(number)), (number["index"].to_numpy(), number["link"].to_numpy())),
+        shape=(len(table), model.n_links),
+    )
+    return table, matrix
 
-    ``output[day, group, draw]`` against the no-shock ``reference[day, group]``: a day is a
-    stoppage when output is below ``threshold`` × reference. Time to survive counts days from
-    the first shock to the first stoppage; time to recover, to the day after the last one
-    (NaN when output is still short at the end of the horizon, or never stopped).
+
+def exporter_groups(
+    model: Model, producers: np.ndarray | None = None
+) -> tuple[pd.DataFrame, sp.csr_matrix]:
+    """Producers by country and commodity, whose stock of output (what they made and could
+    not ship) the results report: ``producers`` (e.g. those an export measure restricts),
+    or every producer with a cross-border link."""
+    if producers is None:
+        exporter = model.producer_country[model.link_supplier].astype(str)
+        destination = model.slot_location[model.link_slot].astype(str)
+        producers = np.unique(model.link_supplier[crosses_border(exporter, destination)])
+    producers = np.asarray(producers, dtype=int)
+    keys = pd.DataFrame(
+        {
+            "exporter": model.producer_country[producers].astype(str),
+            "commodity": model.producer_commodity[producers].astype(str),
+            "producer": producers,
+        }
+    )
+    table = keys.groupby(["exporter", "commodity"], as_index=False, sort=True).size()
+    table = table.drop(columns="size")
+    number = keys.merge(table.reset_index()[["exporter", "commodity", "index"]])
+    matrix = sp.csr_matrix(
+        (np.ones(len(number)), (number["index"].to_numpy(), number["producer"].to_numpy())),
+        shape=(len(table), model.n_producers),
+    )
+    return table, matrix
+
+
+def outcomes(
+    output: np.ndarray,
+    reference: np.ndarray,
+    first_shock: int,
+    threshold: float,
+    gap: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Per group and draw: time to survive and recover, lost output and its share, and the
+    split of lost output into input-limited and demand-limited parts.
+
+    ``output[day, group, draw]`` against the no-shock ``reference[day, group]``. Each day's
+    loss (the shortfall below reference) is input-limited up to ``gap[day, group, draw]``,
+    the output that inputs (or the plants' own capacity) did not allow although it was
+    ordered; the rest of the loss is demand-limited (customers ordered less). A day is a
+    stoppage when its input-limited loss exceeds ``1 - threshold`` of the reference: a
+    demand-limited fall is never a stoppage. Time to survive counts days from the first
+    shock to the first stoppage; time to recover, to the day after the last one (NaN when
+    output is still short at the end of the horizon, or never stopped). Without ``gap``
+    every loss counts as input-limited.
     """
-    survive, recover, lost, share = _outcome_kernel(
-        np.ascontiguousarray(output, dtype=np.float64),
+    output = np.ascontiguousarray(output, dtype=np.float64)
+    if gap is None:
+        gap = np.full(output.shape, np.inf)
+    survive, recover, lost, share, lost_input = _outcome_kernel(
+        output,
         np.ascontiguousarray(reference, dtype=np.float64),
+        np.ascontiguousarray(gap, dtype=np.float64),
         int(first_shock),
         float(threshold),
     )
@@ -172,15 +245,18 @@ def outcomes(
         "time_to_recover_days": recover,
         "lost_output": lost,
         "lost_output_share": share,
+        "lost_output_input": lost_input,
+        "lost_output_demand": np.maximum(lost - lost_input, 0.0),
     }
 
 
 @njit(cache=True, nogil=True)
-def _outcome_kernel(output, reference, first_shock, threshold):
+def _outcome_kernel(output, reference, gap, first_shock, threshold):
     horizon, groups, draws = output.shape
     survive = np.full((groups, draws), np.nan)
     recover = np.full((groups, draws), np.nan)
     lost = np.zeros((groups, draws))
+    lost_input = np.zeros((groups, draws))
     share = np.full((groups, draws), np.nan)
     first = np.full((groups, draws), -1)
     last = np.full((groups, draws), -1)
@@ -190,10 +266,11 @@ def _outcome_kernel(output, reference, first_shock, threshold):
             ref = reference[t, g]
             total[g] += ref
             for r in range(draws):
-                value = output[t, g, r]
-                if ref > value:
-                    lost[g, r] += ref - value
-                if t >= first_shock and ref > 0 and value < threshold * ref - 1e-9:
+                loss = max(ref - output[t, g, r], 0.0)
+                from_inputs = min(max(gap[t, g, r], 0.0), loss)
+                lost[g, r] += loss
+                lost_input[g, r] += from_inputs
+                if t >= first_shock and ref > 0 and from_inputs > (1.0 - threshold) * ref + 1e-9:
                     if first[g, r] < 0:
                         first[g, r] = t
                     last[g, r] = t
@@ -205,4 +282,4 @@ def _outcome_kernel(output, reference, first_shock, threshold):
                     recover[g, r] = last[g, r] + 1 - first_shock
             if total[g] > 0:
                 share[g, r] = lost[g, r] / total[g]
-    return survive, recover, lost, share
+    return survive, recover, lost, share, lost_input

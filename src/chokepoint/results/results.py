@@ -28,10 +28,19 @@ METRICS = (
     "lost_output",
     "lost_output_share",
     "lost_value",
+    "lost_output_input",
+    "lost_output_demand",
+    "firms_stopped_peak",
 )
 """Outcomes per product, region and draw (see docs/scenarios.md)."""
 
-LOSSES = ("lost_output", "lost_output_share", "lost_value")
+LOSSES = (
+    "lost_output",
+    "lost_output_share",
+    "lost_value",
+    "lost_output_input",
+    "lost_output_demand",
+)
 """Outcomes whose bad tail matters: reported with p99 and CVaR95 too."""
 
 
@@ -125,6 +134,10 @@ class Results:
     """Per licensed flow and draw: gated days per contract and mean processing delay."""
     measures: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Per measure (stockpile, new capacity, substitution): its cost over draws (EUR)."""
+    flows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Daily cross-border shipments, goods in transit and exporters' stocks of output by
+    exporter country, destination and commodity (mean and p5/p50/p95 over the first
+    ``metadata["flow_draws"]`` draws, beside the no-shock baseline)."""
 
     def to_dict(self) -> dict:
         """A JSON-ready summary: metadata, statistics and licensing diagnostics."""
@@ -191,6 +204,8 @@ class Results:
             writers["trajectories.nc"] = lambda path: trajectories.to_netcdf(path, engine="scipy")
         if not self.bands.empty:
             writers["bands.parquet"] = lambda path: self.bands.to_parquet(path, index=False)
+        if not self.flows.empty:
+            writers["flows.parquet"] = lambda path: self.flows.to_parquet(path, index=False)
         with atomic_folder(folder) as staging:
             for name, write in writers.items():
                 try:
@@ -224,6 +239,24 @@ def bands_table(
             "p95": p95.T.ravel(),
         }
     )
+
+
+def flows_table(
+    kind: str,
+    labels: pd.DataFrame,
+    reference: np.ndarray,
+    parts: list[np.ndarray],
+    scenario: Scenario,
+) -> pd.DataFrame:
+    """Daily flows per exporter country, destination and commodity (``labels``), in long
+    form: baseline, mean and p5/p50/p95 over draws (``parts`` of ``[day, group, draw]``).
+    ``kind`` says what is counted: ``shipped`` (departures, what customs count) or
+    ``in_transit`` (goods under way at the end of the day)."""
+    if not parts or reference.shape[1] == 0:
+        return pd.DataFrame()
+    long = bands_table(kind, labels["commodity"], labels["destination"], reference, parts, scenario)
+    long.insert(1, "exporter", np.repeat(labels["exporter"].to_numpy(object), reference.shape[0]))
+    return long.rename(columns={"item": "commodity", "region": "destination"})
 
 
 def as_date(scenario: Scenario, day: int) -> dt.date:

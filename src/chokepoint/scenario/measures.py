@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 import numpy as np
 from pydantic import model_validator
 
+from chokepoint.compile.transit import AIR_COST_MULTIPLE, AIR_DAYS
 from chokepoint.errors import ScenarioError
 from chokepoint.network.countries import region_codes
 from chokepoint.scenario.distributions import median
@@ -18,9 +19,11 @@ from chokepoint.scenario.events import (
     Days,
     Event,
     Factor,
+    FlowSelector,
     Fraction,
     Names,
     NonNegative,
+    Positive,
     event_type,
 )
 from chokepoint.scenario.shocks import scale_demand
@@ -310,3 +313,57 @@ class DemandCut(Event):
 
     def reference_copy(self) -> DemandCut:
         return self.model_copy(update={"cut": median(self.cut)})
+
+
+@event_type
+class AirFreight(Event, FlowSelector):
+    """Part of the selected cross-border flows flies instead of going by sea.
+
+    From ``start`` a ``share`` of each day's shipments arrives after ``days`` (door to door)
+    instead of the link's transit time; goods already at sea keep their course. Air freight
+    costs ``cost_multiple`` times sea freight; with ``sea_freight_cost`` (EUR per unit of
+    the commodity by sea) the measure's cost is the extra freight on the share flown of the
+    flows' baseline volume over the window.
+    """
+
+    kind: ClassVar[str] = "measure"
+    type: Literal["air_freight"]
+    share: Fraction = 1.0
+    days: Positive = AIR_DAYS
+    cost_multiple: NonNegative = AIR_COST_MULTIPLE
+    sea_freight_cost: NonNegative | None = None
+
+    def references(self) -> dict[str, list[str]]:
+        return self.selector_references()
+
+    def links(self, ctx: CompileContext, position: int) -> np.ndarray:
+        """The selected links that have a transit time longer than the flight."""
+        links = ctx.links(self, position)
+        days = max(int(np.floor(median(self.days) + 0.5)), 1)
+        links = links[ctx.model.link_transit[links] > days]
+        if len(links) == 0:
+            raise ScenarioError(
+                "no selected flow takes longer than the flight: air freight changes nothing",
+                field=f"events[{position}]",
+            )
+        return links
+
+    def compile(self, ctx: CompileContext, position: int) -> None:
+        share = ctx.columns(ctx.draw(position, self.share, "share"))
+        flown = np.where(ctx.active(self), share[None, :], 0.0)
+        days = max(int(np.floor(median(self.days) + 0.5)), 1)
+        for link in self.links(ctx, position):
+            ctx.air.apply(link, flown)
+            current = ctx.air_days[link]
+            ctx.air_days[link] = days if current == 0 else min(current, days)
+
+    def cost(self, ctx: CompileContext, position: int) -> np.ndarray | None:
+        if self.sea_freight_cost is None:
+            return None
+        flow = float(ctx.model.link_flow[self.links(ctx, position)].sum())
+        share = ctx.draw(position, self.share, "share")
+        extra = ctx.draw(position, self.cost_multiple, "cost_multiple") - 1.0
+        freight = ctx.draw(position, self.sea_freight_cost, "sea_freight_cost")
+        start, end = ctx.window(self)
+        days = max(min(end, ctx.horizon) - max(start, 0), 0)
+        return np.maximum(extra, 0.0) * freight * share * flow * days

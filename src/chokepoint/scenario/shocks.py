@@ -104,10 +104,14 @@ class ExportLicensing(Event, FlowSelector):
     validity_days: Positive | None = None
     renewal_lead_days: Days = 30.0
     value_content: ValueContentRule | None = None
-    volume_headroom: Annotated[float, Field(ge=0, le=MAX_FACTOR)] = 0.0
-    """Licensed contracts ship at most (1 + headroom) × their baseline volume: 0 means a
-    licence covers the contracted quantity, so buyers cannot stock up through it (CLEPA,
-    2025: "stockpiling virtually impossible")."""
+    volume_headroom: Annotated[float, Field(ge=0, le=MAX_FACTOR)] = 0.15
+    """Licensed contracts ship at most (1 + headroom) × their baseline volume, so a buyer
+    refills its stock at most at this rate. Default 0.15, an assumption read off customs
+    data: once licences flowed, China's magnet exports ran 17.5% above the same month of
+    2024 in September 2025, to Germany 27.9% above (General Administration of Customs, as
+    reported by Reuters: economictimes.indiatimes.com, 20 Oct 2025; asiacity.news/?p=138890);
+    range 0 (a licence covers the contracted quantity: CLEPA, 2025, "stockpiling virtually
+    impossible") to 0.28."""
     exemptions: list[Exemption] = []
 
     VALIDITY_DEFAULTS: ClassVar[dict[str, float]] = {"individual": 180.0, "general": 365.0}

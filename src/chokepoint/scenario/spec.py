@@ -68,6 +68,14 @@ class Settings(_Model):
     """Days of input stock assumed where the network gives none."""
     survive_threshold: Annotated[float, Field(gt=0, le=1)] = 0.99
     """Output below this fraction of baseline counts as a stoppage."""
+    transit: bool = True
+    """Cross-border links take their transit time (the links' ``transit_days``, else the
+    default rule of ``docs/scenarios.md``); ``false``: every shipment arrives the day it
+    leaves."""
+    exporter_storage_days: Annotated[float, Field(ge=0, le=3650)] = 30.0
+    """How much a producer that cannot ship may keep, in days of its baseline output
+    (stated assumption, range 0-90: Chinese magnet makers stored unsold export goods while
+    awaiting licences in April-June 2025, Reuters; how much is not published)."""
 
 
 def _as_date(value: Any) -> Any:

@@ -26,9 +26,22 @@ from chokepoint.compile.model import Model, build_model
 from chokepoint.engine.runner import Structure, Trajectories, run
 from chokepoint.errors import ScenarioError
 from chokepoint.network.container import SupplyNetwork
-from chokepoint.results.groups import ProductGroups, outcomes, product_groups, stock_groups
+from chokepoint.results.groups import (
+    ProductGroups,
+    exporter_groups,
+    outcomes,
+    product_groups,
+    stock_groups,
+    trade_groups,
+)
 from chokepoint.scenario import Scenario
 from chokepoint.simulation.check import check_scenario, network_for
+
+FLOW_DRAWS = 200
+"""Draws (the first ones) whose daily cross-border flows, goods in transit and exporter
+stocks are summarised in ``Results.flows`` (at most the band draws)."""
+
+FLOW_KINDS = ("shipped", "in_transit", "exporter_stock")
 
 
 @dataclass
@@ -44,6 +57,14 @@ class Prepared:
     stock_matrix: sp.csr_matrix
     reference: np.ndarray  # [day, group] output without shocks
     reference_stock: np.ndarray  # [day, stock group]
+    trade_labels: pd.DataFrame  # exporter, destination, commodity, baseline
+    trade_matrix: sp.csr_matrix  # [trade group, link]
+    reference_trade: np.ndarray  # [day, trade group]
+    reference_transit: np.ndarray  # [day, trade group]: goods in transit
+    exporter_labels: pd.DataFrame  # exporter, commodity
+    exporter_matrix: sp.csr_matrix  # [exporter group, producer]
+    reference_exporter: np.ndarray  # [day, exporter group]: stock of output
+    group_size: np.ndarray  # producers (firms) per product group
     baseline_balance: float
     first_shock: int
     keep: bool
@@ -57,8 +78,10 @@ class ChunkResult:
     summary: pd.DataFrame
     licences: pd.DataFrame
     costs: pd.DataFrame
-    band_output: np.ndarray | None
-    band_stock: np.ndarray | None
+    bands: dict[str, np.ndarray]
+    """``[day, group, draw]`` (float32) of the chunk's band draws, by kind: ``output``,
+    ``stock``, ``firms_stopped``, ``shipped``, ``in_transit``, ``exporter_stock``; empty when
+    the chunk has no band draw."""
     balance: float
     dataset: xr.Dataset | None
 
@@ -80,12 +103,19 @@ def prepare(
         raise ScenarioError(exc.reason, file=scenario.path, field=exc.field) from None
     groups = product_groups(model, net, regions)
     stock_labels, stock_matrix = stock_groups(model)
+    trade_labels, trade_matrix = trade_groups(model)
+    exporter_labels, exporter_matrix = exporter_groups(
+        model, restricted_suppliers(net, model, scenario)
+    )
     structure = Structure.of(model)
     baseline = run(
         model,
         reference_exogenous(net, model, scenario),
         restoration_days=scenario.settings.restoration_days,
+        survive_threshold=scenario.settings.survive_threshold,
         stock_groups=stock_matrix,
+        trade_groups=trade_matrix,
+        exporter_groups=exporter_matrix,
         product_groups=(groups.producer_matrix, groups.demand_matrix),
         structure=structure,
     )
@@ -100,6 +130,14 @@ def prepare(
         stock_matrix=stock_matrix,
         reference=baseline.group_output[:, :, 0],
         reference_stock=baseline.grouped_stock[:, :, 0],
+        trade_labels=trade_labels,
+        trade_matrix=trade_matrix,
+        reference_trade=recorded(baseline.trade)[:, :, 0],
+        reference_transit=recorded(baseline.trade_transit)[:, :, 0],
+        exporter_labels=exporter_labels,
+        exporter_matrix=exporter_matrix,
+        reference_exporter=recorded(baseline.exporter_groups)[:, :, 0],
+        group_size=groups.producer_matrix.sum(axis=1),
         baseline_balance=float(baseline.balance.max(initial=0.0)),
         first_shock=max(min(shocks), 0) if shocks else 0,
         keep=keep,
@@ -114,22 +152,68 @@ def run_chunk(prepared: Prepared, draws: np.ndarray, threads: int = 2) -> ChunkR
         exo = compile_exogenous(prepared.net, model, scenario, draws)
     except ScenarioError as exc:
         raise ScenarioError(exc.reason, file=scenario.path, field=exc.field) from None
+    in_band = draws < prepared.band_draws
+    in_flow = draws < min(prepared.band_draws, FLOW_DRAWS)
     traj = run(
         model,
         exo,
         restoration_days=scenario.settings.restoration_days,
+        survive_threshold=scenario.settings.survive_threshold,
         keep=prepared.keep,
+        flow_draws=len(draws) if prepared.keep else int(in_flow.sum()),
         stock_groups=prepared.stock_matrix,
+        trade_groups=prepared.trade_matrix,
+        exporter_groups=prepared.exporter_matrix,
         product_groups=(groups.producer_matrix, groups.demand_matrix),
         structure=prepared.structure,
         threads=threads,
     )
-    output = traj.group_output
-    result = outcomes(
-        output, prepared.reference, prepared.first_shock, scenario.settings.survive_threshold
+    bands = {}
+    if in_band.any():
+        daily = {
+            "output": traj.group_output,
+            "stock": traj.grouped_stock,
+            "firms_stopped": stopped_share(
+                recorded(traj.group_stopped)[:, :, in_band], prepared.group_size
+            ),
+            "shipped": recorded(traj.trade),
+            "in_transit": recorded(traj.trade_transit),
+            "exporter_stock": recorded(traj.exporter_groups),
+        }
+        # band draws are the first draws of a chunk; flows hold only the first FLOW_DRAWS
+        # (or, kept, all)
+        bands = {
+            k: v[:, :, (in_flow if k in FLOW_KINDS else in_band)[: v.shape[2]]].astype(
+                np.float32, copy=False
+            )
+            for k, v in daily.items()
+        }
+    return ChunkResult(
+        summary=_summary(prepared, traj, draws),
+        licences=exo.licences,
+        costs=measure_costs(model, scenario, draws),
+        bands=bands,
+        balance=float(traj.balance.max(initial=0.0)),
+        dataset=_dataset(prepared, exo, traj, draws) if prepared.keep else None,
     )
+
+
+def _summary(prepared: Prepared, traj: Trajectories, draws: np.ndarray) -> pd.DataFrame:
+    """One row per product group and draw: the outcomes of the group's daily output."""
+    settings = prepared.scenario.settings
+    result = outcomes(
+        traj.group_output,
+        prepared.reference,
+        prepared.first_shock,
+        settings.survive_threshold,
+        gap=traj.group_gap,
+    )
+    size = np.asarray(prepared.group_size, dtype=float).ravel()
+    peak = recorded(traj.group_stopped).max(axis=0, initial=0.0) / np.maximum(size, 1.0)[:, None]
+    peak[size == 0] = np.nan
+    result["firms_stopped_peak"] = peak
     frames = []
-    for g, group in enumerate(groups.table.itertuples(index=False)):
+    for g, group in enumerate(prepared.groups.table.itertuples(index=False)):
         frame = pd.DataFrame(
             {
                 "_group": g,
@@ -142,18 +226,39 @@ def run_chunk(prepared: Prepared, draws: np.ndarray, threads: int = 2) -> ChunkR
         )
         frame["lost_value"] = frame["lost_output"] * float(cast(float, group.value))
         frames.append(frame)
-    in_band = draws < prepared.band_draws
-    return ChunkResult(
-        summary=pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
-        licences=exo.licences,
-        costs=measure_costs(model, scenario, draws),
-        band_output=output[:, :, in_band].astype(np.float32) if in_band.any() else None,
-        band_stock=traj.grouped_stock[:, :, in_band].astype(np.float32) if in_band.any() else None,
-        balance=float(traj.balance.max(initial=0.0)),
-        dataset=_dataset(model, exo, traj, output, groups, scenario, draws)
-        if prepared.keep
-        else None,
-    )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def stopped_share(stopped: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """``[day, group, draw]`` share of each product group's producers (firms) stopped; NaN
+    for groups measured as deliveries (no producers)."""
+    size = np.asarray(size, dtype=float).ravel()
+    scale = np.where(size > 0, 1.0 / np.maximum(size, 1.0), np.nan)
+    return stopped * scale[None, :, None]
+
+
+def restricted_suppliers(net: SupplyNetwork, model: Model, scenario: Scenario) -> np.ndarray:
+    """Producers an export measure of the scenario restricts: the ones that may keep stock."""
+    from chokepoint.compile import selection
+    from chokepoint.scenario.events import FlowSelector
+    from chokepoint.scenario.shocks import ExportLicensing
+
+    found: list[np.ndarray] = []
+    for event in scenario.events:
+        if not isinstance(event, FlowSelector):
+            continue
+        links = selection.select_links(model, event)
+        if isinstance(event, ExportLicensing) and event.value_content is not None:
+            links = np.union1d(links, selection.value_content_links(net, model, event))
+        found.append(model.link_supplier[links.astype(int)])
+    return np.unique(np.concatenate(found)) if found else np.zeros(0, int)
+
+
+def recorded(values: np.ndarray | None) -> np.ndarray:
+    """A trajectory array the run was asked to record (an error if it was not)."""
+    if values is None:
+        raise RuntimeError("the engine did not record an array this step needs")
+    return values
 
 
 def chunks_of(total: int, size: int) -> list[np.ndarray]:
@@ -162,37 +267,69 @@ def chunks_of(total: int, size: int) -> list[np.ndarray]:
 
 
 def _dataset(
-    model: Model,
+    prepared: Prepared,
     exo: Exogenous,
     traj: Trajectories,
-    output: np.ndarray,
-    groups: ProductGroups,
-    scenario: Scenario,
     chunk: np.ndarray,
 ) -> xr.Dataset:
+    model, groups, scenario = prepared.model, prepared.groups, prepared.scenario
     days = pd.date_range(scenario.start, periods=scenario.horizon_days, freq="D")
     labels = [
         f"{p}@{r}" for p, r in zip(groups.table["product"], groups.table["region"], strict=True)
     ]
+    trade = prepared.trade_labels
+    held = np.zeros_like(recorded(traj.shipped))
+    held[:, model.link_transit > 0, :] = recorded(traj.transit)
+    # by network producer (a split holder's firms summed); by firm apart when there are any
+    names = model.producer_holder.astype(str)
+    holders = np.array(list(dict.fromkeys(names)), dtype=str)
+    row_holder = pd.Index(holders).get_indexer(names)
+
+    def by_holder(values: np.ndarray) -> np.ndarray:
+        summed = np.zeros((values.shape[0], len(holders), values.shape[2]))
+        np.add.at(summed, (slice(None), row_holder), values)  # type: ignore[arg-type]
+        return summed
+
+    split = len(holders) < model.n_producers
     data = {
-        "production": (("day", "producer", "draw"), traj.production),
-        "delivered": (("day", "demand", "draw"), traj.delivered),
-        "unmet": (("day", "demand", "draw"), traj.unmet),
-        "output": (("day", "product_region", "draw"), output),
+        "production": (("day", "producer", "draw"), by_holder(recorded(traj.production))),
+        "delivered": (("day", "demand", "draw"), recorded(traj.delivered)),
+        "unmet": (("day", "demand", "draw"), recorded(traj.unmet)),
+        "output": (("day", "product_region", "draw"), traj.group_output),
+        "input_shortfall": (("day", "product_region", "draw"), recorded(traj.group_gap)),
+        "firms_stopped": (
+            ("day", "product_region", "draw"),
+            stopped_share(recorded(traj.group_stopped), prepared.group_size),
+        ),
+        "shipped": (("day", "link", "draw"), recorded(traj.shipped)),
+        "in_transit": (("day", "link", "draw"), held),
+        "exports": (("day", "flow", "draw"), recorded(traj.trade)),
+        "exports_in_transit": (("day", "flow", "draw"), recorded(traj.trade_transit)),
+        "exporter_stock": (("day", "producer", "draw"), by_holder(recorded(traj.exporter_stock))),
         "balance": (("day", "draw"), traj.balance),
     }
+    if split:
+        data["firm_production"] = (("day", "firm", "draw"), recorded(traj.production))
     if traj.stock is not None:
         data["stock"] = (("day", "slot", "draw"), traj.stock)
     if len(exo.gate.rows):
-        data["gate"] = (("day", "gated_link", "draw"), traj.gate)
+        data["gate"] = (("day", "gated_link", "draw"), recorded(traj.gate))
     coords = {
         "day": days,
         "draw": chunk,
-        "producer": model.producer_ids.astype(str),
+        "producer": holders,
+        "firm": model.producer_ids.astype(str),
         "demand": model.demand_ids.astype(str),
         "product_region": labels,
-        "slot": [f"{h}:{c}" for h, c in zip(model.slot_holder, model.slot_commodity, strict=True)],
+        "slot": model.slot_label.astype(str),
         "gated_link": model.link_ids[exo.gate.rows].astype(str),
+        "link": model.link_ids.astype(str),
+        "flow": [
+            f"{e}>{d}:{c}"
+            for e, d, c in zip(
+                trade["exporter"], trade["destination"], trade["commodity"], strict=True
+            )
+        ],
     }
     dataset = xr.Dataset(
         data,

@@ -20,6 +20,7 @@ from chokepoint.network.container import SupplyNetwork
 from chokepoint.results.results import (
     Results,
     bands_table,
+    flows_table,
     licence_table,
     measures_table,
     risk_figures,
@@ -27,7 +28,14 @@ from chokepoint.results.results import (
 from chokepoint.scenario import Scenario
 from chokepoint.simulation import budget
 from chokepoint.simulation.check import check_scenario, network_for, network_path
-from chokepoint.simulation.chunks import ChunkResult, Prepared, chunks_of, prepare, run_chunk
+from chokepoint.simulation.chunks import (
+    FLOW_DRAWS,
+    ChunkResult,
+    Prepared,
+    chunks_of,
+    prepare,
+    run_chunk,
+)
 from chokepoint.simulation.distributed import map_chunks
 
 BALANCE_TOLERANCE = 1e-6
@@ -103,7 +111,7 @@ def assemble(
     network: SupplyNetwork | str | Path | None = None,
 ) -> Results:
     """Combine chunk results (in any order) into the results of the whole run."""
-    scenario, model, groups = prepared.scenario, prepared.model, prepared.groups
+    scenario, model = prepared.scenario, prepared.model
     worst = max([prepared.baseline_balance, *(p.balance for p in parts)])
     if worst > BALANCE_TOLERANCE:
         raise RuntimeError(f"mass balance violated: residual {worst:.3g}")
@@ -121,29 +129,7 @@ def assemble(
     licence_draws = pd.concat(licence_parts, ignore_index=True) if licence_parts else pd.DataFrame()
     licences = licence_table(licence_draws)
     costs = measures_table(scenario, pd.concat([p.costs for p in parts], ignore_index=True))
-    band_output = [p.band_output for p in parts if p.band_output is not None]
-    band_stock = [p.band_stock for p in parts if p.band_stock is not None]
-    bands = pd.concat(
-        [
-            bands_table(
-                "output",
-                groups.table["product"],
-                groups.table["region"],
-                prepared.reference,
-                band_output,
-                scenario,
-            ),
-            bands_table(
-                "stock",
-                prepared.stock_labels["commodity"],
-                prepared.stock_labels["region"],
-                prepared.reference_stock,
-                band_stock,
-                scenario,
-            ),
-        ],
-        ignore_index=True,
-    )
+    bands, flows = _bands(prepared, parts)
     trajectories = None
     datasets = [p.dataset for p in parts if p.dataset is not None]
     if datasets:
@@ -169,6 +155,7 @@ def assemble(
         "assumed_stock_slots": int(model.slot_stock_assumed.sum()),
         "network_path": _optional_str(network_path(scenario, network)),
         "band_draws": min(prepared.band_draws, scenario.draws),
+        "flow_draws": min(prepared.band_draws, FLOW_DRAWS, scenario.draws),
         "default_days_of_cover": scenario.settings.default_days_of_cover,
     }
     return Results(
@@ -181,7 +168,63 @@ def assemble(
         bands=bands,
         licence_draws=licence_draws,
         measures=costs,
+        flows=flows,
     )
+
+
+def _bands(prepared: Prepared, parts: Sequence[ChunkResult]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Daily bands over the band draws: output and EU stocks, and the share of firms
+    stopped (``bands``); cross-border shipments, goods in transit and exporters' stocks of
+    output (``flows``)."""
+    scenario, groups = prepared.scenario, prepared.groups
+
+    def parts_of(kind: str) -> list[np.ndarray]:
+        return [p.bands[kind] for p in parts if p.bands and p.bands[kind].shape[2]]
+
+    producing = prepared.group_size > 0
+    table = groups.table
+    bands = pd.concat(
+        [
+            bands_table(
+                "output",
+                table["product"],
+                table["region"],
+                prepared.reference,
+                parts_of("output"),
+                scenario,
+            ),
+            bands_table(
+                "stock",
+                prepared.stock_labels["commodity"],
+                prepared.stock_labels["region"],
+                prepared.reference_stock,
+                parts_of("stock"),
+                scenario,
+            ),
+            bands_table(
+                "firms_stopped",
+                table["product"][producing],
+                table["region"][producing],
+                np.zeros_like(prepared.reference[:, producing]),
+                [part[:, producing, :] for part in parts_of("firms_stopped")],
+                scenario,
+            ),
+        ],
+        ignore_index=True,
+    )
+    exporters = prepared.exporter_labels.assign(destination="")
+    flows = pd.concat(
+        [
+            flows_table(kind, labels, reference, parts_of(kind), scenario)
+            for kind, labels, reference in (
+                ("shipped", prepared.trade_labels, prepared.reference_trade),
+                ("in_transit", prepared.trade_labels, prepared.reference_transit),
+                ("exporter_stock", exporters, prepared.reference_exporter),
+            )
+        ],
+        ignore_index=True,
+    )
+    return bands, flows
 
 
 def _optional_str(value: object) -> str | None:
