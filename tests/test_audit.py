@@ -76,6 +76,7 @@ def result(two_chains):
     return audit(BAN, two_chains, metric="lost_output_share:good@EU27", draws=2)
 
 
+@pytest.mark.slow
 def test_the_input_that_sets_the_stoppage_date_ranks_first(result) -> None:
     table = result.table
     assert table.iloc[0]["input"] == "stocks[plant/ore].days_of_cover"
@@ -85,6 +86,7 @@ def test_the_input_that_sets_the_stoppage_date_ranks_first(result) -> None:
     assert table.iloc[0]["metric_high"] < result.base_value < table.iloc[0]["metric_low"]
 
 
+@pytest.mark.slow
 def test_inputs_that_cannot_matter_rank_last_with_no_effect(result) -> None:
     table = result.table.set_index("input")
     irrelevant = [
@@ -100,6 +102,7 @@ def test_inputs_that_cannot_matter_rank_last_with_no_effect(result) -> None:
         assert table.at[label, "rank"] > lowest_effective, label
 
 
+@pytest.mark.slow
 def test_every_input_is_listed_once_with_its_range(result, two_chains) -> None:
     table = result.table
     assert list(table.columns) == COLUMNS
@@ -110,6 +113,7 @@ def test_every_input_is_listed_once_with_its_range(result, two_chains) -> None:
     assert "settings.default_days_of_cover" in set(table["input"])
 
 
+@pytest.mark.slow
 def test_variance_shares_add_up_and_unsourced_share(result) -> None:
     assert math.isclose(result.table["variance_share"].sum(), 1.0, rel_tol=1e-9)
     # every toy figure is an assumption: all the variance is owed to unsourced inputs
@@ -117,6 +121,7 @@ def test_variance_shares_add_up_and_unsourced_share(result) -> None:
     assert result.runs > 1
 
 
+@pytest.mark.slow
 def test_the_base_is_the_plain_run(result, two_chains) -> None:
     from chokepoint.evidence.headline import evaluate
 
@@ -126,6 +131,7 @@ def test_the_base_is_the_plain_run(result, two_chains) -> None:
     assert 0.3 < result.base_value < 0.6
 
 
+@pytest.mark.slow
 def test_scenario_distributions_are_swung_from_p5_to_p95(two_chains) -> None:
     scenario = Scenario.model_validate(
         {

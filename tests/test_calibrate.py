@@ -110,6 +110,7 @@ def fitted(tmp_path_factory):
     return result, folder
 
 
+@pytest.mark.slow
 def test_true_values_lie_in_the_90_percent_credible_interval(fitted) -> None:
     result, _ = fitted
     table = result.posterior_table().set_index("parameter")
@@ -119,12 +120,14 @@ def test_true_values_lie_in_the_90_percent_credible_interval(fitted) -> None:
     assert processing["posterior_p5"] <= TRUE_MEDIAN <= processing["posterior_p95"]
 
 
+@pytest.mark.slow
 def test_the_intervals_are_much_narrower_than_the_priors(fitted) -> None:
     result, _ = fitted
     table = result.posterior_table()
     assert (table["width_ratio"] < 0.5).all(), table[["parameter", "width_ratio"]]
 
 
+@pytest.mark.slow
 def test_smc_tightens_the_tolerance(fitted) -> None:
     result, _ = fitted
     generations = result.generations_table()
@@ -134,6 +137,7 @@ def test_smc_tightens_the_tolerance(fitted) -> None:
     assert math.isclose(result.posterior.weight.sum(), 1.0)
 
 
+@pytest.mark.slow
 def test_the_predictive_band_covers_most_observed_months(fitted) -> None:
     band = fitted[0].predictive_table()
     inside = (band["observed"] >= band["p5"] - 1e-9) & (band["observed"] <= band["p95"] + 1e-9)
@@ -141,6 +145,7 @@ def test_the_predictive_band_covers_most_observed_months(fitted) -> None:
     assert (band["p5"] <= band["p50"]).all() and (band["p50"] <= band["p95"]).all()
 
 
+@pytest.mark.slow
 def test_the_calibrated_scenario_loads_and_says_where_it_came_from(fitted) -> None:
     result, folder = fitted
     path = result.write_scenario(folder / "calibrated.yaml", NET)
@@ -182,6 +187,7 @@ def test_bad_observed_files_name_row_and_field(tmp_path) -> None:
         read_mapping(mapping)
 
 
+@pytest.mark.slow
 def test_recovery_figures(fitted, capsys) -> None:
     """Print the recovery figures (pytest -s shows them; the docs quote a run of this)."""
     table = fitted[0].posterior_table()

@@ -124,6 +124,7 @@ def toy(tmp_path_factory) -> Path:
     return _episode(tmp_path_factory.mktemp("episodes") / "toy")
 
 
+@pytest.mark.slow
 def test_checks_with_known_answers(toy) -> None:
     table = run_episode(load_episode(toy), NET).set_index("check")
     assert table.at["t-01", "result"] == "pass"
@@ -138,6 +139,7 @@ def test_checks_with_known_answers(toy) -> None:
     assert "horizon" in table.at["t-05", "reason"]
 
 
+@pytest.mark.slow
 def test_cli_prints_every_check_and_writes_the_report(toy, tmp_path) -> None:
     folder = tmp_path / "net"
     NET.to_folder(folder)

@@ -37,11 +37,11 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from chokepoint.results.results import Results
-    from chokepoint.scenario import Scenario, load_scenario, preset_names
     from chokepoint.evidence.audit import audit
     from chokepoint.evidence.calibrate import calibrate
     from chokepoint.evidence.episodes import validate_episodes
+    from chokepoint.results.results import Results
+    from chokepoint.scenario import Scenario, load_scenario, preset_names
     from chokepoint.simulation.run import simulate
 
 

@@ -60,6 +60,12 @@ def audit_command(
     ] = 6,
     trajectories: Annotated[int, typer.Option("--trajectories", help="Morris trajectories.")] = 4,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes.")] = 1,
+    base: Annotated[
+        str,
+        typer.Option(
+            "--base", help="scenario (distributions sampled per draw) or median (fixed at medians)."
+        ),
+    ] = "scenario",
     top: Annotated[int, typer.Option("--top", help="Rows shown in the table format.")] = 20,
     output: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
     report: Annotated[
@@ -85,6 +91,7 @@ def audit_command(
         morris_inputs=morris,
         morris_trajectories=trajectories,
         workers=workers,
+        base=base,
         progress=lambda text: err.print(f"[dim]{text}[/dim]", highlight=False),
     )
     if report is not None:
@@ -204,7 +211,9 @@ def calibrate_command(
     written = result.write(out, network)
     written.append(write_evidence_report(out / "report.html", calibration=result))
     posterior = result.posterior_table()
-    table = Table(title=f"Posterior ({result.posterior.simulated} particles, {result.seconds:.0f} s)")
+    table = Table(
+        title=f"Posterior ({result.posterior.simulated} particles, {result.seconds:.0f} s)"
+    )
     for column in posterior.columns:
         table.add_column(column, justify="left" if column in {"parameter", "level"} else "right")
     for row in posterior.itertuples(index=False):
@@ -269,7 +278,8 @@ def _print_episodes(frame) -> None:
                 _number(row.model),
                 _number(row.value),
                 f"[{', '.join(str(a) for a in row.accept)}]",
-                "" if share is None or (isinstance(share, float) and math.isnan(share))
+                ""
+                if share is None or (isinstance(share, float) and math.isnan(share))
                 else f"{share:.0%}",
                 f"[{colour[row.result]}]{row.result}[/{colour[row.result]}]",
             )

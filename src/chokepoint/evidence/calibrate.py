@@ -263,7 +263,7 @@ class EngineSimulator:
                     scenario, item.parameter, _located(item.parameter.value, value)
                 )
             elif box is not None or item.prior != item.parameter.value:
-                proposal = {"dist": "uniform", "low": float(low), "high": float(high)}
+                proposal: Any = {"dist": "uniform", "low": float(low), "high": float(high)}
                 if box is None:
                     proposal = item.prior.model_dump(by_alias=True)
                 scenario = with_value(scenario, item.parameter, proposal)
@@ -460,7 +460,6 @@ class Calibration:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
         return target
-
 
     def write(self, folder: str | Path, network: SupplyNetwork | str | Path | None) -> list[Path]:
         """The posterior, predictive band and generations (CSV), the calibrated scenario

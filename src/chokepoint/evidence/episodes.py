@@ -201,7 +201,7 @@ class _Group:
     """One group's monthly exports: per draw in the run, and without the shock."""
 
     run: pd.DataFrame
-    quiet: pd.Series
+    quiet: Any  # pd.Series indexed by pd.Period (months)
     daily_baseline: float
 
     def baseline(self, months: pd.PeriodIndex) -> np.ndarray:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -98,7 +99,7 @@ def data_inputs(net: SupplyNetwork) -> list[Input]:
     table = assumption_table(net)
     materials = _materials(net)
     found = []
-    for item in table.itertuples(index=False):
+    for item in cast(Any, table.itertuples(index=False)):
         commodity = _row_commodity(net, item.table, int(item.row) - 1)
         material = materials.get(commodity, "other") or "other"
         found.append(
@@ -151,8 +152,9 @@ def touched_components(net: SupplyNetwork, scenario: Scenario) -> set[int] | Non
     for event in scenario.events:
         refs = event.references()
         commodities = set(refs.get("commodity", []))
-        if getattr(event, "value_content", None) is not None:
-            commodities |= set(event.value_content.controlled)
+        content = getattr(event, "value_content", None)
+        if content is not None:
+            commodities |= set(content.controlled)
         named = set(refs.get("producer", [])) | set(refs.get("node", []))
         if not commodities and not named:
             return None
@@ -209,7 +211,7 @@ def base_scenario(scenario: Scenario) -> Scenario:
 
 
 def _set_data(tables: dict[str, pd.DataFrame], item: Input, value: float) -> None:
-    frame = tables[item.table]
+    frame: Any = tables[item.table]
     column = frame.columns.get_loc(item.column)
     if item.table == "producers" and item.column == "capacity":
         output = frame.columns.get_loc("output")
@@ -243,5 +245,5 @@ def apply(
         changed._path = scenario.path
         scenario = changed
     if tables:
-        net = dataclasses.replace(net, **tables)
+        net = dataclasses.replace(net, **cast(Any, tables))
     return net, scenario

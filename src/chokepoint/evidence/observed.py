@@ -28,6 +28,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import pandas as pd
 import yaml
@@ -73,7 +74,7 @@ def read_observed(path: str | Path) -> pd.DataFrame:
         frame["period"] = "month"
     frame["period"] = frame["period"].replace("", "month")
     dates, values = [], []
-    for number, row in enumerate(frame.itertuples(index=False), start=1):
+    for number, row in enumerate(cast(Any, frame.itertuples(index=False)), start=1):
         try:
             dates.append(pd.Timestamp(str(row.date)))
         except ValueError:
@@ -107,7 +108,7 @@ def monthly_observed(frame: pd.DataFrame, series: str, unit: str) -> pd.Series:
     rows = frame[(frame["series"] == series) & (frame["period"] == "month")]
     rows = rows.drop_duplicates("date", keep="first").sort_values("date")
     values = []
-    for row in rows.itertuples(index=False):
+    for row in cast(Any, rows.itertuples(index=False)):
         base, factor = UNITS[str(row.unit)]
         target, to_target = UNITS.get(unit, (unit, 1.0))
         if base != target:

@@ -21,6 +21,7 @@ fallback refuses any other case rather than return a number that is not the expo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -156,8 +157,8 @@ def monthly(daily: xr.DataArray) -> pd.DataFrame:
     values = np.asarray(daily.transpose("draw", "day").to_numpy(), dtype=float)
     frame = pd.DataFrame(values, index=daily["draw"].to_numpy(), columns=days)
     sums = frame.T.groupby(months).sum().T
-    counts = pd.Series(1, index=days).groupby(months).sum()
-    full = [m for m in sums.columns if counts[m] == m.days_in_month]
+    counts = cast(dict, pd.Series(1, index=days).groupby(months).sum().to_dict())
+    full = [m for m in cast(list[pd.Period], list(sums.columns)) if counts[m] == m.days_in_month]
     result = sums[full]
     result.columns = pd.PeriodIndex(full, freq="M")
     result.index.name = "draw"

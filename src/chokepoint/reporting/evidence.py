@@ -173,8 +173,9 @@ def episode_figure(rows: pd.DataFrame) -> go.Figure:
     """One episode's checks: accepted interval, observed value and model median."""
     numeric = rows[rows["comparison"] != "month_in_interval"]
     figure = go.Figure()
-    labels = [f"{r.check} {r.title}"[:60] for r in numeric.itertuples(index=False)]
-    accept = [[float(a) for a in r.accept] for r in numeric.itertuples(index=False)]
+    items: list[Any] = list(numeric.itertuples(index=False))
+    labels = [f"{r.check} {r.title}"[:60] for r in items]
+    accept = [[float(a) for a in r.accept] for r in items]
     figure.add_trace(
         go.Bar(
             y=labels,
@@ -305,8 +306,7 @@ def _episode_table(episodes: pd.DataFrame) -> str:
         for r in episodes.itertuples(index=False)
     )
     return (
-        "<section id='checks'><h2>Every check</h2><table>"
-        f"<tr>{head}</tr>{rows}</table></section>"
+        f"<section id='checks'><h2>Every check</h2><table><tr>{head}</tr>{rows}</table></section>"
     )
 
 
