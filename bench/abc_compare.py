@@ -16,7 +16,7 @@ level, :class:`chokepoint.evidence.calibrate.Target`) for all three samplers.
 pyabc and ELFI are not dependencies of chokepoint: point ``CHOKEPOINT_ABC_PATHS`` at folders
 where they are installed (``pip install --target DIR pyabc``); they are appended to
 ``sys.path`` after the project's environment, so its numpy/pandas win. A library that is
-missing is reported as such. Prints one JSON object.
+missing is reported as such. Prints one JSON line per sampler, as each finishes.
 
 Run: ``python bench/abc_compare.py [--budget 600]`` (``--budget``: simulations for pyabc and
 ELFI).
@@ -157,11 +157,13 @@ def with_pyabc(one, target, budget: int) -> dict:
     database = "sqlite:///" + os.path.join(tempfile.mkdtemp(), "pyabc.db")
     run.new(database, {"y": observed})
     history = run.run(max_total_nr_simulations=budget, max_nr_populations=6)
+    stopped = history.total_nr_simulations
     frame, weights = history.get_distribution(m=0)
     return {
         "available": True,
         "version": pyabc.__version__,
         "simulations": counter["n"],
+        "simulations_counted_by_pyabc": int(stopped),
         "engine_runs": counter["n"],
         "seconds": round(time.perf_counter() - started, 1),
         "populations": history.max_t + 1,
@@ -203,17 +205,16 @@ def with_elfi(one, target, budget: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=int, default=600)
+    parser.add_argument("--budget", type=int, default=300)
     args = parser.parse_args()
     net, prior, target, one, simulator_class = problem()
     one(TRUE, 1)  # warm the JIT outside every timing
-    out = {
-        "problem": "toy licensing, approval odds (true 0.6, prior U(0.2, 0.95)), 12 months",
-        "plain_rejection": plain(net, prior, target, simulator_class),
-        "pyabc_smc": with_pyabc(one, target, args.budget),
-        "elfi_rejection": with_elfi(one, target, args.budget),
-    }
-    print(json.dumps(out, indent=2))
+    # one JSON line per sampler as soon as it finishes (a slow library does not hide the rest)
+    print(json.dumps({"problem": "toy licensing, approval odds (true 0.6, prior U(0.2, 0.95)), "
+                      "12 months", "budget": args.budget}), flush=True)  # fmt: skip
+    print(json.dumps({"plain_rejection": plain(net, prior, target, simulator_class)}), flush=True)
+    print(json.dumps({"pyabc_smc": with_pyabc(one, target, args.budget)}), flush=True)
+    print(json.dumps({"elfi_rejection": with_elfi(one, target, args.budget)}), flush=True)
 
 
 if __name__ == "__main__":

@@ -171,3 +171,26 @@ def test_apply_copies_and_scales_output_with_capacity(two_chains) -> None:
 def test_bad_metrics_name_the_problem(two_chains, metric, message) -> None:
     with pytest.raises(OptionError, match=message):
         audit(BAN, two_chains, metric=metric, draws=1)
+
+
+def test_the_demo_names_five_assumptions_from_the_recorded_audit() -> None:
+    from rich.console import Console
+
+    from chokepoint.cli.demo import HEADLINE_ASSUMPTIONS, print_headline_assumptions
+
+    assert HEADLINE_ASSUMPTIONS.is_file(), "bench/audit.py --save writes it"
+    console = Console(record=True, width=200)
+    print_headline_assumptions(console, "any version")
+    text = console.export_text()
+    assert "rests on" in text
+    assert all(f"  {n}. " in text for n in range(1, 6))
+    assert "rerun chokepoint audit" in text  # the version differs: it says so
+
+
+@pytest.mark.slow
+def test_the_tornado_puts_the_largest_swing_on_top(result) -> None:
+    from chokepoint.reporting.evidence import build_evidence_report, tornado_figure
+
+    figure = tornado_figure(result)
+    assert figure.data[0].y[-1] == result.table["input"].iloc[0]  # plotted bottom-up
+    assert "What the headline rests on" in build_evidence_report(audit=result)

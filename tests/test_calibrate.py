@@ -194,3 +194,21 @@ def test_recovery_figures(fitted, capsys) -> None:
     with capsys.disabled():
         print("\n" + table.to_string(index=False))
     assert len(table) == 2
+
+
+@pytest.mark.slow
+def test_the_report_and_the_output_folder(fitted, tmp_path) -> None:
+    from chokepoint.reporting.evidence import build_evidence_report
+
+    result, _ = fitted
+    html = build_evidence_report(calibration=result)
+    assert "Posterior of the fitted parameters" in html
+    assert "Posterior-predictive band" in html
+    written = {p.name for p in result.write(tmp_path / "out", NET)}
+    assert written == {
+        "posterior.csv",
+        "predictive.csv",
+        "generations.csv",
+        "calibrated.yaml",
+        "provenance.json",
+    }
