@@ -5,6 +5,8 @@ Run: ``python bench/headlines.py [--draws N]``. For the demo's two regimes (``li
 the horizon (units, share of baseline output, value; mean over draws), and P(stop) of
 EU-27 battery-electric cars. Prints one JSON object per scenario, then one with all.
 Product variants that roll up into a family (``car_bev_pm`` → ``car_bev``) are counted once.
+Also the EU-27 lost value over all priced commodities and the share of EU-27 NdFeB magnet
+deliveries lost.
 """
 
 from __future__ import annotations
@@ -39,6 +41,21 @@ def cars(results, net) -> dict[str, float]:
         "cars_lost_value_eur": float(per_draw["lost_value"].mean()) if len(per_draw) else 0.0,
         "p_stop_car_bev": float(bev["time_to_survive_days"].notna().mean()) if len(bev) else 0.0,
         "products": sorted(rows["product"].unique().tolist()),
+        **eu_losses(results, net),
+    }
+
+
+def eu_losses(results, net) -> dict[str, float]:
+    """EU-27 lost value over every priced commodity (families left out, as above) and the
+    share of EU-27 NdFeB magnet deliveries lost: where the losses go when no car line stops."""
+    stats = results.stats
+    eu = stats[(stats["region"] == "EU27") & stats["product"].isin(set(net.commodities["id"]))]
+    magnets = eu[eu["product"] == "ndfeb_magnet"]
+    return {
+        "eu_lost_value_eur": float(eu["lost_value_mean"].fillna(0).sum()),
+        "magnets_lost_share": float(magnets["lost_output_share_mean"].iloc[0])
+        if len(magnets)
+        else 0.0,
     }
 
 

@@ -27,7 +27,7 @@ def network(
     demand: (id, region, commodity, quantity, unit)
     stocks: (holder, commodity, quantity, days_of_cover, target_days, unit[, firms,
     firm_cover_spread])
-    commodities: (id, unit, stage, value)
+    commodities: (id, unit, stage, value[, family])
     """
     commodities = commodities or [
         ("ore", "t", "mining", 100.0),
@@ -47,9 +47,11 @@ def network(
                     "stage": s,
                     "material": "test",
                     "value": str(v),
+                    "family": row[4] if len(row) > 4 else "",
                     "assumption": A,
                 }
-                for c, u, s, v in commodities
+                for row in commodities
+                for c, u, s, v in [row[:4]]
             ]
         ),
         "producers": pd.DataFrame(

@@ -197,6 +197,8 @@ MINIMAL = {
     "supplier_switch": {"commodity": "magnet", "suppliers": "mag_deu"},
     "demand_cut": {"commodity": "car", "cut": 0.1},
     "air_freight": {"exporter": "CHN"},
+    "licence_suspension": {"licensing": 0},
+    "licence_revocation": {"licensing": 0, "share": 0.5},
 }
 
 

@@ -150,9 +150,7 @@ def study():
     [("Dysprosium", "processing", 5.6), ("Gallium", "processing", 3.9)],
 )
 def test_study_route_reproduces_the_2023_check_values(study, material, stage, published) -> None:
-    """Dy and Ga reproduce within 0.1. Natural graphite (2.10 vs 1.8) does not: the wheel's
-    World Mining Data start in 2018, when China's share is higher than in the study's
-    2016-2020 window; tungsten processing has no refinery data in the wheel (see
+    """Dy and Ga reproduce within 0.1 (graphite and tungsten: see the tests below and
     docs/criticality.md)."""
     row = study.loc[(material, stage)]
     assert row["status"] == "computed"
@@ -160,20 +158,118 @@ def test_study_route_reproduces_the_2023_check_values(study, material, stage, pu
     assert row["sr_p5"] <= row["sr"] <= row["sr_p95"]
 
 
-def test_study_route_says_why_tungsten_processing_is_missing(study) -> None:
+@pytest.mark.xfail(
+    strict=True,
+    reason="natural graphite SR 2.10 vs 1.8: World Mining Data give China 75% of world "
+    "output in 2018-2020 (the wheel has no 2016-2017); the study's 1.8 needs about 67% with "
+    "every other input as published (docs/criticality.md)",
+)
+def test_natural_graphite_sr_reproduces_the_study(study) -> None:
+    assert abs(study.loc[("Natural graphite", "extraction")]["sr"] - 1.8) <= 0.1
+
+
+def test_natural_graphite_difference_comes_from_chinas_global_share(study) -> None:
+    """The documented reason, pinned: with the study's IR, EoL-RIR, SI_SR, t = 1 and the
+    2022 governance, only China's share of global supply moves SR by 0.3; at 67% (not the
+    data's 75%) the formula gives the study's 1.8."""
+    from dataclasses import replace
+
+    from chokepoint.analysis.criticality import governance_scores, stage_inputs, with_top_share
+    from chokepoint.importers.reference import load_reference
+
+    row = study.loc[("Natural graphite", "extraction")]
+    assert row["sr"] == pytest.approx(2.10, abs=0.005)
+    ref = load_reference()
+    params = ref.parameters[ref.parameters["material"] == "Natural graphite"].iloc[0]
+    inputs, _ = stage_inputs(ref, params, "extraction", None)
+    assert inputs is not None
+    assert inputs.global_shares["CHN"] == pytest.approx(0.754, abs=0.001)
+    assert (inputs.import_reliance, inputs.eol_rir, inputs.si_sr) == (0.99, 0.03, 0.98)
+    assert inputs.trade_global == {} and inputs.trade_eu == {}
+    score = governance_scores(ref, None).score
+    score = {**dict.fromkeys(set(inputs.global_shares) | set(inputs.eu_shares), 5.0), **score}
+    at_67 = replace(inputs, global_shares=with_top_share(inputs.global_shares, 0.67))
+    assert stage_supply_risk(at_67, score)[0] == pytest.approx(1.8, abs=0.01)
+    # the EU-sourcing side cannot explain it: the published China 40% changes SR by < 0.03
+    at_40 = replace(inputs, eu_shares=with_top_share(inputs.eu_shares, 0.40))
+    assert abs(stage_supply_risk(at_40, score)[0] - row["sr"]) < 0.03
+
+
+def test_tungsten_processing_computed_on_a_stated_proxy(study) -> None:
+    """No refinery output by country is sourced: mine shares stand in (an assumption with
+    a range, eu2023_proxies.csv). The point value is 1.06 against the study's 1.2; the
+    assumption's range (China's processing share from its mine share to 100%) holds it."""
     row = study.loc[("Tungsten", "processing")]
-    assert math.isnan(row["sr"]) and "no production data" in row["status"]
-    assert study.loc[("Natural graphite", "extraction")]["status"] == "computed"
+    assert row["status"] == "computed"
+    assert "ASSUMPTION" in row["inputs"] and "Tungsten (W)" in row["inputs"]
+    assert row["sr"] == pytest.approx(1.06, abs=0.01)
+    assert row["sr_assumption_low"] == pytest.approx(row["sr"])
+    assert row["sr_assumption_low"] <= 1.2 <= row["sr_assumption_high"]
+    assert row["sr_p5"] <= row["sr"] <= row["sr_p95"]
 
 
-def test_published_ei_carried_for_the_check_materials(study) -> None:
+@pytest.mark.xfail(
+    strict=True,
+    reason="tungsten processing SR 1.06 vs 1.2: refinery shares by country are not sourced; "
+    "the mine-share proxy gives China 83%, the study's value needs about 90% (docs)",
+)
+def test_tungsten_processing_sr_reproduces_the_study(study) -> None:
+    assert abs(study.loc[("Tungsten", "processing")]["sr"] - 1.2) <= 0.1
+
+
+def test_ei_not_computed_without_sourced_inputs_and_published_carried(study) -> None:
+    """No end-use shares by NACE sector and no sector value added could be sourced, so no
+    EI is computed; the study's published EI is carried beside it and flagged."""
     for material, stage, ei in [
         ("Dysprosium", "processing", 7.8),
         ("Gallium", "processing", 3.7),
         ("Natural graphite", "extraction", 3.4),
         ("Tungsten", "processing", 8.7),
     ]:
-        assert study.loc[(material, stage)]["ei"] == ei
+        row = study.loc[(material, stage)]
+        assert row["published_ei"] == ei
+        assert row["ei"] is None or math.isnan(row["ei"])
+        assert row["ei_source"].startswith("not computed")
+
+
+def test_ei_from_inputs_on_a_worked_case() -> None:
+    import pandas as pd
+
+    from chokepoint.analysis.criticality_ei import MANUFACTURING, ei_from_inputs
+
+    value_added = pd.DataFrame(
+        {
+            "nace": list(MANUFACTURING),
+            "value_added_meur": [100.0 if s == "C29" else 50.0 for s in MANUFACTURING],
+            "year": "2019",
+        }
+    )
+    uses = pd.DataFrame({"material": "X", "nace": ["C27", "C29"], "share": [0.6, 0.4]})
+    value, how = ei_from_inputs("X", 0.9, uses, value_added)
+    assert value == pytest.approx((0.6 * 50 + 0.4 * 100) / 100 * 10 * 0.9)
+    assert how.startswith("computed")
+    assert ei_from_inputs("Y", 0.9, uses, value_added)[0] is None
+    partial = value_added[value_added["nace"] != "C10"]
+    value, how = ei_from_inputs("X", 0.9, uses, partial)
+    assert value is None and "all of C10-C33" in how
+    assert ei_from_inputs("X", None, uses, value_added)[1].endswith("(group)")
+
+
+def test_assumption_band_for_the_hree_assumption(study) -> None:
+    row = study.loc[("Dysprosium", "processing")]
+    # global HREE processing 100% China, range 90-100%: SR scales with the share squared
+    assert row["sr_assumption_high"] == pytest.approx(row["sr"])
+    assert row["sr_assumption_low"] == pytest.approx(row["sr"] * 0.81)
+
+
+def test_with_top_share_keeps_the_known_total() -> None:
+    from chokepoint.analysis.criticality import with_top_share
+
+    out = with_top_share({"A": 0.6, "B": 0.3, "C": 0.1}, 0.8)
+    assert out["A"] == 0.8 and sum(out.values()) == pytest.approx(1.0)
+    assert out["B"] / out["C"] == pytest.approx(3.0)
+    assert with_top_share({"A": 1.0}, 0.9) == {"A": 0.9}
+    assert with_top_share({"A": 0.7, "B": 0.3}, 1.0) == {"A": 1.0, "B": 0.0}
 
 
 def test_data_route_for_a_year_uses_that_years_governance() -> None:
@@ -245,7 +341,7 @@ def test_criticality_command_json_and_table() -> None:
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
     assert rows[0]["material"] == "Gallium" and abs(rows[0]["sr"] - 3.9) <= 0.1
-    table = runner.invoke(app, ["criticality", "--draws", "50"])
+    table = runner.invoke(app, ["criticality", "--draws", "50"], env={"COLUMNS": "200"})
     assert table.exit_code == 0 and "Dysprosium" in table.output
 
 
@@ -257,9 +353,15 @@ def test_criticality_command_unknown_material_exits_2() -> None:
 def test_metrics_eu_lists_the_strategic_materials() -> None:
     result = runner.invoke(app, ["metrics", "--region", "EU"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    for name in ("gallium", "germanium", "ree_magnets", "magnesium", "silicon", "tungsten"):
-        assert name in result.output
     assert "CRMA strategic raw materials" in result.output
+    table = result.output[result.output.index("CRMA strategic raw materials") :]
+    strategic = strategic_materials_table()
+    names = set(strategic.loc[strategic["crma"] == "strategic", "material"])
+    assert len(names) == 17
+    listed = {line.split("│")[1].strip() for line in table.splitlines() if line.count("│") > 2}
+    assert names <= listed
+    for flag in ("≤65%", "≥10/40%", "≥25%", "breach", "below", "met"):
+        assert flag in table
 
 
 def test_geopolrisk_command_csv() -> None:

@@ -371,3 +371,42 @@ def test_bad_firm_declarations_are_errors(stocks, words) -> None:
     with pytest.raises(DataError, match=words) as error:
         build_model(net, Scenario.from_text("name: t\nevents: []"))
     assert "stocks, row 1" in str(error.value)
+
+
+@pytest.mark.parametrize("free_share", [0.3, 0.5])
+def test_a_magnet_free_variant_keeps_its_share_under_a_full_magnet_ban(free_share) -> None:
+    """Two variants of one car family: the PM variant needs a Chinese magnet, the
+    magnet-free one does not. Under a full ban on magnets the family keeps at least the
+    magnet-free variant's share of its output, and the PM variant stops once its magnet
+    stock is used up."""
+    pm, free = 365.0 * (1 - free_share), 365.0 * free_share
+    net = network(
+        [
+            ("mag", "CHN", "magnet", 730.0, pm),
+            ("pm_cars", "DEU", "car_pm", 2 * pm, pm),
+            ("free_cars", "DEU", "car_free", 2 * free, free),
+        ],
+        [("mag", "pm_cars", 1.0), ("pm_cars", "eu_pm", 1.0), ("free_cars", "eu_free", 1.0)],
+        recipes=[("car_pm", "magnet", 1.0, "unit/unit")],
+        commodities=[
+            ("magnet", "unit", "component", 1.0),
+            ("car_pm", "unit", "product", 1000.0, "car"),
+            ("car_free", "unit", "product", 1000.0, "car"),
+        ],
+        demand=[
+            ("eu_pm", "EU27", "car_pm", pm, "unit"),
+            ("eu_free", "EU27", "car_free", free, "unit"),
+        ],
+        stocks=[
+            ("pm_cars", "magnet", None, 10.0, None, "unit"),
+            ("eu_pm", "car_pm", 0.0, None, 0.0, "unit"),
+            ("eu_free", "car_free", 0.0, None, 0.0, "unit"),
+        ],
+    )
+    ban = "\n  - type: export_ban\n    exporter: CHN\n    commodity: magnet\n"
+    stats = simulate(scenario(ban, horizon=60), net).stats.set_index(["product", "region"])
+    family = stats.loc[("car", "EU27")]
+    assert family["lost_output_share_mean"] <= (1 - free_share) + 1e-9
+    assert stats.loc[("car_free", "EU27"), "lost_output_mean"] == pytest.approx(0.0, abs=1e-9)
+    assert stats.loc[("car_pm", "EU27"), "stoppage_probability"] == 1.0
+    assert stats.loc[("car_pm", "EU27"), "time_to_survive_days_p50"] == pytest.approx(10, abs=1)

@@ -207,3 +207,65 @@ events:
         assert 40 + SEA_DAYS <= row["time_to_survive_days_p50"] <= 70 + SEA_DAYS
         assert 0 < row["lost_output_share_mean"] < 0.5
     assert stats.loc[("car_ice", "EU27"), "lost_output_mean"] == 0
+
+
+# --------------------------------------------------------------- the rare-earth record
+
+RARE_EARTHS = {
+    "ree-2025-04": (dt.date(2025, 4, 4), dt.date(2025, 4, 4), None),
+    "ree-2025-10": (dt.date(2025, 10, 9), dt.date(2025, 11, 8), None),
+    "ree-2025-11": (dt.date(2025, 11, 7), dt.date(2025, 11, 7), dt.date(2026, 11, 10)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RARE_EARTHS))
+def test_rare_earth_presets_carry_their_dates_and_sources(name: str) -> None:
+    scenario = load_scenario(name)
+    assert (scenario.announced, scenario.in_force, scenario.ends) == RARE_EARTHS[name]
+    assert any(s.startswith("facts.md E") for s in scenario.source or [])
+
+
+def test_april_regime_uses_the_reported_six_month_validity() -> None:
+    for name in RARE_EARTHS:
+        april = load_scenario(name).events[0]
+        assert april.validity == 180 and april.commodity and "ndfeb_magnet" in april.commodity
+
+
+def _licences(name: str, draws: int = 4):
+    results = simulate(load_scenario(name), draws=draws)
+    return results, results.licence_draws
+
+
+def test_after_november_2025_the_october_controls_gate_nothing() -> None:
+    """Ann. 70/2025 suspends Ann. 57 and 61 over the whole horizon (to 10 Nov 2026); the
+    April regime stays, its contracts part-way through their licences on day 0."""
+    results, draws = _licences("ree-2025-11")
+    by_event = draws.groupby("event")["gated_days"].mean()
+    assert by_event.loc[1] == 0 and by_event.loc[2] == 0
+    assert by_event.loc[0] > 0
+    gate = simulate(load_scenario("ree-2025-11"), draws=2, keep="daily").trajectories["gate"]
+    assert float(gate.isel(day=0).mean()) > 0.5  # licences already held stay valid
+
+
+def test_general_licences_cut_the_days_magnets_wait() -> None:
+    """From December 2025 a share of each magnet flow holds year-long general licences:
+    magnet flows wait fewer days than under the same regime without them."""
+    scenario = load_scenario("ree-2025-11")
+    april = scenario.events[0]
+    without = april.model_copy(update={"authority": type(april.authority)()})
+    plain = scenario.model_copy(update={"events": [without, *scenario.events[1:]]})
+    gated = {}
+    for label, case in (("general", scenario), ("individual", plain)):
+        draws = simulate(case, draws=6).licence_draws
+        magnets = draws[(draws["event"] == 0) & draws["link"].str.startswith("ndfeb_chn")]
+        gated[label] = magnets["gated_days"].mean()
+    assert gated["general"] < gated["individual"]
+
+
+def test_the_point_one_percent_rule_reaches_only_goods_not_controlled_before() -> None:
+    results, draws = _licences("ree-2025-10", draws=2)
+    rule = draws[draws["event"] == 2]
+    assert len(rule) and not rule["link"].str.startswith("ndfeb_chn").any()
+    assert rule["link"].str.startswith("ndfeb_jpn").any()
+    april = draws[draws["event"] == 0]
+    assert april["link"].str.startswith("ndfeb_chn").any()

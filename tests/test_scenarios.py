@@ -101,6 +101,8 @@ def test_registry_covers_every_event_type() -> None:
         "export_ban",
         "export_quota",
         "export_licensing",
+        "licence_suspension",
+        "licence_revocation",
         "outage",
         "demand_shift",
         "stockpile",
@@ -260,7 +262,8 @@ def test_value_content_rule_catches_foreign_magnets() -> None:
 
     net, scenario = load_default(), load_scenario("ree-2025-10")
     model = build_model(net, scenario)
-    caught = set(model.link_ids[value_content_links(net, model, scenario.events[1])])
+    rule = next(e for e in scenario.events if getattr(e, "value_content", None))
+    caught = set(model.link_ids[value_content_links(net, model, rule)])
     assert "ndfeb_jpn->ev_motors_eu27" in caught
     assert not any(link.startswith(("ndfeb_deu_vac", "ndfeb_est_narva")) for link in caught)
 

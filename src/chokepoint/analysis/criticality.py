@@ -26,12 +26,22 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, cast, overload
 
 import numpy as np
 import pandas as pd
 
-from chokepoint.importers.reference import ReferenceData, load_reference
+from chokepoint.analysis.criticality_ei import (
+    economic_importance as economic_importance,  # re-exported: it lives with the EI inputs
+)
+from chokepoint.analysis.criticality_ei import (
+    ei_from_inputs,
+    end_use_table,
+    value_added_table,
+)
+from chokepoint.importers.reference import ReferenceData, load_reference, read_table
 from chokepoint.network.countries import EU27
 
 STAGES = ("extraction", "processing")
@@ -132,31 +142,6 @@ def _needed(value: float | None, name: str) -> float:
     return float(value)
 
 
-def economic_importance(
-    end_use_shares: Mapping[str, float],
-    value_added: Mapping[str, float],
-    si_ei: float,
-    *,
-    largest_value_added: float | None = None,
-) -> float:
-    """``EI = Σ_s A_s · Q_s / max Q · 10 · SI_EI`` over NACE-2 sectors ``s``.
-
-    ``largest_value_added`` is the value added of the largest sector (of the reference
-    set of manufacturing sectors); it defaults to the largest in ``value_added``.
-    """
-    total = sum(end_use_shares.values())
-    if abs(total - 1.0) > 1e-6:
-        raise ValueError(f"end-use shares add up to {total:.6g}, expected 1")
-    missing = sorted(set(end_use_shares) - set(value_added))
-    if missing:
-        raise ValueError(f"no value added for sector {missing[0]}")
-    largest = max(value_added.values()) if largest_value_added is None else largest_value_added
-    if not largest > 0:
-        raise ValueError("the largest value added must be positive")
-    weighted = sum(share * value_added[s] for s, share in end_use_shares.items())
-    return weighted / largest * 10.0 * si_ei
-
-
 # --------------------------------------------------------------------------- one stage
 
 
@@ -175,6 +160,8 @@ class StageInputs:
     trade_global: dict[str, float] = field(default_factory=dict)
     trade_eu: dict[str, float] = field(default_factory=dict)
     provenance: tuple[str, ...] = ()
+    ranges: tuple[tuple[str, float, float], ...] = ()
+    """Assumed scopes: ``(scope, low, high)`` bounds of that scope's top supplier share."""
 
 
 def stage_supply_risk(
@@ -334,6 +321,31 @@ def _trade_parameters(
     return found.get("global", {}), found.get("eu", {})
 
 
+def _proxies(ref: ReferenceData) -> pd.DataFrame:
+    """Stated-assumption proxies (``eu2023_proxies.csv``): a stage without data of its own
+    that borrows another World Mining Data series, with a range for its top supplier."""
+    return _read_proxies(str(ref.folder))
+
+
+@lru_cache(maxsize=4)
+def _read_proxies(folder: str) -> pd.DataFrame:
+    path = Path(folder) / "eu2023_proxies.csv"
+    if not path.is_file():
+        return pd.DataFrame(columns=["material", "stage", "scope", "proxy_wmd"])
+    table = read_table(path)
+    for column in ("top_low", "top_high"):
+        table[column] = pd.to_numeric(table[column].replace("", None), errors="raise")
+    return table
+
+
+def _proxy(ref: ReferenceData, material: str, stage: str, scope: str) -> pd.Series | None:
+    table = _proxies(ref)
+    hit = table[
+        (table["material"] == material) & (table["stage"] == stage) & (table["scope"] == scope)
+    ]
+    return None if hit.empty else hit.iloc[0]
+
+
 def _years(years: tuple[int, ...]) -> str:
     return str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
 
@@ -344,6 +356,7 @@ def _scope_shares(
     published: dict[str, pd.DataFrame],
     scope: str,
     years: tuple[int, ...],
+    proxy: pd.Series | None = None,
 ) -> tuple[dict[str, float], str | None]:
     """Shares of one scope and a provenance note, or ``({}, reason)`` when there are none."""
     table = published.get(scope)
@@ -352,6 +365,14 @@ def _scope_shares(
     if scope == "global":
         shares = global_supply_shares(ref, rows, years)
         sheets = sorted({s for v in rows["wmd"] for s in v.split(";") if s})
+        if not shares and proxy is not None:
+            sheets = [str(proxy["proxy_wmd"])]
+            shares = global_supply_shares(ref, pd.DataFrame({"wmd": sheets}), years)
+            if shares:
+                return shares, (
+                    f"global: ASSUMPTION, WMD {sheets[0]} {_years(years)} shares stand in "
+                    f"(eu2023_proxies.csv): {_share_text(shares)}"
+                )
         if not shares:
             return {}, None
         return shares, f"global: WMD {'+'.join(sheets)} {_years(years)}"
@@ -395,15 +416,19 @@ def stage_inputs(
     published = _published_shares(ref, material, stage) if year is None else {}
     found: dict[str, dict[str, float]] = {}
     notes: list[str] = []
+    ranges: list[tuple[str, float, float]] = []
     for scope, needed, years in (
         ("global", basis in ("GS+EU", "GSonly"), STUDY_GLOBAL_YEARS),
         ("eu", basis in ("GS+EU", "EUonly"), STUDY_EU_YEARS),
     ):
         if not needed:
             continue
+        proxy = _proxy(ref, material, stage, scope)
         shares, note = _scope_shares(
-            ref, rows, published, scope, years if year is None else (year,)
+            ref, rows, published, scope, years if year is None else (year,), proxy
         )
+        if shares:
+            ranges.extend(_assumed_range(scope, shares, published.get(scope), proxy, note))
         if not shares:
             where = "production" if scope == "global" else "EU import"
             return None, f"no {where} data for this stage in the wheel"
@@ -425,9 +450,47 @@ def stage_inputs(
             trade_global=trade_g,
             trade_eu=trade_e,
             provenance=tuple(notes),
+            ranges=tuple(ranges),
         ),
         "computed",
     )
+
+
+def _assumed_range(
+    scope: str,
+    shares: Mapping[str, float],
+    published: pd.DataFrame | None,
+    proxy: pd.Series | None,
+    note: str | None,
+) -> list[tuple[str, float, float]]:
+    """The top-supplier range of a scope resting on a stated assumption, if it does."""
+    top = max(shares.values())
+    if proxy is not None and note is not None and "ASSUMPTION" in note:
+        low = proxy["top_low"] if proxy["top_low"] == proxy["top_low"] else top
+        high = proxy["top_high"] if proxy["top_high"] == proxy["top_high"] else top
+        return [(scope, float(low), float(high))]
+    if published is not None and (published["kind"] == "assumption").any():
+        row = published.sort_values("share", ascending=False).iloc[0]
+        low = row["low"] if row["low"] == row["low"] else top
+        high = row["high"] if row["high"] == row["high"] else top
+        return [(scope, float(low), float(high))]
+    return []
+
+
+def with_top_share(shares: Mapping[str, float], top_share: float) -> dict[str, float]:
+    """``shares`` with the largest supplier's share set to ``top_share`` and the others
+    scaled so the known total stays the same (or shrinks to ``top_share`` when there are
+    no others: the rest is unknown origin). Used for assumption ranges."""
+    if not shares:
+        return {}
+    top = max(shares, key=lambda c: shares[c])
+    total = sum(shares.values())
+    rest = total - shares[top]
+    out = {top: float(top_share)}
+    if rest > 0:
+        factor = max(total - top_share, 0.0) / rest
+        out.update({c: s * factor for c, s in shares.items() if c != top})
+    return out
 
 
 def study_materials(ref: ReferenceData, material: str | None) -> list[str]:
@@ -456,26 +519,30 @@ def criticality_table(
     draws: int = 1000,
     seed: int = 2023,
 ) -> pd.DataFrame:
-    """SR per stage (with Monte Carlo bands) and EI for the study's materials.
+    """SR per stage (with Monte Carlo and assumption bands) and EI for the study's materials.
 
     ``year=None``: the 2023 study's route (see the module docstring); ``year=Y``: the real
-    data of year ``Y``. EI is the study's published value: its inputs (end-use shares by
-    NACE sector, sector value added) are not in the shipped data.
+    data of year ``Y``. EI is computed from end-use shares and sector value added where
+    those are sourced (:mod:`chokepoint.analysis.criticality_ei`); ``ei_source`` says so,
+    and ``published_ei`` carries the study's value either way.
     """
     ref = load_reference() if ref is None else ref
     governance = governance_scores(ref, year)
     wanted = set(study_materials(ref, material))
+    end_uses, value_added = end_use_table(ref), value_added_table(ref)
     records = []
     params: Any  # a namedtuple of the parameters table's columns
     for params in ref.parameters.itertuples(index=False):
         if params.material not in wanted:
             continue
         row = pd.Series(params._asdict())
+        ei = ei_from_inputs(str(params.material), _number(params.si_ei), end_uses, value_added)
         for code, stage in (("E", "extraction"), ("P", "processing")):
             if code not in str(params.stages):
                 continue
             inputs, status = stage_inputs(ref, row, stage, year)
-            records.append(_record(row, stage, inputs, status, governance, year, draws, seed))
+            record = _record(row, stage, inputs, status, governance, year, draws, seed, ei)
+            records.append(record)
     return pd.DataFrame.from_records(records, columns=CRITICALITY_COLUMNS)
 
 
@@ -494,9 +561,13 @@ CRITICALITY_COLUMNS = [
     "sr_p5",
     "sr_p50",
     "sr_p95",
+    "sr_assumption_low",
+    "sr_assumption_high",
     "published_sr",
     "sr_minus_published",
     "ei",
+    "published_ei",
+    "ei_minus_published",
     "ei_source",
     "critical",
     "governance",
@@ -514,9 +585,12 @@ def _record(
     year: int | None,
     draws: int,
     seed: int,
+    ei_computed: tuple[float | None, str] = (None, "not computed"),
 ) -> dict[str, object]:
     published = params[f"published_sr_{stage}"]
-    ei = params["published_ei"]
+    published_ei = _number(params["published_ei"])
+    ei_value, ei_how = ei_computed
+    ei = ei_value if ei_value is not None else published_ei
     record: dict[str, object] = dict.fromkeys(CRITICALITY_COLUMNS)
     record.update(
         material=params["material"],
@@ -528,8 +602,12 @@ def _record(
         eol_rir=_number(params["eol_rir"]),
         si_sr=_number(params["si_sr"]),
         published_sr=_number(published),
-        ei=_number(ei),
-        ei_source="published (2023 study; NACE inputs not shipped)",
+        ei=ei_value,
+        published_ei=published_ei,
+        ei_minus_published=(
+            None if ei_value is None or published_ei is None else ei_value - published_ei
+        ),
+        ei_source=ei_how,
         status=status,
     )
     if inputs is None:
@@ -542,6 +620,7 @@ def _record(
     sr, hhi_g, hhi_e = stage_supply_risk(inputs, score)
     sample = supply_risk_draws(inputs, score, governance.spread, draws=draws, seed=seed)
     p5, p50, p95 = np.percentile(sample, [5, 50, 95])
+    low, high = assumption_band(inputs, score)
     notes = list(inputs.provenance)
     if unscored:
         notes.append(f"no governance score for {', '.join(unscored)}: {GOVERNANCE_MIDPOINT:g} used")
@@ -552,12 +631,34 @@ def _record(
         sr_p5=float(p5),
         sr_p50=float(p50),
         sr_p95=float(p95),
+        sr_assumption_low=low,
+        sr_assumption_high=high,
         sr_minus_published=None if record["published_sr"] is None else sr - published,
-        critical=None if record["ei"] is None else bool(sr >= CRITICAL_SR and ei >= CRITICAL_EI),
+        critical=None if ei is None else bool(sr >= CRITICAL_SR and ei >= CRITICAL_EI),
         governance=governance.label,
         inputs="; ".join(notes),
     )
     return record
+
+
+def assumption_band(
+    inputs: StageInputs, governance: Mapping[str, float]
+) -> tuple[float | None, float | None]:
+    """SR at the low and high ends of the stage's stated assumptions (``inputs.ranges``):
+    the top supplier's share of each assumed scope set to its bounds. ``(None, None)``
+    when the stage rests on no ranged assumption."""
+    if not inputs.ranges:
+        return None, None
+    ends = []
+    for end in (1, 2):
+        changed = {"global": inputs.global_shares, "eu": inputs.eu_shares}
+        for scope, *bounds in inputs.ranges:
+            changed[scope] = with_top_share(changed[scope], bounds[end - 1])
+        varied = StageInputs(
+            **{**inputs.__dict__, "global_shares": changed["global"], "eu_shares": changed["eu"]}
+        )
+        ends.append(stage_supply_risk(varied, governance)[0])
+    return min(ends), max(ends)
 
 
 def _number(value: Any) -> float | None:

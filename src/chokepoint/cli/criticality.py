@@ -47,6 +47,12 @@ def _num(value: object, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
+def _band(low: object, high: object) -> str:
+    if low is None or (isinstance(low, float) and low != low):
+        return ""
+    return f"{_num(low)}–{_num(high)}"
+
+
 def _short(status: str) -> str:
     if status.startswith("group"):
         return "group"
@@ -82,14 +88,14 @@ def criticality_command(
 
 
 def _criticality_rich(table: pd.DataFrame) -> Table:
+    from chokepoint.reporting.tables import rich_table
+
     route = table["route"].iloc[0] if len(table) else ""
-    result = Table(
-        title=f"EU criticality, {route} (SR band: 5-95% over governance draws)",
-        title_justify="left",
-        header_style="bold",
+    result = rich_table(
+        f"EU criticality, {route} (SR band: 5-95% over governance draws)",
+        ("material", "stage"),
+        ("SR", "p5–p95", "assumed", "study SR", "EI", "study EI", "critical"),
     )
-    for name in ("material", "stage", "SR", "p5–p95", "study SR", "EI", "critical"):
-        result.add_column(name, justify="left" if name in ("material", "stage") else "right")
     row: Any  # a namedtuple of the table's columns
     for row in table.itertuples(index=False):
         computed = row.sr is not None and row.sr == row.sr
@@ -100,13 +106,17 @@ def _criticality_rich(table: pd.DataFrame) -> Table:
             stage,
             _num(row.sr) if computed else _short(str(row.status)),
             f"{_num(row.sr_p5)}–{_num(row.sr_p95)}" if computed else "",
+            _band(row.sr_assumption_low, row.sr_assumption_high),
             _num(row.published_sr, 1),
             _num(row.ei, 1),
+            _num(row.published_ei, 1),
             critical,
         )
     result.caption = (
-        "E/P extraction/processing; * the stage the 2023 study reports. EI is the study's "
-        "published value. 'no data': the wheel lacks that stage; 'group': no SI_SR. "
+        "E/P extraction/processing; * the stage the 2023 study reports. 'assumed': SR over "
+        "the range of a stated assumption the stage rests on. EI is computed only from "
+        "sourced end-use shares and sector value added ('–': not sourced; 'critical' then "
+        "uses the study's EI). 'no data': the wheel lacks that stage; 'group': no SI_SR. "
         "--format json gives each row's inputs and their sources."
     )
     return result
@@ -132,11 +142,13 @@ def geopolrisk_command(
 
 
 def _geopolrisk_rich(table: pd.DataFrame) -> Table:
-    result = Table(
-        title="GeoPolRisk (geopolrisk-py method)", title_justify="left", header_style="bold"
+    from chokepoint.reporting.tables import rich_table
+
+    result = rich_table(
+        "GeoPolRisk (geopolrisk-py method)",
+        ("material", "stage"),
+        ("year", "HHI", "import risk", "score", "USD/kg", "CF"),
     )
-    for name in ("material", "stage", "year", "HHI", "import risk", "score", "USD/kg", "CF"):
-        result.add_column(name, justify="left" if name in ("material", "stage") else "right")
     row: Any  # a namedtuple of the table's columns
     for row in table.itertuples(index=False):
         result.add_row(
@@ -154,29 +166,19 @@ def _geopolrisk_rich(table: pd.DataFrame) -> Table:
 
 def strategic_rich_table(table: pd.DataFrame) -> Table:
     """The CRMA strategic-materials table (real data) for a terminal."""
-    from chokepoint.reporting.tables import percent
+    from chokepoint.reporting.tables import percent, rich_table
 
     year = int(table["year"].iloc[0]) if len(table) else ""
-    result = Table(
-        title=f"CRMA strategic raw materials by stage, real data {year} (EU sourcing = EU "
+    result = rich_table(
+        f"CRMA strategic raw materials by stage, real data {year} (EU sourcing = EU "
         "production + extra-EU imports)",
-        title_justify="left",
-        header_style="bold",
+        ("material", "stage"),
+        ("world top", "top third country", "≤65%", "EU own", "≥10/40%", "recycl.", "≥25%"),
     )
-    for name in (
-        "material",
-        "stage",
-        "world top",
-        "top third country",
-        "≤65%",
-        "EU own",
-        "recycl.",
-    ):
-        result.add_column(name, justify="left" if name in ("material", "stage") else "right")
     row: Any  # a namedtuple of the table's columns
     for row in table.itertuples(index=False):
         if not row.data:
-            result.add_row(row.material, row.stage, "no data", "", "", "", "")
+            result.add_row(row.material, row.stage, "no data", "", "", "", "", "", "")
             continue
         top = (
             f"{row.world_top_country} {percent(row.world_top_share)}"
@@ -190,8 +192,16 @@ def strategic_rich_table(table: pd.DataFrame) -> Table:
         )
         flag = {True: "breach", False: "ok"}.get(row.crma_65_breach, "–")
         own = "–" if row.crma_domestic_met is None else percent(row.domestic_share)
+        own_flag = {True: "met", False: "below"}.get(row.crma_domestic_met, "–")
         rec = "–" if row.eol_rir != row.eol_rir or row.eol_rir is None else percent(row.eol_rir)
-        result.add_row(row.material, row.stage, top, third, flag, own, rec)
+        rec_flag = {True: "met", False: "below"}.get(row.crma_recycling_met, "–")
+        result.add_row(row.material, row.stage, top, third, flag, own, own_flag, rec, rec_flag)
+    result.caption = (
+        "CRMA 2030 benchmarks per stage: no third country above 65% of EU sourcing; EU's own "
+        "share ≥10% (extraction) / ≥40% (processing) where production and trade units agree; "
+        "recycling ≥25%, read against the end-of-life recycling input rate. '–': not computable "
+        "from the data."
+    )
     return result
 
 

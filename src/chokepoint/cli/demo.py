@@ -1,10 +1,13 @@
 """``chokepoint demo``: the main job on the default data, for a newcomer.
 
-What does a year-long ("general") export licence buy the EU over a three-month one? The
-demo runs the presets ``licences-3m`` and ``licences-12m`` on the default network (China's
-April 2025 rare-earth licensing, identical except for licence validity), prints days to
-stoppage and lost output and value per product side by side, and explains the difference
-by the days each contract spends waiting for a licence. It closes with the dependency
+The negotiation of 2025 in one comparison: approvals valid three months against year-long
+permits. The demo runs the presets ``licences-3m`` and ``licences-12m`` on the default
+network (China's April 2025 rare-earth licensing, identical except for licence validity),
+prints days to stoppage and lost output and value per product side by side, and explains
+the difference by the days each contract spends waiting for a licence. It says which
+validity each side uses and why (three months: the short end of the negotiation, no source
+gives it; six months were reported for some licences, the ``ree-2025-04`` preset; a year:
+general licences and the rules' maximum for individual ones). It closes with the dependency
 figures behind it: how much of the EU's supply comes from China, stage by stage.
 """
 
@@ -66,7 +69,7 @@ def _euros(value: float) -> str:
 
 def run_demo(console: Console, draws: int = 100, report_path: Path | None = None) -> None:
     net = load_default()
-    console.rule("[bold]chokepoint demo: what does a year-long export licence buy?")
+    console.rule("[bold]chokepoint demo: three-month approvals or year-long permits?")
     short, long = (load_scenario(name) for name in PAIR)
     console.print(
         "Simulated: China's licensing of Sm, Gd, Tb, Dy, Lu, Sc, Y and Dy/Tb magnets from "
@@ -76,6 +79,16 @@ def run_demo(console: Console, draws: int = 100, report_path: Path | None = None
         "contracts: apply, wait ~63 days (45 working days, long tail), approved 90-99% of "
         "the time, valid [bold]90 days[/bold] (3m) or [bold]365 days[/bold] (12m), renewal "
         "applied 30 days before expiry.",
+        highlight=False,
+    )
+    console.print(
+        "The comparison is the negotiation: approvals valid three months against the "
+        "year-long permits the EU asked for. 12m is what a general licence gives (valid one "
+        "year, Reuters, Dec 2025; the rules allow individual licences up to a year). 3m is "
+        "the short end as the negotiation frames it: no source found gives a three-month "
+        "validity, and six-month licences were also reported (Reuters, Jun 2025; the "
+        "[bold]ree-2025-04[/bold] preset). [bold]ree-2025-11[/bold] runs the regime in force "
+        "after 7 November 2025.",
         highlight=False,
     )
     results = {

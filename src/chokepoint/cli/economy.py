@@ -8,7 +8,6 @@ raise :class:`~chokepoint.errors.ChokepointError`, which the main CLI prints on 
 from __future__ import annotations
 
 import json
-import math
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -106,26 +105,22 @@ def _console() -> Console:
 
 def _euros(value: Any) -> str:
     """Euros in words a reader takes in at a glance: 1.2 bn, 340 m, 12 k."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    for size, unit in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
-        if abs(value) >= size:
-            return f"{value / size:,.1f} {unit}"
-    return f"{value:,.0f}"
+    from chokepoint.reporting.tables import short_amount
+
+    return short_amount(value)
 
 
 def _share(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{100 * value:.3g}%"
+    from chokepoint.reporting.tables import missing
+
+    return "–" if missing(value) else f"{100 * value:.3g}%"
 
 
 def _loss_table(frame, keys: list[tuple[str, str]], *, title: str) -> Table:
-    table = Table(title=title, title_justify="left", header_style="bold")
-    for _, label in keys:
-        table.add_column(label)
-    for label in ("lost, mean (EUR)", "p5", "p95", "share of value added"):
-        table.add_column(label, justify="right")
+    from chokepoint.reporting.tables import rich_table
+
+    figures = ("lost, mean (EUR)", "p5", "p95", "share of value added")
+    table = rich_table(title, [label for _, label in keys], figures)
     for row in frame.itertuples(index=False):
         table.add_row(
             *[str(getattr(row, key)) for key, _ in keys],
@@ -191,9 +186,9 @@ def print_economy(result, console: Console, *, top: int = 10) -> None:
 
 
 def _monthly_table(result) -> Table:
-    table = Table(title="EU value added lost per month", title_justify="left", header_style="bold")
-    table.add_column("month")
-    table.add_column("lost, mean (EUR)", justify="right")
+    from chokepoint.reporting.tables import rich_table
+
+    table = rich_table("EU value added lost per month", ("month",), ("lost, mean (EUR)",))
     for row in result.monthly("EU").itertuples(index=False):
         table.add_row(row.month, _euros(row.loss_mean))
     return table

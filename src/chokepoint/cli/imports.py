@@ -13,6 +13,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from chokepoint.cli.options import argument, option
+
 import_app = typer.Typer(
     name="import",
     help="Import external trade data (CEPII BACI) into chokepoint tables.",
@@ -30,52 +32,46 @@ def _import_group() -> None:
 def baci(
     trade: Annotated[
         list[Path],
-        typer.Argument(
+        argument(
             help="BACI trade files (BACI_HS*_Y*.csv, columns t,i,j,k,v,q; .csv.gz too) "
             "or a folder holding them. Values are summed over all files read.",
-            show_default=False,
         ),
     ],
     codes: Annotated[
         Path,
-        typer.Option(
+        option(
             "--codes",
             help="BACI country-code file (country_codes_V*.csv), either column layout.",
-            show_default=False,
         ),
     ],
     out: Annotated[
         Path,
-        typer.Option(
+        option(
             "--out",
             help="Parquet file to write: importer, product, exporter, value (kUSD), "
             "quantity (t), share, share_quantity.",
-            show_default=False,
         ),
     ],
     hs: Annotated[
         list[str] | None,
-        typer.Option(
+        option(
             "--hs",
             help="Keep this HS code: 6 digits (010121), or 2/4 digits for a chapter or "
             "heading. Repeat for more; default: every product.",
-            show_default=False,
         ),
     ] = None,
     importer: Annotated[
         list[str] | None,
-        typer.Option(
+        option(
             "--importer",
             help="Keep this importer: an ISO3 code or EU27. Repeat for more; default: all.",
-            show_default=False,
         ),
     ] = None,
     year: Annotated[
         list[int] | None,
-        typer.Option(
+        option(
             "--year",
             help="Keep this year. Repeat for more; default: every year in the files.",
-            show_default=False,
         ),
     ] = None,
     eu_as_one: Annotated[

@@ -316,13 +316,14 @@ def run_command(
         _console().print(f"wrote {out}/{run_id}", highlight=False)
 
 
-def _progress_bar(console: Console):
+def _progress_bar(console: Console, counting: str = ""):
+    """A transient bar on ``console``; ``counting`` names what it counts ("draws")."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.completed}/{task.total}" + (f" {counting}" if counting else "")),
         TimeRemainingColumn(),
         console=console,
         transient=True,
@@ -333,18 +334,7 @@ def _progress_bar(console: Console):
 def _simulate_with_progress(
     simulate, scenario, network, draws, seed, keep, scheduler=None, allow_large=False
 ):
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    console = _console(stderr=True)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} draws"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    ) as bar:
+    with _progress_bar(_console(stderr=True), "draws") as bar:
         task = bar.add_task(scenario.name, total=draws or scenario.draws)
 
         def advance(done: int, total: int) -> None:
@@ -382,11 +372,11 @@ def _print_results(results, console: Console) -> None:
         highlight=False,
     )
     if not results.measures.empty:
-        from rich.table import Table
+        from chokepoint.reporting.tables import rich_table
 
-        measures = Table(title="Measures and their cost", title_justify="left", header_style="bold")
-        for name in ("measure", "type", "cost mean", "p5–p95"):
-            measures.add_column(name, justify="left" if name in ("measure", "type") else "right")
+        measures = rich_table(
+            "Measures and their cost", ("measure", "type"), ("cost mean", "p5–p95")
+        )
         for row in results.measures.itertuples(index=False):
             measures.add_row(
                 row.label,
@@ -537,22 +527,13 @@ def sensitivity(
     elif output is OutputFormat.csv:
         typer.echo(to_csv(table), nl=False)
     else:
-        from rich.table import Table
+        from chokepoint.reporting.tables import rich_table
 
-        result = Table(
-            title=f"What drives {metric} ({product or 'all products'}, {region})",
-            title_justify="left",
-            header_style="bold",
+        result = rich_table(
+            f"What drives {metric} ({product or 'all products'}, {region})",
+            ("parameter",),
+            ("p5 → p95", "outcome at p5", "at p95", "swing", "first-order index"),
         )
-        for name in (
-            "parameter",
-            "p5 → p95",
-            "outcome at p5",
-            "at p95",
-            "swing",
-            "first-order index",
-        ):
-            result.add_column(name, justify="left" if name == "parameter" else "right")
         row: Any  # a namedtuple of the table's columns
         for row in table.itertuples(index=False):
             result.add_row(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -16,3 +16,13 @@ SeedOption = Annotated[
         "--seed", "-s", min=0, max=2**64 - 1, help="Random seed (default: the scenario's)."
     ),
 ]
+
+
+def option(*names: str, help: str, **more: Any) -> Any:
+    """A ``typer.Option`` whose ``help`` says what its default is, so typer prints none."""
+    return typer.Option(*names, help=help, show_default=False, **more)
+
+
+def argument(help: str, **more: Any) -> Any:
+    """A ``typer.Argument`` whose ``help`` says all there is, so typer prints no default."""
+    return typer.Argument(help=help, show_default=False, **more)

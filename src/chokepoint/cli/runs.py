@@ -89,12 +89,9 @@ def record_cli_run(
 
 
 def _money(value: Any) -> str:
-    if not isinstance(value, int | float):
-        return "–"
-    for size, suffix in ((1e9, " bn"), (1e6, " m"), (1e3, " k")):
-        if abs(value) >= size:
-            return f"€{value / size:,.1f}{suffix}"
-    return f"€{value:,.0f}"
+    from chokepoint.reporting.tables import short_amount
+
+    return short_amount(value, "€") if isinstance(value, int | float) else "–"
 
 
 def _first_stop(summary: dict[str, Any]) -> str:
@@ -225,10 +222,10 @@ def compare_command(
     if output is Format.json:
         _echo_json([r.to_dict() for r in records])
         return
-    table = Table(title="Runs compared (EU-27)", title_justify="left", header_style="bold")
-    table.add_column("")
-    for record in records:
-        table.add_column(f"{record.id}\n{record.label}", justify="right")
+    from chokepoint.reporting.tables import rich_table
+
+    headers = [f"{record.id}\n{record.label}" for record in records]
+    table = rich_table("Runs compared (EU-27)", ("",), headers)
     lines = {
         "lost value": lambda r: _money(r.summary.get("lost_value")),
         "products that stop": lambda r: _stopping(r.summary),

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from chokepoint.cli.options import argument, option
 from chokepoint.cli.runs import StoreOption
 from chokepoint.errors import ChokepointError
 
@@ -27,28 +28,24 @@ MAX_RUNS = 4
 def report_command(
     result_dirs: Annotated[
         list[Path],
-        typer.Argument(
+        argument(
             help="Results folder(s) written by 'chokepoint run SCENARIO --out DIR'; two or "
             "more are compared side by side (at most 4).",
-            show_default=False,
         ),
     ],
     output: Annotated[
         Path | None,
-        typer.Option(
+        option(
             "--output",
             "-o",
             help="HTML file to write (default: report.html in the first results folder).",
-            show_default=False,
         ),
     ] = None,
     label: Annotated[
         list[str] | None,
         typer.Option("--label", "-l", help="Name of each run in the report, in order."),
     ] = None,
-    title: Annotated[
-        str | None, typer.Option("--title", help="Title of the report.", show_default=False)
-    ] = None,
+    title: Annotated[str | None, option("--title", help="Title of the report.")] = None,
 ) -> None:
     """Write a self-contained HTML report (interactive charts, works offline) on a run or
     on several runs compared side by side."""
@@ -86,11 +83,10 @@ def serve_command(
     ] = None,
     token: Annotated[
         str | None,
-        typer.Option(
+        option(
             envvar="CHOKEPOINT_TOKEN",
             help="Access token every request needs (at least 8 characters). Default: none on "
             "127.0.0.1, a random one printed at start on any other address.",
-            show_default=False,
         ),
     ] = None,
     no_token: Annotated[

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from chokepoint.compile import patterns, selection
-from chokepoint.compile.licensing import licence_gates
+from chokepoint.compile.licence_build import authority_of
+from chokepoint.compile.licensing import Licensing, run_licensing
 from chokepoint.compile.model import Model
 from chokepoint.compile.patterns import Accumulator
 from chokepoint.compile.rng import sample_draws, stream
@@ -172,30 +173,34 @@ class CompileContext:
         return selection.exemptions_for(exemptions, self.model, link)
 
     def licence(self, event: ExportLicensing, links: np.ndarray, position: int) -> None:
-        """Gate each link by the share of its contracts holding a valid licence."""
+        """Gate each link by the share of its volume holding a valid licence (the licensing
+        kernel, :mod:`chokepoint.compile.licensing`), and record per link and draw the days
+        gated, the mean delay, the applications and the authority's backlog."""
+        rule = event.value_content
+        if rule is not None and not rule.exporter_flows:
+            links = np.setdiff1d(links, selection.select_links(self.model, event))
+            if len(links) == 0:
+                raise ScenarioError(
+                    "the value-content rule reaches no foreign-made goods",
+                    field=f"events[{position}].value_content",
+                )
         start, end = self.window(event)
         horizon, draws = self.horizon, self.draws
-        approval = self.draw(position, event.approval_probability, "approval_probability")
-        validity = np.maximum(self.draw(position, event.validity, "validity_days"), 1.0)
-        lead = self.draw(position, event.renewal_lead_days, "renewal_lead_days")
-        delay_code, delay_params = distribution_code(event.processing_days)
-        wait_code, wait_params = distribution_code(event.reapply_days)
-        gates = np.empty((horizon, len(links), len(draws)))
-        gated = np.empty((len(links), len(draws)))
-        delays = np.empty((len(links), len(draws)))
         flows = np.asarray(links, dtype=np.int64)
+        authority = authority_of(self, event, flows, position)
 
-        def block(lo: int, hi: int) -> None:
-            licence_gates(
-                self.seed, position, flows, draws[lo:hi], event.contracts, start, end, horizon,
-                approval[lo:hi], validity[lo:hi], lead[lo:hi], delay_code, delay_params,
-                wait_code, wait_params, gates[:, :, lo:hi], gated[:, lo:hi], delays[:, lo:hi],
+        def block(lo: int, hi: int) -> Licensing:
+            return run_licensing(
+                self.seed, position, flows, draws[lo:hi], event.contracts,
+                (start, end, horizon), authority.draws(lo, hi),
             )  # fmt: skip
 
-        map_in_threads(block, len(draws), 2)
-        active = self.active(event)
+        out = Licensing.join(map_in_threads(block, len(draws), 2))
+        active = self.active(event).copy()
+        for begin, until in zip(authority.suspend_begin, authority.suspend_until, strict=True):
+            active[(self.days >= begin) & (self.days < until)] = False  # no licence, no cap
         for column, link in enumerate(links):
-            share = gates[:, column, :]
+            share = out.gate[:, column, :]
             if self.exemption_key(event.exemptions, int(link)):
                 opened = self.exempt(np.zeros((horizon, 1)), event.exemptions, int(link), position)
                 share = np.maximum(share, opened)
@@ -210,8 +215,11 @@ class CompileContext:
                         "contracts": event.contracts,
                         "window_days": max(min(end, horizon) - max(start, 0), 0),
                         "draw": draws,
-                        "gated_days": gated[column],
-                        "mean_delay": delays[column],
+                        "gated_days": out.gated[column],
+                        "mean_delay": out.delay[column],
+                        "applications": out.applications[column],
+                        "mean_wait": out.wait[column],
+                        "backlog_peak": out.backlog_peak,
                     }
                 )
             )

@@ -26,7 +26,7 @@ import pandas as pd
 
 from chokepoint.compile.transit import crosses_border
 from chokepoint.errors import DataError
-from chokepoint.network.structure import Tables, link_flows
+from chokepoint.network.structure import NetworkTables, Tables, link_flows
 
 BEYOND = "beyond:"
 """Prefix of the demand rows that stand for buyers outside the network."""
@@ -36,15 +36,9 @@ OUTSIDE_REGION = "ROW"
 
 
 @dataclass(frozen=True)
-class EngineTables:
+class EngineTables(NetworkTables):
     """The six tables the model is built from (the network's, rewritten)."""
 
-    commodities: pd.DataFrame
-    producers: pd.DataFrame
-    links: pd.DataFrame
-    recipes: pd.DataFrame
-    stocks: pd.DataFrame
-    demand: pd.DataFrame
     holder: dict[str, str] = field(default_factory=dict)
     """Producer row id → the network producer it is a firm of (only split holders)."""
 

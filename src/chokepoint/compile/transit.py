@@ -4,7 +4,7 @@ A shipment leaves its supplier on one day and reaches its customer ``transit_day
 (whole days). Where the links table leaves the column blank, the rule below applies; every
 figure in it is a stated assumption with a range, except the intercontinental sea leg,
 which rests on the one transit time the evidence gives (China to the EU by sea, 4-6 weeks:
-Schaeffler, reported by Politico, June 2025; ``/work/shared/reference/evidence-inputs.md``)
+Schaeffler, reported by Politico, June 2025)
 and is applied to every intercontinental lane.
 """
 
@@ -14,8 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from chokepoint.analysis.metrics import region_codes
-from chokepoint.network.countries import EU27
+from chokepoint.network.countries import EU27, region_codes
 
 SEA_DAYS = 35.0
 """Intercontinental lanes, by sea: the middle of 4-6 weeks (28-42 days) China to the EU

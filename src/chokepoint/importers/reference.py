@@ -142,30 +142,30 @@ def _load_default() -> ReferenceData:
     return _load(reference_folder())
 
 
-def _load(folder: Path) -> ReferenceData:
-    def table(name: str) -> pd.DataFrame:
-        return read_table(folder / name)
+_FILES = {
+    "production": "production.csv",
+    "imports": "eu_imports.csv",
+    "governance": "governance.csv",
+    "countries": "countries.csv",
+    "eol": "eol_rir.csv",
+    "materials": "materials.csv",
+    "parameters": "eu2023_parameters.csv",
+    "trade_parameters": "eu2023_trade_parameters.csv",
+    "shares": "eu2023_shares.csv",
+    "wgi_2022": "wgi_2022_scaled.csv",
+}
+"""The file behind each table of :class:`ReferenceData`."""
 
-    production = table("production.csv")
-    production["year"] = production["year"].astype(int)
-    imports = table("eu_imports.csv")
-    imports["year"] = imports["year"].astype(int)
-    governance = table("governance.csv")
-    governance["year"] = governance["year"].astype(int)
+
+def _load(folder: Path) -> ReferenceData:
+    tables = {name: read_table(folder / file) for name, file in _FILES.items()}
+    for name in ("production", "imports", "governance"):
+        tables[name]["year"] = tables[name]["year"].astype(int)
     # the wheel lists a few countries twice: the first row (database order) counts
-    governance = governance.sort_values(["year", "country", "order"]).drop_duplicates(
-        ["year", "country"], keep="first"
+    tables["governance"] = (
+        tables["governance"]
+        .sort_values(["year", "country", "order"])
+        .drop_duplicates(["year", "country"], keep="first")
+        .reset_index(drop=True)
     )
-    return ReferenceData(
-        production=production,
-        imports=imports,
-        governance=governance.reset_index(drop=True),
-        countries=table("countries.csv"),
-        eol=table("eol_rir.csv"),
-        materials=table("materials.csv"),
-        parameters=table("eu2023_parameters.csv"),
-        trade_parameters=table("eu2023_trade_parameters.csv"),
-        shares=table("eu2023_shares.csv"),
-        wgi_2022=table("wgi_2022_scaled.csv"),
-        folder=str(folder),
-    )
+    return ReferenceData(**tables, folder=str(folder))

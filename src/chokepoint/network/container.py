@@ -19,11 +19,12 @@ import pandas as pd
 from chokepoint.errors import DataError
 from chokepoint.files import present, regular_file, staging_folder, write_error
 from chokepoint.network.schema import REQUIRED_TABLES, TABLES, schemas
+from chokepoint.network.structure import NetworkTables
 from chokepoint.network.tables import format_table, parse_table, read_table
 
 
 @dataclass(frozen=True, eq=False)
-class SupplyNetwork:
+class SupplyNetwork(NetworkTables):
     """Commodities, producers, links, recipes, stocks, demand and sources as DataFrames.
 
     Build one with :meth:`from_folder`, :func:`chokepoint.load_default` or
@@ -32,12 +33,6 @@ class SupplyNetwork:
     """
 
     sources: pd.DataFrame
-    commodities: pd.DataFrame
-    producers: pd.DataFrame
-    links: pd.DataFrame
-    recipes: pd.DataFrame
-    stocks: pd.DataFrame
-    demand: pd.DataFrame
     name: str = "network"
     warnings: tuple[str, ...] = field(default=())
 

@@ -9,6 +9,7 @@ upstream commodity embodied in one unit of ``c``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -32,6 +33,20 @@ class Tables(Protocol):
     def stocks(self) -> pd.DataFrame: ...
     @property
     def demand(self) -> pd.DataFrame: ...
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkTables:
+    """The six tables a model is built from, as DataFrames (satisfies :class:`Tables`):
+    the base of :class:`~chokepoint.network.container.SupplyNetwork` and of the engine's
+    rewritten tables."""
+
+    commodities: pd.DataFrame
+    producers: pd.DataFrame
+    links: pd.DataFrame
+    recipes: pd.DataFrame
+    stocks: pd.DataFrame
+    demand: pd.DataFrame
 
 
 def commodity_ids(net: Tables) -> pd.Index:
@@ -102,25 +117,22 @@ def nodes(net: Tables) -> pd.DataFrame:
     Columns: ``node``, ``kind`` (producer|demand), ``commodity``, ``location`` (country or
     region), ``quantity`` (baseline output, or demand per year).
     """
-    producers = pd.DataFrame(
-        {
-            "node": net.producers["id"],
-            "kind": "producer",
-            "commodity": net.producers["commodity"],
-            "location": net.producers["country"],
-            "quantity": net.producers["output"].astype(float),
-        }
-    )
-    demand = pd.DataFrame(
-        {
-            "node": net.demand["id"],
-            "kind": "demand",
-            "commodity": net.demand["commodity"],
-            "location": net.demand["region"],
-            "quantity": net.demand["quantity"].astype(float),
-        }
-    )
-    return pd.concat([producers, demand], ignore_index=True)
+    parts = [
+        pd.DataFrame(
+            {
+                "node": frame["id"],
+                "kind": kind,
+                "commodity": frame["commodity"],
+                "location": frame[location],
+                "quantity": frame[quantity].astype(float),
+            }
+        )
+        for frame, kind, location, quantity in (
+            (net.producers, "producer", "country", "output"),
+            (net.demand, "demand", "region", "quantity"),
+        )
+    ]
+    return pd.concat(parts, ignore_index=True)
 
 
 def requirements(net: Tables) -> pd.DataFrame:

@@ -174,16 +174,23 @@ def _parse_column(values: pd.Series | None, column: Column, length: int, label: 
     strings = pd.Series([str(v) for v in text], dtype=object)
     if column.type in ENUMS:
         allowed = ENUMS[column.type]
-        bad = ~blank & ~strings.isin(allowed)
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(
-                f"'{strings[row]}' is not one of: {', '.join(allowed)}",
-                file=label,
-                row=row + 1,
-                field=column.name,
-            )
+        _reject_first(
+            ~blank & ~strings.isin(allowed),
+            strings,
+            "is not one of: " + ", ".join(allowed),
+            column,
+            label,
+        )
     return strings
+
+
+def _reject_first(
+    bad: pd.Series, values: pd.Series, problem: str, column: Column, label: str
+) -> None:
+    """Raise a DataError for the first row where ``bad`` holds: "'value' ``problem``"."""
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(f"'{values[row]}' {problem}", file=label, row=row + 1, field=column.name)
 
 
 def _parse_number(text: pd.Series, blank: pd.Series, column: Column, label: str) -> pd.Series:
@@ -191,27 +198,12 @@ def _parse_number(text: pd.Series, blank: pd.Series, column: Column, label: str)
     bad = numbers.isna() & ~blank
     if not bad.any():
         bad = ~blank & ~np.isfinite(numbers.fillna(0.0))
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(
-            f"'{text[row]}' is not a number", file=label, row=row + 1, field=column.name
-        )
+    _reject_first(bad, text, "is not a number", column, label)
     if column.type == "int":
         huge = numbers.notna() & (numbers.abs() > MAX_WHOLE)
-        if huge.any():
-            row = int(np.flatnonzero(huge.to_numpy())[0])
-            raise DataError(
-                f"'{text[row]}' is too large for a whole number",
-                file=label,
-                row=row + 1,
-                field=column.name,
-            )
+        _reject_first(huge, text, "is too large for a whole number", column, label)
         fractional = numbers.notna() & (numbers != np.round(numbers))
-        if fractional.any():
-            row = int(np.flatnonzero(fractional.to_numpy())[0])
-            raise DataError(
-                f"'{text[row]}' is not a whole number", file=label, row=row + 1, field=column.name
-            )
+        _reject_first(fractional, text, "is not a whole number", column, label)
         return numbers.round().astype("Int64")
     return numbers
 
@@ -228,12 +220,7 @@ def _parse_bool(text: pd.Series, column: Column, label: str) -> pd.Series:
         return None
 
     parsed = pd.Series([to_bool(v) for v in text], dtype=object)
-    bad = parsed.isna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(
-            f"'{text[row]}' is not true or false", file=label, row=row + 1, field=column.name
-        )
+    _reject_first(parsed.isna(), text, "is not true or false", column, label)
     return parsed.astype(bool)
 
 

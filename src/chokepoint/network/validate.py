@@ -357,25 +357,20 @@ def check_units(t: SimpleNamespace, label: dict[str, str]) -> None:
         r["unit"].to_numpy() != expected,
         "unit",
     )
-    d = t.demand
-    expected = unit.reindex(d["commodity"]).to_numpy()
-    _fail(
-        "unit '{row[unit]}' does not match commodity '{row[commodity]}' unit '{row[_expected]}'",
-        label["demand"],
-        d.assign(_expected=expected),
-        d["unit"].to_numpy() != expected,
-        "unit",
-    )
-    s = t.stocks
-    expected = unit.reindex(s["commodity"]).to_numpy()
-    mismatch = s["quantity"].notna().to_numpy() & (s["unit"].to_numpy() != expected)
-    _fail(
-        "unit '{row[unit]}' does not match commodity '{row[commodity]}' unit '{row[_expected]}'",
-        label["stocks"],
-        s.assign(_expected=expected),
-        mismatch,
-        "unit",
-    )
+    for table in ("demand", "stocks"):
+        frame = getattr(t, table)
+        expected = unit.reindex(frame["commodity"]).to_numpy()
+        mismatch = frame["unit"].to_numpy() != expected
+        if table == "stocks":
+            mismatch &= frame["quantity"].notna().to_numpy()  # days_of_cover needs no unit
+        _fail(
+            "unit '{row[unit]}' does not match commodity '{row[commodity]}' unit "
+            "'{row[_expected]}'",
+            label[table],
+            frame.assign(_expected=expected),
+            mismatch,
+            "unit",
+        )
 
 
 def check_recipe_cycles(t: SimpleNamespace, label: dict[str, str]) -> None:

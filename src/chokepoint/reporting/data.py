@@ -41,6 +41,12 @@ class RunData:
     scenario: Scenario | None = None
     folder: Path | None = None
 
+    @property
+    def band_draws(self) -> Any:
+        """How many draws the daily bands span (all draws for a run written before bands were
+        capped)."""
+        return self.metadata.get("band_draws", self.metadata.get("draws"))
+
     @classmethod
     def from_results(cls, results: Results, label: str | None = None) -> RunData:
         """A run held in memory (what :func:`chokepoint.simulation.run.simulate` returned)."""

@@ -52,29 +52,23 @@ def catalog_for(networks: Sequence[Any]) -> Catalog:
 
 
 def output_figure(runs: Sequence[RunData], catalog: Catalog) -> go.Figure:
-    draws = runs[0].metadata.get("band_draws", runs[0].metadata.get("draws"))
-    return bands_figure(
-        runs,
-        "output",
-        affected_products(runs),
-        catalog,
-        title="Daily output of the hardest-hit EU-27 products",
-        subtitle=f"median and p5–p95 band over {draws} Monte Carlo draws; dashed: without "
-        "the shock; EU production, or deliveries to EU users for imported goods",
+    title = "Daily output of the hardest-hit EU-27 products"
+    subtitle = (
+        f"median and p5–p95 band over {runs[0].band_draws} Monte Carlo draws; dashed: without "
+        "the shock; EU production, or deliveries to EU users for imported goods"
     )
+    items = affected_products(runs)
+    return bands_figure(runs, "output", items, catalog, title=title, subtitle=subtitle)
 
 
 def stock_figure(runs: Sequence[RunData], catalog: Catalog) -> go.Figure:
-    draws = runs[0].metadata.get("band_draws", runs[0].metadata.get("draws"))
-    return bands_figure(
-        runs,
-        "stock",
-        depleted_stocks(runs),
-        catalog,
-        title="EU-27 stocks running down",
-        subtitle=f"stocks held in the EU (inputs at plants and users), median and p5–p95 "
-        f"band over {draws} draws; dashed: without the shock",
+    title = "EU-27 stocks running down"
+    subtitle = (
+        f"stocks held in the EU (inputs at plants and users), median and p5–p95 "
+        f"band over {runs[0].band_draws} draws; dashed: without the shock"
     )
+    items = depleted_stocks(runs)
+    return bands_figure(runs, "stock", items, catalog, title=title, subtitle=subtitle)
 
 
 def report_sections(runs: Sequence[RunData], networks: Sequence[Any]) -> list[Section]:

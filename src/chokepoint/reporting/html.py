@@ -18,6 +18,7 @@ from chokepoint.errors import ChokepointError
 from chokepoint.files import atomic_file
 from chokepoint.reporting.data import RunData, key_numbers, network_of
 from chokepoint.reporting.figures import Section, catalog_for, report_sections
+from chokepoint.reporting.tables import short_amount
 
 if TYPE_CHECKING:
     from chokepoint.network.container import SupplyNetwork
@@ -84,10 +85,7 @@ def plotly_javascript() -> str:
 
 
 def _money(value: float) -> str:
-    for size, suffix in ((1e9, " bn"), (1e6, " m"), (1e3, " k")):
-        if abs(value) >= size:
-            return f"€{value / size:,.1f}{suffix}"
-    return f"€{value:,.0f}"
+    return short_amount(value, "€")
 
 
 def _cards(runs: Sequence[RunData], catalog: Catalog) -> str:

@@ -170,13 +170,26 @@ def lost_share_figure(runs: Sequence[RunData], catalog: Catalog) -> go.Figure:
             )
         )
     figure.update_layout(barmode="group", bargap=0.2, showlegend=len(runs) > 1)
+    return _finish_by_product(
+        figure,
+        runs,
+        products,
+        title="Share of EU-27 output lost, by product",
+        subtitle="mean over draws, whiskers p5–p95; deliveries to EU users for products the "
+        "EU mostly imports, EU production otherwise",
+    )
+
+
+def _finish_by_product(
+    figure: go.Figure, runs: Sequence[RunData], products: list[str], *, title: str, subtitle: str
+) -> go.Figure:
+    """Axes, height and frame of a bar chart of lost output shares, one bar row per product."""
     figure.update_xaxes(title_text="% of no-shock output lost over the horizon", rangemode="tozero")
     figure.update_yaxes(autorange="reversed")
     return finish(
         figure,
-        title="Share of EU-27 output lost, by product",
-        subtitle="mean over draws, whiskers p5–p95; deliveries to EU users for products the "
-        "EU mostly imports, EU production otherwise",
+        title=title,
+        subtitle=subtitle,
         units="% of no-shock output",
         source=source_text(runs),
         height=max(340, 170 + 26 * len(products) * max(len(runs), 1)),
@@ -215,17 +228,14 @@ def lost_cause_figure(runs: Sequence[RunData], catalog: Catalog) -> go.Figure:
                 )
             )
     figure.update_layout(barmode="relative", bargap=0.2)
-    figure.update_xaxes(title_text="% of no-shock output lost over the horizon", rangemode="tozero")
-    figure.update_yaxes(autorange="reversed")
-    return finish(
+    return _finish_by_product(
         figure,
+        runs,
+        products,
         title="Why EU-27 output was lost, by product",
         subtitle="mean over draws; input-limited: ordered but not made for lack of inputs "
         "(or an outage), what days to stoppage count; demand-limited: customers ordered "
         "less (e.g. their own lines stopped)",
-        units="% of no-shock output",
-        source=source_text(runs),
-        height=max(340, 170 + 26 * len(products) * max(len(runs), 1)),
     )
 
 

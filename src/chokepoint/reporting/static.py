@@ -62,7 +62,7 @@ def write_plot(
         axes.set_title(catalog.name(items[index]), fontsize=9, loc="left")
         if index % columns == 0:
             axes.set_ylabel("% of no-shock output", fontsize=8)
-    draws = run.metadata.get("band_draws", run.metadata.get("draws"))
+    draws = run.band_draws
     figure.suptitle(
         f"{run.name}: daily output of the hardest-hit EU-27 products (% of output without "
         f"the shock)\nmedian (line) and p5–p95 band (shade) over {draws} Monte Carlo draws; "

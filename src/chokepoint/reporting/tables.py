@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Iterable
 from typing import Any, cast
 
 import pandas as pd
@@ -50,14 +51,30 @@ def to_csv(frame: pd.DataFrame) -> str:
     return flat.to_csv(index=False, lineterminator="\n")
 
 
+def missing(value: Any) -> bool:
+    """Whether a figure is absent: None or NaN (shown as "–")."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def short_amount(value: Any, prefix: str = "") -> str:
+    """An amount in words a reader takes in at a glance: 1.2 bn, 340 m, 12 k (after
+    ``prefix``, e.g. "€"); "–" when missing."""
+    if missing(value):
+        return "–"
+    for size, suffix in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{prefix}{value / size:,.1f} {suffix}"
+    return f"{prefix}{value:,.0f}"
+
+
 def percent(value: Any, digits: int = 0) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if missing(value):
         return "–"
     return f"{100 * value:.{digits}f}%"
 
 
 def quantity(value: float, unit: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if missing(value):
         return "–"
     if value >= 100:
         text = f"{value:,.0f}"
@@ -66,6 +83,17 @@ def quantity(value: float, unit: str) -> str:
     else:
         text = f"{value:.3g}"
     return f"{text} {unit}"
+
+
+def rich_table(title: str, text: Iterable[str], figures: Iterable[str]) -> Table:
+    """An empty terminal table in the house style: the ``text`` columns left-aligned, then
+    the ``figures`` columns right-aligned."""
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for name in text:
+        table.add_column(name)
+    for name in figures:
+        table.add_column(name, justify="right")
+    return table
 
 
 def dependency_rich_table(frame: pd.DataFrame, *, title: str) -> Table:
@@ -131,38 +159,33 @@ def origins_rich_table(frame: pd.DataFrame, *, title: str, top: int = 4) -> Tabl
 
 
 def _days(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if missing(value):
         return "–"
     return f"{value:.0f}"
 
 
 def _money(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    for size, suffix in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
-        if abs(value) >= size:
-            return f"€{value / size:,.1f} {suffix}"
-    return f"€{value:,.0f}"
+    return short_amount(value, "€")
 
 
 def _amount(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if missing(value):
         return "–"
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
 
 
 def results_rich_table(stats: pd.DataFrame, *, title: str) -> Table:
     """Risk figures per final product and region for a terminal."""
-    table = Table(title=title, title_justify="left", header_style="bold")
-    table.add_column("product")
-    table.add_column("region")
-    table.add_column("P(stop)", justify="right")
-    table.add_column("days to stoppage\np50 [p5–p95]", justify="right")
-    table.add_column("lost output\nmean", justify="right")
-    table.add_column("lost\nshare", justify="right")
-    table.add_column("lost value\nmean", justify="right")
-    table.add_column("of which\ninput-limited", justify="right")
-    table.add_column("firms stopped\npeak", justify="right")
+    figures = (
+        "P(stop)",
+        "days to stoppage\np50 [p5–p95]",
+        "lost output\nmean",
+        "lost\nshare",
+        "lost value\nmean",
+        "of which\ninput-limited",
+        "firms stopped\npeak",
+    )
+    table = rich_table(title, ("product", "region"), figures)
     row: Any  # a namedtuple of the frame's columns
     for row in stats.itertuples(index=False):
         lost = row.lost_output_mean
@@ -192,12 +215,8 @@ def results_rich_table(stats: pd.DataFrame, *, title: str) -> Table:
 
 
 def licence_rich_table(summary: pd.DataFrame, labels: dict[int, str], *, title: str) -> Table:
-    table = Table(title=title, title_justify="left", header_style="bold")
-    table.add_column("licensing event")
-    table.add_column("flows", justify="right")
-    table.add_column("contracts/flow", justify="right")
-    table.add_column("window days", justify="right")
-    table.add_column("gated days per contract", justify="right")
+    figures = ("flows", "contracts/flow", "window days", "gated days per contract")
+    table = rich_table(title, ("licensing event",), figures)
     row: Any  # a namedtuple of the frame's columns
     for row in summary.itertuples(index=False):
         table.add_row(
@@ -216,11 +235,9 @@ def comparison_rich_table(
     """Two runs side by side per product (EU-27 rows): stoppage odds, days, losses."""
     a, b = names
     merged = left.merge(right, on=["product", "region"], suffixes=("_a", "_b"))
-    table = Table(title=title, title_justify="left", header_style="bold")
-    table.add_column("product (EU-27)")
-    for label in ("P(stop)", "median days\nto stoppage", "lost output", "lost value"):
-        table.add_column(f"{label}\n{a}", justify="right")
-        table.add_column(f"{label}\n{b}", justify="right")
+    labels = ("P(stop)", "median days\nto stoppage", "lost output", "lost value")
+    figures = [f"{label}\n{name}" for label in labels for name in (a, b)]
+    table = rich_table(title, ("product (EU-27)",), figures)
     row: Any  # a namedtuple of the frame's columns
     for row in merged.itertuples(index=False):
         if row.lost_output_mean_a == 0 and row.lost_output_mean_b == 0:

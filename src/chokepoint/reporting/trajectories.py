@@ -57,6 +57,15 @@ def depleted_stocks(runs: Sequence[RunData], limit: int = 6) -> list[str]:
     return (hit or list(drops)[:3])[:limit]
 
 
+def _add_line(
+    figure: go.Figure, cell: tuple[int, int], dates: list[str], values: pd.Series, **style: Any
+) -> None:
+    """One line of daily ``values`` in the panel at ``cell`` (row, column; from 1)."""
+    figure.add_trace(
+        go.Scatter(x=dates, y=rounded(values), mode="lines", **style), row=cell[0], col=cell[1]
+    )
+
+
 def bands_figure(
     runs: Sequence[RunData],
     kind: str,
@@ -95,65 +104,44 @@ def bands_figure(
             group = f"run{number}"
             suffix = f" ({run.label})" if len(runs) > 1 else ""
             first = index == 0
-            band_draws = run.metadata.get("band_draws", run.metadata.get("draws"))
-            figure.add_trace(
-                go.Scatter(
-                    x=dates,
-                    y=rounded(part["p95"]),
-                    mode="lines",
-                    line={"width": 0},
-                    showlegend=False,
-                    legendgroup=group,
-                    hoverinfo="skip",
-                ),
-                row=row + 1,
-                col=column + 1,
+            band_draws = run.band_draws
+            cell = (row + 1, column + 1)
+            hidden = {"line": {"width": 0}, "legendgroup": group, "hoverinfo": "skip"}
+            _add_line(figure, cell, dates, part["p95"], showlegend=False, **hidden)
+            _add_line(
+                figure,
+                cell,
+                dates,
+                part["p5"],
+                fill="tonexty",
+                fillcolor=transparent(colour, 0.22),
+                name=f"p5–p95 of {band_draws} draws{suffix}",
+                showlegend=first,
+                **hidden,
             )
-            figure.add_trace(
-                go.Scatter(
-                    x=dates,
-                    y=rounded(part["p5"]),
-                    mode="lines",
-                    line={"width": 0},
-                    fill="tonexty",
-                    fillcolor=transparent(colour, 0.22),
-                    name=f"p5–p95 of {band_draws} draws{suffix}",
-                    showlegend=first,
-                    legendgroup=group,
-                    hoverinfo="skip",
-                ),
-                row=row + 1,
-                col=column + 1,
-            )
-            figure.add_trace(
-                go.Scatter(
-                    x=dates,
-                    y=rounded(part["p50"]),
-                    mode="lines",
-                    line={"color": colour, "width": 2},
-                    name=f"median{suffix}",
-                    showlegend=first,
-                    legendgroup=group,
-                    hovertemplate=f"%{{x}}: %{{y:,.4g}} {unit}<extra>median{suffix}</extra>",
-                ),
-                row=row + 1,
-                col=column + 1,
+            _add_line(
+                figure,
+                cell,
+                dates,
+                part["p50"],
+                line={"color": colour, "width": 2},
+                name=f"median{suffix}",
+                showlegend=first,
+                legendgroup=group,
+                hovertemplate=f"%{{x}}: %{{y:,.4g}} {unit}<extra>median{suffix}</extra>",
             )
             if not baseline_drawn:
                 baseline_drawn = True
-                figure.add_trace(
-                    go.Scatter(
-                        x=dates,
-                        y=rounded(part["baseline"]),
-                        mode="lines",
-                        line={"color": BASELINE_COLOUR, "width": 1.2, "dash": "dash"},
-                        name="without the shock",
-                        showlegend=first,
-                        legendgroup="baseline",
-                        hovertemplate=f"%{{x}}: %{{y:,.4g}} {unit}<extra>no shock</extra>",
-                    ),
-                    row=row + 1,
-                    col=column + 1,
+                _add_line(
+                    figure,
+                    cell,
+                    dates,
+                    part["baseline"],
+                    line={"color": BASELINE_COLOUR, "width": 1.2, "dash": "dash"},
+                    name="without the shock",
+                    showlegend=first,
+                    legendgroup="baseline",
+                    hovertemplate=f"%{{x}}: %{{y:,.4g}} {unit}<extra>no shock</extra>",
                 )
         figure.update_yaxes(title_text=unit, rangemode="tozero", row=row + 1, col=column + 1)
         figure.update_xaxes(tickformat="%b %Y", nticks=5, row=row + 1, col=column + 1)

@@ -37,6 +37,11 @@ class _Dist(BaseModel):
         raise NotImplementedError
 
 
+def _check_ordered(dist: str, low: float, high: float) -> None:
+    if low > high:
+        raise ValueError(f"{dist}: low ({low:g}) must not exceed high ({high:g})")
+
+
 class Fixed(_Dist):
     dist: Literal["fixed"]
     value: float
@@ -61,8 +66,7 @@ class Normal(_Dist):
     def _valid(self) -> Normal:
         if self.sd < 0:
             raise ValueError(f"normal: sd must be at least 0 (got {self.sd:g})")
-        if self.low > self.high:
-            raise ValueError(f"normal: low ({self.low:g}) must not exceed high ({self.high:g})")
+        _check_ordered("normal", self.low, self.high)
         return self
 
     def support(self) -> tuple[float, float]:
@@ -106,8 +110,7 @@ class Uniform(_Dist):
 
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
-        if self.low > self.high:
-            raise ValueError(f"uniform: low ({self.low:g}) must not exceed high ({self.high:g})")
+        _check_ordered("uniform", self.low, self.high)
         return self
 
     def support(self) -> tuple[float, float]:

@@ -9,8 +9,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import BeforeValidator, Field, model_validator
 
+from chokepoint.errors import ScenarioError
+from chokepoint.scenario.authority import (
+    Applications,
+    Authority,
+    Channel,
+    GeneralLicences,
+    SizeExponent,
+)
 from chokepoint.scenario.distributions import Number, median
 from chokepoint.scenario.events import (
     MAX_FACTOR,
@@ -31,6 +39,7 @@ from chokepoint.scenario.events import (
 if TYPE_CHECKING:
     from chokepoint.compile.context import CompileContext
     from chokepoint.scenario.measures import DemandCut
+    from chokepoint.scenario.spec import Scenario
 
 
 @event_type
@@ -82,27 +91,39 @@ class ValueContentRule(_Model):
 
     threshold: Fraction
     controlled: Names
+    exporter_flows: bool = True
+    """Whether the exporter's own flows that ``commodity`` selects need the licence too
+    (false: the rule reaches only the foreign-made goods, e.g. when the exporter's own
+    goods are already licensed under another event)."""
 
 
 @event_type
 class ExportLicensing(Event, FlowSelector):
     """Each selected flow is split into contracts that need a valid licence to ship.
 
-    A contract applies at the start of the regime, waits ``processing_days``, is approved
-    with ``approval_probability`` (else re-applies after ``reapply_days``), holds a licence
-    valid ``validity_days`` from approval and applies for renewal ``renewal_lead_days``
-    before it expires. The share of contracts holding a valid licence gates the flow: that
-    share of the contracts ships, each at most its baseline volume.
+    A contract applies at the start of the regime (or later: ``applications``), waits for
+    its turn at the ``authority`` (unlimited capacity unless given) and ``processing_days``,
+    is approved with ``approval_probability`` (else re-applies after ``reapply_days``),
+    holds a licence valid ``validity_days`` from approval and applies for renewal
+    ``renewal_lead_days`` before it expires. The authority's ``schedule`` changes capacity,
+    odds, delay and validity by date; ``channels`` serve some flows' applications first;
+    ``general_licences`` go to the largest contracts on a date; ``licence_suspension`` and
+    ``licence_revocation`` events act on it by its label. Contracts carry volume ∝
+    ``(c + 1) ** -size_exponent``. The share of a flow's volume holding a valid licence
+    gates it: that share ships, at most its baseline volume.
     """
 
     type: Literal["export_licensing"]
     licence: Literal["individual", "general"] = "individual"
     contracts: Annotated[Whole, Field(ge=1, le=1000)] = 10
+    size_exponent: SizeExponent = 0.0
     processing_days: Days = 63.0
     approval_probability: Probability = 1.0
     reapply_days: Days = 30.0
     validity_days: Positive | None = None
     renewal_lead_days: Days = 30.0
+    authority: Authority = Authority()
+    applications: Applications = Applications()
     value_content: ValueContentRule | None = None
     volume_headroom: Annotated[float, Field(ge=0, le=MAX_FACTOR)] = 0.15
     """Licensed contracts ship at most (1 + headroom) × their baseline volume, so a buyer
@@ -128,10 +149,94 @@ class ExportLicensing(Event, FlowSelector):
         refs["node"] += [c for e in self.exemptions for c in (e.customers or [])]
         if self.value_content:
             refs["commodity"] += self.value_content.controlled
+        places: list[Channel | GeneralLicences] = [
+            *self.authority.channels,
+            *self.authority.general_licences,
+        ]
+        refs["country"] += [d for p in places for d in (p.destinations or [])]
+        refs["node"] += [c for p in places for c in (p.customers or [])]
+        refs["commodity"] += [
+            c for g in self.authority.general_licences for c in (g.commodity or [])
+        ]
         return refs
 
     def compile(self, ctx: CompileContext, position: int) -> None:
         ctx.licence(self, ctx.links(self, position), position)
+
+
+def _as_targets(value: object) -> object:
+    return [value] if isinstance(value, str | int) else value
+
+
+Targets = Annotated[
+    list[Annotated[int, Field(ge=0)] | str], BeforeValidator(_as_targets), Field(min_length=1)
+]
+"""``export_licensing`` events by label, or by position in ``events`` (from 0)."""
+
+
+class LicenceAction(Event):
+    """An act of the licensing authority on ``export_licensing`` events (``licensing``:
+    their labels or positions). The licensing events apply it in their own compile step;
+    this event's compile step only checks the reference."""
+
+    licensing: Targets
+
+    def targets(self, scenario: Scenario, position: int) -> list[int]:
+        """Positions of the licensing events this one acts on; an error for a name that
+        matches none, or a position that is not a licensing event."""
+        found: list[int] = []
+        where = f"events[{position}].licensing"
+        for target in self.licensing:
+            if isinstance(target, int):
+                if target >= len(scenario.events) or not isinstance(
+                    scenario.events[target], ExportLicensing
+                ):
+                    raise ScenarioError(
+                        f"event {target} is not an export_licensing event", field=where
+                    )
+                found.append(target)
+                continue
+            named = [
+                number
+                for number, event in enumerate(scenario.events)
+                if isinstance(event, ExportLicensing) and event.label == target
+            ]
+            if not named:
+                raise ScenarioError(f"no export_licensing event labelled {target!r}", field=where)
+            found += named
+        return sorted(set(found))
+
+    def compile(self, ctx: CompileContext, position: int) -> None:
+        self.targets(ctx.scenario, position)
+
+
+@event_type
+class LicenceSuspension(LicenceAction):
+    """The licensing requirement of the events named is lifted from ``start`` to ``end``:
+    nothing is gated and nobody applies; licences held keep running. When it ends, every
+    contract without a valid licence applies (e.g. MOFCOM announcement 70/2025)."""
+
+    type: Literal["licence_suspension"]
+
+
+@event_type
+class LicenceRevocation(LicenceAction):
+    """On ``start``, the authority revokes the licences of ``share`` of the contracts (of
+    the flows to ``destinations`` or ``customers``, if given); they apply again at once."""
+
+    type: Literal["licence_revocation"]
+    share: Fraction = 1.0
+    destinations: Names | None = None
+    customers: Names | None = None
+
+    @model_validator(mode="after")
+    def _one_day(self) -> LicenceRevocation:
+        if self.end is not None:
+            raise ValueError("a revocation happens on its start day: leave out end")
+        return self
+
+    def references(self) -> dict[str, list[str]]:
+        return {"country": list(self.destinations or []), "node": list(self.customers or [])}
 
 
 @event_type

@@ -8,6 +8,7 @@ that carry their line.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -94,19 +95,19 @@ def _children(node: Any) -> list[Any]:
     return []
 
 
-def load(text: str) -> Any:
-    """The data of one YAML document, read strictly (see the module docstring)."""
+def _read_single(text: str, read: Callable[[StrictLoader], Any]) -> Any:
     loader = StrictLoader(text)
     try:
-        return loader.get_single_data()
+        return read(loader)
     finally:
         loader.dispose()
+
+
+def load(text: str) -> Any:
+    """The data of one YAML document, read strictly (see the module docstring)."""
+    return _read_single(text, StrictLoader.get_single_data)
 
 
 def compose(text: str) -> Any:
     """The node tree of one YAML document (None for an empty one)."""
-    loader = StrictLoader(text)
-    try:
-        return loader.get_single_node()
-    finally:
-        loader.dispose()
+    return _read_single(text, StrictLoader.get_single_node)
