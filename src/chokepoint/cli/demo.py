@@ -50,9 +50,11 @@ def print_headline_assumptions(console: Console, data_version: str) -> None:
     for number, row in enumerate(audit["top5"], start=1):
         kind = "source" if row["sourced"] else "ASSUMPTION"
         console.print(
-            f"  {number}. {row['input']} ({kind}), {row['low']:.4g} to {row['high']:.4g}: "
+            f"  {number}. {row['input']} ({kind}), {_figure(row['low'])} to "
+            f"{_figure(row['high'])}: "
             f"{_euros(row['metric_low'])} to {_euros(row['metric_high'])}",
             highlight=False,
+            markup=False,
         )
     if audit.get("data_version") != data_version:
         console.print(
@@ -60,6 +62,11 @@ def print_headline_assumptions(console: Console, data_version: str) -> None:
             f"{data_version}: rerun chokepoint audit {audit['scenario']} for current figures)",
             highlight=False,
         )
+
+
+def _figure(value: float) -> str:
+    """A number for people: thousands separated, three significant digits below 1000."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
 
 
 def _euros(value: float) -> str:

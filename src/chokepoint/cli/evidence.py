@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from chokepoint.errors import ChokepointError
@@ -123,7 +124,7 @@ def _print_audit(result, top: int) -> None:
     for row in result.table.head(top).itertuples(index=False):
         table.add_row(
             str(row.rank),
-            str(row.input),
+            escape(str(row.input)),
             "yes" if row.sourced else "[bold]no[/bold]",
             _number(row.low),
             _number(row.base),
@@ -142,7 +143,7 @@ def _print_audit(result, top: int) -> None:
         highlight=False,
     )
     for note in result.notes:
-        console.print(f"note: {note}", highlight=False)
+        console.print(f"note: {note}", highlight=False, markup=False)
 
 
 def _priors(text: list[str] | None) -> dict[str, tuple[float, float]]:
@@ -273,7 +274,7 @@ def _print_episodes(frame) -> None:
             share = row.share_in_accept
             table.add_row(
                 str(row.check),
-                str(row.title),
+                escape(str(row.title)),
                 _number(row.observed),
                 _number(row.model),
                 _number(row.value),
@@ -291,4 +292,6 @@ def _print_episodes(frame) -> None:
             highlight=False,
         )
         for row in rows[rows["result"] == "not evaluated"].itertuples(index=False):
-            console.print(f"  {row.check} not evaluated: {row.reason}", highlight=False)
+            console.print(
+                f"  {row.check} not evaluated: {row.reason}", highlight=False, markup=False
+            )
