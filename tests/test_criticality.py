@@ -217,19 +217,99 @@ def test_tungsten_processing_sr_reproduces_the_study(study) -> None:
     assert abs(study.loc[("Tungsten", "processing")]["sr"] - 1.2) <= 0.1
 
 
-def test_ei_not_computed_without_sourced_inputs_and_published_carried(study) -> None:
-    """No end-use shares by NACE sector and no sector value added could be sourced, so no
-    EI is computed; the study's published EI is carried beside it and flagged."""
+EI_STUDY = {
+    # material: (stage row to read, published EI of the 2023 study)
+    "Gallium": ("processing", 3.7),
+    "Tungsten": ("processing", 8.7),
+    "Aluminium": ("extraction", 5.8),
+    "Antimony": ("extraction", 5.4),
+    "Bismuth": ("processing", 5.7),
+    "Cerium": ("processing", 4.9),
+    "Gadolinium": ("processing", 3.3),
+    "Neodymium": ("processing", 7.2),
+    "Samarium": ("processing", 7.7),
+    "Silicon metal": ("processing", 4.9),
+    "Terbium": ("processing", 6.4),
+}
+
+
+@pytest.mark.parametrize("material", sorted(EI_STUDY))
+def test_ei_from_sourced_inputs_reproduces_the_study(study, material) -> None:
+    """EI from the study's end-use shares and value added (Appendix 6 as transcribed),
+    scaled by C28, shares as printed: within 0.3 of the published EI."""
+    stage, published = EI_STUDY[material]
+    row = study.loc[(material, stage)]
+    assert row["published_ei"] == published
+    assert row["ei_source"].startswith("computed")
+    assert "scale C28" in row["ei_source"]
+    assert abs(row["ei"] - published) <= 0.3
+
+
+def test_ei_check_values_gallium_and_tungsten(study) -> None:
+    # (0.75 * 77000 + 0.25 * 89422) / 204200 * 10 * 0.98 and
+    # (0.08 * 132361 + 0.06 * 163568 + 0.06 * 89422 + 0.79 * 204200) / 204200 * 10 * 0.95
+    assert study.loc[("Gallium", "processing")]["ei"] == pytest.approx(3.8444, abs=1e-4)
+    assert study.loc[("Tungsten", "processing")]["ei"] == pytest.approx(8.7038, abs=1e-4)
+
+
+def test_ei_not_computed_where_end_uses_are_not_sourced(study) -> None:
+    """Dysprosium and natural graphite are not in the transcribed end-use table: no EI is
+    computed; the study's published EI is carried beside it and used for `critical`."""
     for material, stage, ei in [
         ("Dysprosium", "processing", 7.8),
-        ("Gallium", "processing", 3.7),
         ("Natural graphite", "extraction", 3.4),
-        ("Tungsten", "processing", 8.7),
     ]:
         row = study.loc[(material, stage)]
         assert row["published_ei"] == ei
         assert row["ei"] is None or math.isnan(row["ei"])
-        assert row["ei_source"].startswith("not computed")
+        assert row["ei_source"].startswith("not computed: no sourced end-use shares")
+
+
+def test_ei_rounding_tolerance_and_declared_scale() -> None:
+    import pandas as pd
+
+    from chokepoint.analysis.criticality_ei import LARGEST_NOTE, ei_from_inputs
+
+    value_added = pd.DataFrame(
+        {
+            "nace": ["C27", "C28"],
+            "value_added_meur": [50.0, 100.0],
+            "year": "2023",
+            "note": ["", f"{LARGEST_NOTE}: ranking source ..."],
+        }
+    )
+    # two printed shares may miss 1 by up to one percentage point; used as printed
+    uses = pd.DataFrame({"material": "X", "nace": ["C27", "C28"], "share": [0.5, 0.49]})
+    value, how = ei_from_inputs("X", 1.0, uses, value_added)
+    assert value == pytest.approx((0.5 * 50 + 0.49 * 100) / 100 * 10)
+    assert "scale C28 (declared" in how
+    off = uses.assign(share=[0.5, 0.48])
+    with pytest.raises(ValueError, match="add up to"):
+        ei_from_inputs("X", 1.0, off, value_added)
+    # without the declaration, a partial table gives no scale
+    undeclared = value_added.assign(note="")
+    assert ei_from_inputs("X", 1.0, uses, undeclared)[0] is None
+    # a declared division smaller than a listed one is not the largest
+    wrong = value_added.assign(note=[f"{LARGEST_NOTE}", ""])
+    assert ei_from_inputs("X", 1.0, uses, wrong)[0] is None
+    # a sector without value added: not computed, named
+    other = pd.DataFrame({"material": "X", "nace": ["C20"], "share": [1.0]})
+    value, how = ei_from_inputs("X", 1.0, other, value_added)
+    assert value is None and "C20" in how
+
+
+def test_ei_inputs_carry_source_and_year() -> None:
+    from chokepoint.analysis.criticality_ei import end_use_table, value_added_table
+    from chokepoint.importers.reference import load_reference
+
+    ref = load_reference()
+    for table in (end_use_table(ref), value_added_table(ref)):
+        assert len(table)
+        assert (table["source"].str.strip() != "").all()
+        assert (table["year"].str.strip() != "").all()
+    uses = end_use_table(ref)
+    totals = uses.groupby("material")["share"].agg(["sum", "size"])
+    assert ((totals["sum"] - 1).abs() <= 0.005 * totals["size"] + 1e-9).all()
 
 
 def test_ei_from_inputs_on_a_worked_case() -> None:
