@@ -14,11 +14,14 @@ The method of Blengini et al. (2017), used for the EU lists of 2020 and 2023:
 The first half of this module holds those formulas as pure functions. The second half
 assembles their inputs from the shipped reference tables
 (:mod:`chokepoint.importers.reference`) in two ways: ``year=None`` reproduces the 2023
-study (its parameters, country shares from the real data for the years closest to its
-2016-2020 window, published shares where they exist, the six-dimension governance table
-of 2022), and ``year=Y`` uses the real data of year ``Y`` with the political-stability
-governance score (the only WGI dimension in the wheel). Monte Carlo bands on SR come from
-the governance standard errors.
+study (its parameters, its own global supply shares and trade parameters where
+``eu2023_global_shares.csv`` has them, elsewhere country shares from the real data for the
+years closest to its 2016-2020 window, published shares where they exist, the
+six-dimension governance table of 2022; where the study's global shares are used, the SR
+with the data's global shares is reported beside as ``sr_wmd_global``), and ``year=Y``
+uses the real data of year ``Y`` with the political-stability governance score (the only
+WGI dimension in the wheel). Monte Carlo bands on SR come from the governance standard
+errors.
 """
 
 from __future__ import annotations
