@@ -252,3 +252,28 @@ def test_report_renders_every_chart(page, tmp_path):
     network_chart = page.locator(".chart[data-chart='network']").first
     network_chart.screenshot(path=ARTIFACTS / "report-network.png")
     save(ARTIFACTS / "report-network.png", IMAGES / "report-network.png")
+
+
+def test_dashboard_finds_the_cheapest_mix(page, server):
+    page.goto(server)
+    page.wait_for_selector("body[data-ready='true']")
+    page.select_option("#preset", "ree-2025-04")
+    page.wait_for_selector("body[data-scenario='ree-2025-04']")
+    page.fill("#opt-target", "pstop:car_bev@EU27<=0.05")
+    page.fill("#opt-draws", "4")
+    page.fill("#opt-check", "4")
+    page.click("#optimise")
+    page.wait_for_function(
+        "() => ['done', 'failed'].includes(document.getElementById('opt-status').dataset.status)",
+        timeout=240_000,
+    )
+    assert page.get_attribute("#opt-status", "data-status") == "done", page.inner_text("#message")
+    assert page.is_visible("#opt-result")
+    assert "second-stage" in page.inner_text("#opt-log")
+    rows = page.locator("#opt-check-table tbody tr")
+    assert rows.count() == 3  # in-sample, engine on the same draws, engine on fresh draws
+    assert "engine, fresh draws" in page.inner_text("#opt-check-table")
+    assert page.inner_text("#opt-summary")
+    picture = ARTIFACTS / "dashboard-optimise.png"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#opt-result").screenshot(path=str(picture))

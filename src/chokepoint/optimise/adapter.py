@@ -30,6 +30,16 @@ from chokepoint.simulation.run import Prepared, prepare
 
 
 @dataclass
+class Pool:
+    """An outside supplier whose output the modelled links share with its other customers
+    pro rata to their orders, as the engine's ``made × order / orders``."""
+
+    links: np.ndarray  # positions in the case's links
+    capacity: np.ndarray  # [R, T] what it can make per period
+    others: np.ndarray  # [R, T] what its other customers order per period
+
+
+@dataclass
 class Case:
     """A scenario's draws as the arrays of the linear model (quantities per period)."""
 
@@ -58,6 +68,13 @@ class Case:
     link_share: np.ndarray  # [L] share of the supplier's output (modelled suppliers)
     link_bound: np.ndarray  # [R, T, L] upper bound per period (inf: none)
     link_alternative: np.ndarray  # [L] bool
+    link_gate_days: np.ndarray | None = None  # [R, T, L] open gate-days per period
+    link_ordered: np.ndarray | None = None  # [L] bool: flow bounded by the order rule
+    link_lag: np.ndarray | None = None  # [L] whole periods in transit
+    link_pipeline: np.ndarray | None = None  # [T, L] arrivals of goods under way on day 0
+    slot_target: np.ndarray | None = None  # [S] target stock (the refill rule's aim)
+    slot_plan: np.ndarray | None = None  # [R, T, S] largest planned use per period
+    pools: list[Pool] = field(default_factory=list)  # outside suppliers shared pro rata
     group_producers: list[np.ndarray] = field(default_factory=list)  # positions in producers
     group_demands: list[np.ndarray] = field(default_factory=list)  # positions in slots
     exogenous: Exogenous | None = None
@@ -81,6 +98,11 @@ class Case:
     @property
     def first_shock(self) -> int:
         return self.prepared.first_shock
+
+    @property
+    def tau(self) -> float:
+        """Days over which the engine's orders restore a slot's target stock."""
+        return float(self.scenario.settings.restoration_days)
 
     @property
     def stop_tolerance(self) -> float:
@@ -107,6 +129,9 @@ class Case:
             slot_inflow=self.slot_inflow[one],
             demand_bound=self.demand_bound[one],
             link_bound=self.link_bound[one],
+            link_gate_days=None if self.link_gate_days is None else self.link_gate_days[one],
+            slot_plan=None if self.slot_plan is None else self.slot_plan[one],
+            pools=[Pool(pool.links, pool.capacity[one], pool.others[one]) for pool in self.pools],
         )
 
     def period_sum(self, daily: np.ndarray) -> np.ndarray:
@@ -238,6 +263,15 @@ def compile_case(
     )
     slot_owner = np.array([p_pos.get(int(model.slot_producer[s]), -1) for s in slots], dtype=int)
     ref = np.add.reduceat(prepared.reference, period_start, axis=0)[:, wanted]
+    gate_days = _gate_days(model, exo, links, period_start, horizon, n_draws)
+    ordered = ~model.link_alternative[links]
+    plan = np.where(
+        (slot_owner >= 0)[None, None, :],
+        slot_coef * prod_cap[:, :, np.maximum(slot_owner, 0)] if len(producers) else 0.0,
+        demand_bound,
+    )
+    lag, pipeline = _transit(model, links, period_start, step_days)
+    pools = _pools(model, exo, links, link_from, cap_rows, per_period, horizon, n_draws)
     return Case(
         prepared=prepared,
         draws=draws,
@@ -264,6 +298,13 @@ def compile_case(
         link_share=link_share,
         link_bound=link_bound,
         link_alternative=model.link_alternative[links],
+        link_gate_days=gate_days,
+        link_ordered=ordered,
+        link_lag=lag,
+        link_pipeline=pipeline,
+        slot_target=model.slot_target[slots].astype(float),
+        slot_plan=plan,
+        pools=pools,
         group_producers=[np.array([p_pos[int(p)] for p in ps], dtype=int) for ps in g_prod],
         group_demands=[
             np.array([s_pos[demand_slot_of[int(d)]] for d in ds], dtype=int) for ds in g_dem
@@ -357,13 +398,16 @@ def _link_arrays(
             spare = np.maximum(cap_day - out, 0.0) * alt_use[i]
             daily = np.where(day >= ready, spare * gate, 0.0)
         elif flow > 0:
-            link_share[i] = flow / out if out > 0 else 0.0
+            link_share[i] = _order_share(model, prepared, int(k)) if out > 0 else 0.0
             headroom = cap_day / out if out > 0 else 1.0
             daily = flow * headroom * gate
         else:  # a regular link without baseline volume: what the customer needs at capacity
             owner = int(model.slot_producer[slot])
             need = model.slot_coef[slot] * (model.capacity[owner] if owner >= 0 else 0.0)
             daily = model.link_share[k] * need * gate
+        if not model.link_alternative[k]:
+            # the order rule and the supplier's pro-rata share bound it (lp.py); a quota too
+            daily = np.full((horizon, 1), np.inf)
         if int(k) in quota_rows:
             share = quota_rows[int(k)]
             cap_q = share * flow if flow > 0 else np.where(share > 0, np.inf, 0.0)
@@ -377,6 +421,68 @@ def _link_arrays(
         ):
             link_bound[:, :, i] = per_period(daily)
     return link_bound, link_from, link_share
+
+
+def _order_share(model: Model, prepared: Prepared, link: int) -> float:
+    """Largest share of its supplier's output a link can win: the engine ships pro rata to
+    orders, and a customer refilling from an empty stock orders its planned use plus
+    ``target / tau`` (its other customers taken to order their baseline)."""
+    supplier, slot = int(model.link_supplier[link]), int(model.link_slot[link])
+    owner = int(model.slot_producer[slot])
+    plan = model.slot_coef[slot] * model.capacity[owner] if owner >= 0 else model.slot_use[slot]
+    tau = float(prepared.scenario.settings.restoration_days)
+    most = model.link_share[link] * (plan + model.slot_target[slot] / tau)
+    others = max(model.output[supplier] - model.link_flow[link], 0.0)
+    baseline = model.link_flow[link] / model.output[supplier]
+    return float(max(baseline, most / max(most + others, 1e-12)))
+
+
+def _gate_days(model, exo, links, period_start, horizon, n_draws) -> np.ndarray:
+    """``[R, T, L]``: the days of each period a link's gate is open (fractions summed)."""
+    gate_rows = row_daily(exo.gate, model.n_links, horizon, n_draws, 1.0)
+    days = np.diff(np.append(period_start, horizon)).astype(float)
+    out = np.broadcast_to(days[None, :, None], (n_draws, len(period_start), len(links))).copy()
+    for i, k in enumerate(links):
+        if int(k) in gate_rows:
+            out[:, :, i] = np.add.reduceat(gate_rows[int(k)], period_start, axis=0).T
+    return out
+
+
+def _transit(model, links, period_start, step_days: int) -> tuple[np.ndarray, np.ndarray]:
+    """Transit of each link in periods, and ``[T, L]`` arrivals of the goods under way on
+    day 0 (the engine fills each link's pipeline at its baseline flow)."""
+    days = getattr(model, "link_transit", None)
+    transit = np.zeros(len(links)) if days is None else np.asarray(days, float)[links]
+    horizon = int(period_start[-1]) + step_days
+    day = np.arange(horizon)[:, None]
+    arriving = np.where(day < transit[None, :], model.link_flow[links][None, :], 0.0)
+    pipeline = np.add.reduceat(arriving, period_start, axis=0)
+    return transit / step_days, pipeline[: len(period_start)]
+
+
+def _pools(model, exo, links, link_from, cap_rows, per_period, horizon, n_draws) -> list:
+    """Outside suppliers of the modelled links whose output is scarce under the scenario
+    (an event gates, caps or cuts one of their links or their capacity): they share it pro
+    rata to orders with their other customers, taken to order their baseline flow under
+    their own gate, and with the buyers beyond the network (``external_orders``)."""
+    scarce = set(int(k) for k in exo.gate.rows) | set(int(k) for k in exo.quota.rows)
+    gate_rows = row_daily(exo.gate, model.n_links, horizon, n_draws, 1.0)
+    pools = []
+    outside = np.flatnonzero((link_from < 0) & ~model.link_alternative[links])
+    for supplier in np.unique(model.link_supplier[links[outside]]):
+        mine = outside[model.link_supplier[links[outside]] == supplier]
+        every = np.flatnonzero((model.link_supplier == supplier) & ~model.link_alternative)
+        if not (scarce & set(int(k) for k in every)) and int(supplier) not in cap_rows:
+            continue
+        mult = cap_rows.get(int(supplier), np.ones((horizon, 1)))
+        capacity = per_period(np.broadcast_to(model.capacity[supplier] * mult, (horizon, n_draws)))
+        others_daily = np.full((horizon, n_draws), float(model.external_orders[supplier]))
+        for k in np.setdiff1d(every, links[mine]):
+            others_daily = others_daily + model.link_flow[k] * gate_rows.get(
+                int(k), np.ones((horizon, 1))
+            )
+        pools.append(Pool(mine, capacity, per_period(others_daily)))
+    return pools
 
 
 def _group(table: pd.DataFrame, product: str, region: str) -> int:

@@ -146,6 +146,7 @@ def build(
 
     _slot_balance(lp, case, effects, decision, ys_blocks, y, x, inv, dlv, demand_slots)
     _links(lp, case, effects, decision, ys_blocks, substituted, y, x)
+    _orders(lp, case, x, inv)
     _capacity(lp, case, effects, decision, ys_blocks, substituted, y)
     _groups(lp, case, ys_blocks, effects, y, dlv, demand_slots, short)
     built = Built(lp, case, candidates, targets, [], cost, decision, short, budget=budget)
@@ -172,7 +173,7 @@ def _slot_balance(lp, case, effects, decision, ys_blocks, y, x, inv, dlv, demand
     terms = [
         (1.0, inv),
         (-(1.0 - first), previous),
-        (-into_mask[None, None], summed(x[:, :, into])),
+        *_arrivals(case, x, into, into_mask),
         (use, y[:, :, owner]),
     ]
     if len(demand_slots):
@@ -181,10 +182,15 @@ def _slot_balance(lp, case, effects, decision, ys_blocks, y, x, inv, dlv, demand
         terms.append(((case.slot_demand >= 0).astype(float), dlv[:, :, position]))
     rhs = case.slot_inflow.copy()
     rhs[:, 0, :] += case.slot_stock
+    if case.link_pipeline is not None and len(case.links):
+        pipeline = np.zeros((T, S))
+        np.add.at(pipeline, (slice(None), case.link_slot), case.link_pipeline)  # type: ignore[arg-type]
+        rhs += pipeline[None]
     for n, effect in enumerate(effects):
         coef = np.zeros((T, S))
         if isinstance(effect, StockEffect):
-            coef[0, effect.slots] = -effect.weights
+            terms.append(_reserve(lp, case, n, effect, decision[n], S))
+            continue
         elif isinstance(effect, InflowEffect):
             np.add.at(coef, (slice(None), effect.slots), -effect.profile)  # type: ignore[arg-type]
         else:
@@ -201,6 +207,135 @@ def _slot_balance(lp, case, effects, decision, ys_blocks, y, x, inv, dlv, demand
     lp.constrain("balance", terms, lower=rhs, upper=rhs)
 
 
+def _arrivals(case, x, into, into_mask) -> list:
+    """Terms of what reaches each slot in a period: what left its suppliers ``lag`` periods
+    before (a fractional lag splits a shipment over two periods)."""
+    R, T, L = x.shape
+    lag = np.zeros(L) if case.link_lag is None else np.asarray(case.link_lag, float)
+    whole = np.floor(lag + 1e-9).astype(int)
+    part = lag - whole
+    terms = []
+    for shift in np.unique(np.concatenate([whole, whole[part > 1e-9] + 1])):
+        weight = np.where(whole == shift, 1.0 - part, 0.0) + np.where(
+            (whole + 1 == shift) & (part > 1e-9), part, 0.0
+        )
+        if shift >= T or not weight.any():
+            continue
+        periods = np.arange(T)
+        source = x[:, np.maximum(periods - shift, 0), :]
+        live = (periods >= shift).astype(float)
+        coef = -(into_mask * weight[into])[None, None] * live[None, :, None, None]
+        terms.append((coef, summed(source[:, :, into])))
+    return terms
+
+
+def _reserve(lp, case, n: int, effect: StockEffect, amount, S: int):
+    """A stockpile held apart from the working stock, released into it as needed (the
+    engine's reserve, which does not count towards the refill orders)."""
+    R, T = len(case.draws), len(case.period_start)
+    k = len(effect.slots)
+    held = lp.var(f"reserve{n}", (R, T, k))
+    released = lp.var(f"release{n}", (R, T, k))
+    before = np.concatenate([held[:, :1, :], held[:, :-1, :]], axis=1)
+    first = np.zeros((1, T, 1))
+    first[0, 0, 0] = 1.0
+    lp.constrain(
+        f"reserve{n}",
+        [
+            (1.0, held),
+            (-(1.0 - first), before),
+            (1.0, released),
+            (-first * effect.weights[None, None, :], np.broadcast_to(amount, (R, T, k))),
+        ],
+        lower=0.0,
+        upper=0.0,
+    )
+    # one release column per slot of the effect (the slots of one effect are distinct)
+    coef = np.zeros((1, 1, S, 1))
+    index = np.zeros((R, T, S, 1), dtype=int)
+    index[:, :, effect.slots, 0] = released
+    coef[0, 0, effect.slots, 0] = -1.0
+    return (coef, summed(index))
+
+
+def _orders(lp, case, x, inv) -> None:
+    """The engine's orders bound what a link can carry: its share of the customer's planned
+    use plus the refill ``(target - stock) / tau``, times the open part of its gate; and an
+    outside supplier short of output shares it pro rata to orders (concave: tangent cuts)."""
+    if case.link_ordered is None or not case.link_ordered.any():
+        return
+    R, T, L = x.shape
+    ordered = np.flatnonzero(case.link_ordered)
+    slot = case.link_slot[ordered]
+    days = case.period_days.astype(float)[None, :, None]
+    open_share = case.link_gate_days[:, :, ordered] / days  # average open part of the gate
+    share = case.model.link_share[case.links[ordered]][None, None, :]
+    # the refill restored in a period: the gap decays at the slot's open order rate / tau
+    rate = np.zeros((R, T, len(case.slots)))
+    np.add.at(rate, (slice(None), slice(None), slot), share * open_share)  # type: ignore[arg-type]
+    alpha = np.maximum(rate[:, :, slot], 1e-12)
+    restored = (1.0 - np.power(np.maximum(1.0 - alpha / case.tau, 0.0), days)) / alpha
+    refill = share * open_share * restored  # per unit of the gap (target - stock)
+    # the gap counts the supply line too: goods under way short of ``lead`` days of the plan
+    # (the engine's refill rule), the goods under way taken as last period's shipments
+    # times their transit
+    transit = case.period_days[0] * (np.zeros(L) if case.link_lag is None else case.link_lag)
+    lead = np.bincount(
+        case.link_slot[ordered],
+        weights=case.model.link_share[case.links[ordered]] * transit[ordered],
+        minlength=len(case.slots),
+    )[slot]
+    line = lead * case.slot_plan[:, :, slot] / days
+    gap_top = case.slot_target[slot] + line
+    base = share * open_share * case.slot_plan[:, :, slot] + refill * gap_top
+    stock0 = np.zeros((R, T, len(ordered)))
+    stock0[:, 0, :] = (
+        case.slot_stock[slot]
+        + np.bincount(
+            case.link_slot,
+            weights=case.model.link_flow[case.links] * transit,
+            minlength=len(case.slots),
+        )[slot]
+    )
+    before = np.concatenate([inv[:, :1, :], inv[:, :-1, :]], axis=1)[:, :, slot]
+    first = np.zeros((1, T, 1))
+    first[0, 0, 0] = 1.0
+    terms = [(1.0, x[:, :, ordered]), (refill * (1.0 - first), before)]
+    into, into_mask = _padded([np.flatnonzero(case.link_slot == s) for s in range(len(case.slots))])
+    under_way = into_mask * transit[into] / days[0, 0, 0]  # [S, width]
+    if under_way.any():
+        shipped_before = np.concatenate([x[:, :1, :], x[:, :-1, :]], axis=1)
+        coef = (refill * (1.0 - first))[..., None] * under_way[slot][None, None]
+        terms.append((coef, summed(shipped_before[:, :, into[slot]])))
+    lp.constrain("order", terms, upper=base - refill * stock0)
+    position = {int(k): i for i, k in enumerate(ordered)}
+    for number, pool in enumerate(case.pools):
+        mine = np.array([position[int(k)] for k in pool.links if int(k) in position], int)
+        if not len(mine):
+            continue
+        flow = case.model.link_flow[case.links[ordered[mine]]].sum()
+        cap, others = pool.capacity, np.maximum(pool.others, 0.0)
+        # E = sum over the pool's links of (base - refill * stock before), ignoring the
+        # supply line's part (a little more room for the pool: it only bounds it)
+        for m, multiple in enumerate((1.0, 2.0, 4.0, 8.0)):
+            e0 = np.maximum(multiple * flow * days[:, :, 0], 1e-12)
+            slope = cap * others / (e0 + others) ** 2  # [R, T]
+            level = cap * e0**2 / (e0 + others) ** 2
+            # sum x - slope * E <= level, E = sum base - sum refill * stock_before
+            lp.constrain(
+                f"pool{number}_{m}",
+                [
+                    (1.0, summed(x[:, :, ordered[mine]])),
+                    (
+                        slope[:, :, None] * refill[:, :, mine] * (1.0 - first),
+                        summed(before[:, :, mine]),
+                    ),
+                ],
+                upper=level
+                + slope * (base[:, :, mine] - refill[:, :, mine] * stock0[:, :, mine]).sum(-1),
+            )
+
+
 def _links(lp, case, effects, decision, ys_blocks, substituted, y, x):
     regular = np.flatnonzero((case.link_from >= 0) & ~case.link_alternative)
     if len(regular):
@@ -213,8 +348,9 @@ def _links(lp, case, effects, decision, ys_blocks, substituted, y, x):
                 columns = np.broadcast_to(ys_blocks[n][:, :, j : j + 1], x[:, :, regular].shape)
                 terms.append((coef, columns))
         lp.constrain("regular_link", terms, upper=0.0)
-    # a modelled supplier ships at most what it makes
-    suppliers = np.unique(case.link_from[(case.link_from >= 0) & case.link_alternative])
+    # a modelled supplier ships at most what it makes (each link's share is the most its
+    # orders can win, so the shares may add up to more than one)
+    suppliers = np.unique(case.link_from[case.link_from >= 0])
     for p in suppliers:
         out = np.flatnonzero(case.link_from == p)
         terms = [(1.0, summed(x[:, :, out])), (-1.0, y[:, :, p])]
@@ -351,12 +487,25 @@ def subproblem_objective(built: Built, target: Target) -> None:
     else:
         g = groups[0]
         ref = case.group_ref[:, g]
-        excess = lp.var("excess", short.shape[:2], cost=1.0 / max(ref.sum(), 1e-12))
+        # the excess as a share of each period's reference, its mean over the periods: costs
+        # of order one (a cost per car of 1 / annual output sits below HiGHS's dual
+        # feasibility tolerance, and the answer then depends on presolve)
+        T = len(ref)
+        excess = lp.var("excess", short.shape[:2], cost=1.0 / T)
         cost = np.concatenate([cost, np.concatenate(lp.cost[len(lp.cost) - 1 :])])
         lp.constrain(
             "excess",
-            [(1.0, short[:, :, g]), (-1.0, excess)],
+            [(1.0, short[:, :, g]), (-np.maximum(ref, 1e-12)[None, :], excess)],
             upper=case.stop_tolerance * ref[None, :],
+        )
+        # the whole shortfall as a share of the reference, free here: its cost is raised
+        # only to read back the least shortfall of an answer (decompose.POLISH)
+        lp.var("within", short.shape[:2])
+        cost = np.concatenate([cost, np.zeros(short.shape[0] * short.shape[1])])
+        lp.constrain(
+            "within",
+            [(1.0, short[:, :, g]), (-np.maximum(ref, 1e-12)[None, :], lp.names["within"])],
+            upper=0.0,
         )
     cost[built.decision] = 0.0
     lp.cost = [cost[: lp.n_cols]]

@@ -107,12 +107,16 @@ def risk_table(short: np.ndarray, ref: np.ndarray, groups: pd.DataFrame, toleran
     return pd.DataFrame(rows)
 
 
-def equilibrate(arrays: dict, rounds: int = 8) -> tuple[dict, np.ndarray]:
+def equilibrate(
+    arrays: dict, rounds: int = 8, scales: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[dict, np.ndarray]:
     """Ruiz scaling: rows and columns scaled so each one's largest entry is near 1.
 
     Returns the scaled program and the column scale ``c`` (``x = c × x_scaled``); integer
-    columns keep scale 1. HiGHS scales too, but the time-expanded program (cars by the
-    million, terbium by the tonne) solves several times faster scaled first.
+    columns keep scale 1; the row scale is ``scaled["row_scale"]``. HiGHS scales too, but
+    the time-expanded program (cars by the million, terbium by the tonne) solves several
+    times faster scaled first. ``scales`` (rows, columns) reuses another program's scaling
+    (the draws of one case share their structure and magnitudes).
     """
     import scipy.sparse as sp
 
@@ -120,6 +124,10 @@ def equilibrate(arrays: dict, rounds: int = 8) -> tuple[dict, np.ndarray]:
     n_rows, n_cols = matrix.shape
     row_scale, col_scale = np.ones(n_rows), np.ones(n_cols)
     free = ~arrays["integer"]
+    if scales is not None and scales[0].shape == (n_rows,) and scales[1].shape == (n_cols,):
+        row_scale, col_scale = scales
+        matrix = (sp.diags(row_scale) @ matrix @ sp.diags(col_scale)).tocsc()
+        rounds = 0
     for _ in range(rounds):
         absolute = abs(matrix)
         row_max = absolute.max(axis=1).toarray().ravel()
@@ -136,6 +144,7 @@ def equilibrate(arrays: dict, rounds: int = 8) -> tuple[dict, np.ndarray]:
     scaled["upper"] = arrays["upper"] / col_scale
     scaled["row_lower"] = arrays["row_lower"] * row_scale
     scaled["row_upper"] = arrays["row_upper"] * row_scale
+    scaled["row_scale"] = row_scale
     return scaled, col_scale
 
 

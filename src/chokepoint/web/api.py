@@ -100,6 +100,9 @@ def add_routes(app: FastAPI) -> None:
     _scenario_routes(app)
     _run_routes(app)
     _output_routes(app)
+    from chokepoint.web.optimise import add_optimise_routes
+
+    add_optimise_routes(app)
 
 
 def static_folder() -> Path:

@@ -26,6 +26,7 @@ from chokepoint.errors import ChokepointError
 from chokepoint.web.access import HostCheck, TokenGate, served_names
 from chokepoint.web.checker import CHECK_TIMEOUT, ScenarioChecker
 from chokepoint.web.limits import BODY_IDLE_TIMEOUT, BODY_TIMEOUT, BodyGuard
+from chokepoint.web.optimise import SearchManager
 from chokepoint.web.runs import Busy, FilesGone, RunManager
 from chokepoint.web.workers import WorkersBusy
 
@@ -80,6 +81,7 @@ def create_app(
     opened = store if isinstance(store, RunStore) else RunStore(store_path(store))
     manager = RunManager(store=opened, workers=workers, max_pending=max_pending)
     checker = ScenarioChecker(timeout=check_timeout, workers=checker_workers)
+    searches = SearchManager()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -88,6 +90,7 @@ def create_app(
             manager.warm()
         yield
         manager.shutdown()
+        searches.shutdown()
         checker.close()
 
     app = FastAPI(
@@ -103,6 +106,7 @@ def create_app(
     )
     app.state.runs = manager
     app.state.checker = checker
+    app.state.searches = searches
     app.state.max_draws = max_draws
     app.state.upload_limit = upload_limit
     app.state.plotly_js = None

@@ -10,7 +10,7 @@ const PLOT_CONFIG = { responsive: true, displaylogo: false,
   toImageButtonOptions: { format: "png", scale: 2 } };
 
 const state = { source: null, defaults: null, previous: null, current: null, polling: null,
-  past: [] };
+  searching: null, past: [] };
 // knob fields kept in the address bar, by the name of their parameter
 const URL_FIELDS = { validity_days: "validity_days", processing_days: "processing_days",
   approval: "approval_percent", stockpile_days: "stockpile_days",
@@ -375,6 +375,105 @@ async function compareWith(runId) {
   } catch (error) { showMessage(error.message); }
 }
 
+// ------------------------------------------------------------ find the cheapest mix
+
+function cells(row, values) {
+  for (const [value, numeric] of values) {
+    const cell = document.createElement("td");
+    cell.textContent = value;
+    if (numeric) { cell.className = "num"; }
+    row.appendChild(cell);
+  }
+}
+
+function figure(value, digits) {
+  if (value === null || value === undefined) { return "–"; }
+  return Number(value).toLocaleString("en", { maximumFractionDigits: digits });
+}
+
+function showSearch(search) {
+  const result = search.result;
+  element("opt-result").hidden = false;
+  element("opt-label").textContent = search.label;
+  const log = element("opt-log");
+  log.textContent = "";
+  for (const line of search.progress) {
+    const item = document.createElement("li");
+    item.textContent = line;
+    log.appendChild(item);
+  }
+  const portfolio = element("opt-portfolio").querySelector("tbody");
+  const check = element("opt-check-table").querySelector("tbody");
+  portfolio.textContent = "";
+  check.textContent = "";
+  if (!result) { element("opt-summary").textContent = ""; return; }
+  const chosen = result.portfolio.length;
+  element("opt-summary").textContent = chosen === 0
+    ? `No measure needed: the target holds without one (cost €0; solver: ${result.solver_status}).`
+    : `${chosen} of ${result.candidates} measures, ${money(result.cost)} in all `
+      + `(solver: ${result.solver_status}, ${figure(result.seconds, 1)} s).`;
+  for (const row of result.portfolio) {
+    const line = document.createElement("tr");
+    cells(line, [[row.measure, false], [row.type, false],
+      [`${figure(row.amount, 1)} ${row.unit}`, true], [figure(row.cost, 0), true]]);
+    portfolio.appendChild(line);
+  }
+  for (const row of result.check) {
+    const line = document.createElement("tr");
+    cells(line, [[row.estimate, false], [`${row.product}@${row.region}`, false],
+      [`${figure(100 * row.stoppage_probability, 1)}%`, true],
+      [figure(row.lost_output_mean, 0), true], [figure(row.lost_output_cvar95, 0), true]]);
+    check.appendChild(line);
+  }
+}
+
+async function startSearch() {
+  if (!state.source) { showMessage("choose a preset or upload a scenario first"); return; }
+  showMessage("");
+  const order = Object.assign({}, state.source, {
+    target: element("opt-target").value.trim(),
+    draws: Number(element("opt-draws").value) || 50,
+    check_draws: Number(element("opt-check").value) || 0 });
+  element("optimise").disabled = true;
+  try {
+    const search = await api("/api/optimise", { method: "POST",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify(order) });
+    setSearchStatus(search);
+    pollSearch(search.id);
+  } catch (error) {
+    showMessage(error.message);
+    element("optimise").disabled = false;
+  }
+}
+
+function setSearchStatus(search) {
+  const node = element("opt-status");
+  node.dataset.status = search.status;
+  node.dataset.search = search.id;
+  const last = search.progress.length ? search.progress[search.progress.length - 1] : "";
+  node.textContent = `${search.label}: ${search.status}${last ? "\n" + last : ""}`;
+}
+
+function pollSearch(searchId) {
+  clearTimeout(state.searching);
+  state.searching = setTimeout(async () => {
+    try {
+      const search = await api(`/api/optimise/${searchId}`);
+      setSearchStatus(search);
+      if (search.status === "done" || search.status === "failed") {
+        if (search.status === "failed") { showMessage(search.error); }
+        showSearch(search);
+        element("optimise").disabled = false;
+        return;
+      }
+      pollSearch(searchId);
+    } catch (error) {
+      showMessage(error.message);
+      element("optimise").disabled = false;
+    }
+  }, 500);
+}
+
 async function start() {
   element("preset").addEventListener("change", (event) => {
     const value = event.target.value;
@@ -391,6 +490,7 @@ async function start() {
   });
   element("new_capacity_commodity").addEventListener("change", updateUnit);
   element("run").addEventListener("click", startRun);
+  element("optimise").addEventListener("click", startSearch);
   for (const id of Object.values(URL_FIELDS)) {
     element(id).addEventListener("change", saveView);
     element(id).addEventListener("input", saveView);
