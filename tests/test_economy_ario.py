@@ -283,3 +283,49 @@ def test_trajectories_match_boario_on_a_synthetic_table(tmp_path) -> None:
     assert result.shortage_steps.sum() > 0
     mine = pd.DataFrame(result.production[:, :, 0], columns=synthetic.industries)
     np.testing.assert_allclose(mine[reference.columns].to_numpy(), reference.to_numpy(), rtol=1e-9)
+
+
+def _mixed_draws(model, steps: int = 90) -> CapacityLoss:
+    """Three draws: one so small that BoARIO's tolerance shortcuts fire, two real shocks."""
+    singles = [capital_loss(model, [_event(model, share=s)], steps) for s in (1e-4, 0.3, 0.9)]
+    return CapacityLoss(singles[0].rows, np.concatenate([s.values for s in singles], axis=2))
+
+
+@pytest.mark.parametrize("order_type", ["alt", "noalt"])
+def test_each_draw_equals_its_single_draw_run_whatever_the_block(table, order_type) -> None:
+    params = ARIOParameters(
+        order_type=order_type, main_inventory_days=8, inventory_restoration_tau=5
+    )
+    model = build_ario(table, params)
+    loss = _mixed_draws(model)
+    runs = [
+        run_ario(model, 90, capacity_loss=loss, block=block, threads=threads)
+        for block, threads in ((1, 1), (2, 2), (3, 1), (32, 2))
+    ]
+    assert runs[0].shortage_steps.sum() > 0
+    for draw in range(loss.draws):
+        alone = CapacityLoss(loss.rows, loss.values[:, :, draw : draw + 1])
+        single = run_ario(model, 90, capacity_loss=alone, threads=1)
+        for run in runs:
+            np.testing.assert_array_equal(run.production[:, :, draw], single.production[:, :, 0])
+            np.testing.assert_array_equal(
+                run.value_added_loss[:, draw], single.value_added_loss[:, 0]
+            )
+
+
+@pytest.mark.parametrize("order_type", ["alt", "noalt"])
+def test_float32_slot_state_stays_within_a_millionth_of_output(table, order_type) -> None:
+    params = ARIOParameters(
+        order_type=order_type, main_inventory_days=8, inventory_restoration_tau=5
+    )
+    model = build_ario(table, params)
+    loss = _mixed_draws(model, 200)
+    wide = run_ario(model, 200, capacity_loss=loss)
+    narrow = run_ario(model, 200, capacity_loss=loss, precision="float32", block=2)
+    error = np.abs(narrow.production - wide.production) / model.output[None, :, None]
+    assert np.nanmax(error[:, model.output > 0]) < 1e-6
+    value_added = (model.value_added_share * model.output).sum() * 200
+    difference = narrow.value_added_loss.sum(axis=0) - wide.value_added_loss.sum(axis=0)
+    assert np.abs(difference).max() < 1e-6 * value_added
+    with pytest.raises(ValueError, match="precision"):
+        run_ario(model, 2, precision="float16")  # type: ignore[arg-type]

@@ -45,6 +45,13 @@ from chokepoint.economy.mrio import MRIO
 TECHNOLOGY_THRESHOLD = 1e-5
 """An input counts as constraining when it exceeds this share of a day's output (BoARIO)."""
 
+DRAW_BLOCK = 32
+"""Draws run together by the compiled loop: their per-industry state (a few ``n x block``
+arrays the sparse passes gather from) stays within a core's cache at EXIOBASE size."""
+
+PRECISIONS = {"float64": np.float64, "float32": np.float32}
+"""Dtypes for the per-slot state (stocks, orders, supplier shares); sums run in float64."""
+
 
 # -------------------------------------------------------------------------- parameters
 
@@ -145,6 +152,8 @@ def run_ario(
     groups: np.ndarray | None = None,
     engine: Literal["numba", "numpy"] = "numba",
     threads: int | None = None,
+    precision: Literal["float64", "float32"] = "float64",
+    block: int = DRAW_BLOCK,
 ) -> ARIOResult:
     """Run ``steps`` daily steps for every draw of ``capacity_loss`` (or ``draws``).
 
@@ -152,7 +161,11 @@ def run_ario(
     value-added loss is summed by group. ``engine="numba"`` runs the compiled loop of
     :mod:`.ario_kernel`; ``"numpy"`` the array code below, vectorised over draws (the
     readable reference: both agree to rounding); ``threads`` (default: the CPU count) run
-    groups of draws side by side under ``"numba"``.
+    blocks of draws side by side under ``"numba"``. The compiled loop runs ``block`` draws at
+    once (one sweep over the table's structure per step for all of them) and keeps the
+    per-slot state in ``precision`` (``"float32"`` halves its memory traffic; sums stay in
+    float64). Neither changes a draw's numbers beyond float rounding; with ``"float64"`` a
+    draw is bit-identical whatever block it runs in.
     """
     loss = capacity_loss or CapacityLoss.none()
     count = draws or loss.draws
@@ -169,8 +182,9 @@ def run_ario(
     if engine == "numba":
         workers = threads if threads is not None else (os.cpu_count() or 1)
         return _run_compiled(
-            model, steps, loss, count, keep_production, group_of, n_groups, workers
-        )
+            model, steps, loss, count, keep_production, group_of, n_groups, workers,
+            precision, block,
+        )  # fmt: skip
     if engine != "numpy":
         raise ValueError(f"unknown engine {engine!r}")
     from chokepoint.economy.ario_arrays import run_arrays
@@ -187,13 +201,72 @@ def _run_compiled(
     group_of: np.ndarray,
     n_groups: int,
     threads: int,
+    precision: str = "float64",
+    block: int = DRAW_BLOCK,
 ) -> ARIOResult:
-    """The numba loop; draws split over ``threads`` threads (the kernel releases the GIL)."""
-    from chokepoint.economy.ario_kernel import ario_steps
-    from chokepoint.threads import map_in_threads
+    """The numba loop over blocks of draws, the blocks spread over ``threads`` threads (the
+    kernel releases the GIL). A draw's numbers do not depend on the block it runs in."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    p = model.parameters
+    from chokepoint.economy.ario_kernel import ario_block
+    from chokepoint.threads import split_range
+
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose from {sorted(PRECISIONS)}")
+    dtype = PRECISIONS[precision]
+    shared, settings = _kernel_inputs(model)
+    values = np.ascontiguousarray(np.moveaxis(loss.values, 2, 1), dtype=np.float64)
+    rows = loss.rows.astype(np.int64)
     n = model.n_industries
+    production = np.zeros((steps, n, count) if keep_production else (0, 0, 0))
+    grouped = np.zeros((steps, n_groups, count))
+    va_loss = np.zeros((n, count))
+    unmet = np.zeros((n, count))
+    shortage = np.zeros((n, count), dtype=np.int64)
+
+    def run_block(piece: tuple[int, int]) -> None:
+        first, last = piece
+        size = last - first
+        part = values if values.shape[1] == 1 else np.ascontiguousarray(values[:, first:last])
+        work = [np.empty((model.n_slots, size), dtype=dtype) for _ in range(4)]
+        outputs = (
+            np.zeros((steps, n, size)) if keep_production else production,
+            np.zeros((steps, n_groups, size)),
+            np.zeros((n, size)),
+            np.zeros((n, size)),
+            np.zeros((n, size), dtype=np.int64),
+        )
+        arguments = (steps, *shared, rows, part, *settings, group_of, keep_production)
+        ario_block(*arguments, *work, *outputs)  # type: ignore[call-arg]  # numba's stub
+        if keep_production:
+            production[:, :, first:last] = outputs[0]
+        grouped[:, :, first:last] = outputs[1]
+        va_loss[:, first:last] = outputs[2]
+        unmet[:, first:last] = outputs[3]
+        shortage[:, first:last] = outputs[4]
+
+    pieces = split_range(count, -(-count // max(1, block)))
+    if threads <= 1 or len(pieces) == 1:
+        for piece in pieces:
+            run_block(piece)
+    else:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(run_block, pieces))
+    return ARIOResult(
+        model=model,
+        steps=steps,
+        draws=count,
+        value_added_loss=va_loss,
+        final_demand_unmet=unmet,
+        shortage_steps=shortage,
+        production=production if keep_production else None,
+        grouped_value_added_loss=grouped if n_groups else None,
+    )
+
+
+def _kernel_inputs(model: ARIOModel) -> tuple[tuple, tuple]:
+    """The model's arrays and settings in the order the compiled kernel takes them."""
+    p = model.parameters
     supply, transposed = model.supply, model.supply_transposed
     shared = (
         model.output,
@@ -215,9 +288,7 @@ def _run_compiled(
         model.finite,
         model.initial_stock,
         model.initial_share_total,
-        loss.rows.astype(np.int64),
     )
-    values = np.ascontiguousarray(np.moveaxis(loss.values, 2, 1), dtype=np.float64)
     settings = (
         float(p.alpha_base),
         float(p.alpha_max),
@@ -225,34 +296,5 @@ def _run_compiled(
         p.order_type == "alt",
         p.boario_tolerances,
         p.boario_tolerances and not model.orders_never_close,
-        group_of,
-        keep_production,
     )
-
-    def run_part(first: int, last: int) -> tuple[np.ndarray, ...]:
-        size = last - first
-        part = values if values.shape[1] == 1 else np.ascontiguousarray(values[:, first:last])
-        outputs = (
-            np.zeros((steps, n, size) if keep_production else (0, 0, 0)),
-            np.zeros((steps, n_groups, size)),
-            np.zeros((n, size)),
-            np.zeros((n, size)),
-            np.zeros((n, size), dtype=np.int64),
-        )
-        ario_steps(steps, size, *shared, part, *settings, *outputs)
-        return outputs
-
-    parts = map_in_threads(run_part, count, threads)
-    production, grouped, va_loss, unmet, shortage = (
-        np.concatenate([part[k] for part in parts], axis=-1) for k in range(5)
-    )
-    return ARIOResult(
-        model=model,
-        steps=steps,
-        draws=count,
-        value_added_loss=va_loss,
-        final_demand_unmet=unmet,
-        shortage_steps=shortage,
-        production=production if keep_production else None,
-        grouped_value_added_loss=grouped if n_groups else None,
-    )
+    return shared, settings

@@ -1,10 +1,11 @@
 """The compiled ARIO step loop (numba): the same arithmetic as the numpy path of
 :func:`chokepoint.economy.ario.run_ario`, fused into a few passes over slots and flows.
 
-One call runs every step of every draw. Per step and draw: one pass over industries
-(demand, overproduction, capacity, stock limit, production), one pass over the non-zero
-flows by slot (inputs received, supplier capacity shares; stocks), one over slots (orders)
-and one over flows by customer (orders received). Nothing is allocated inside the loop.
+One call (:func:`ario_block`) runs every step of one block of draws. Per step: one pass over
+industries (demand, overproduction, capacity, stock limit, production), one fused pass over
+the non-zero flows by slot (inputs received, supplier capacity shares, stocks, the next
+step's stock limit and orders) and one over flows by customer (orders received). Nothing is
+allocated inside the step loop.
 """
 
 from __future__ import annotations
@@ -16,10 +17,247 @@ CLOSE_RTOL = 1e-5
 CLOSE_ATOL = 1e-8
 
 
+# ------------------------------------------------------------------ blocks of draws
+#
+# The same step with the draws of a block as the innermost (contiguous) dimension: state is
+# ``[industry, draw]`` and ``[slot, draw]``, so each pass reads the table's structure (the
+# sparse indices and flows) once for the whole block and runs the draws as one vector
+# operation: a sparse matrix times an ``(n x block)`` matrix instead of ``block`` matrix-vector
+# products. The slot pass is fused: stocks, the stock limit of the next step and the orders
+# are computed in one sweep, assuming BoARIO's two tolerance shortcuts do not fire; a draw
+# where one does is redone by :func:`_block_fixup` (a steady state: a few steps per run).
+# Slot state (stocks, orders, supplier shares) may be float32: every sum runs in float64.
+
+
 @njit(cache=True, nogil=True)
-def ario_steps(  # noqa: PLR0913, PLR0915 - one flat signature keeps numba's typing simple
+def _block_industries(  # noqa: PLR0913
+    step,
+    output,
+    final_demand,
+    slot_start,
+    alpha_base,
+    alpha_max,
+    tau_alpha,
+    alternative,
+    delta,
+    intermediate,
+    least,
+    alpha,
+    production,
+    optimal,
+    ratio_old,
+    ratio_new,
+    weighted,
+    unmet_out,
+    shortage_out,
+):
+    n, block = intermediate.shape
+    for i in range(n):
+        has_slots = slot_start[i + 1] > slot_start[i]
+        for d in range(block):
+            demand = intermediate[i, d] + final_demand[i]
+            if step > 1:
+                scarcity = (demand - production[i, d]) / demand if demand != 0.0 else 0.0
+                met = 1.0 if scarcity == 0.0 else 0.0
+                a = alpha[i, d]
+                a += (alpha_max - a) * scarcity * tau_alpha + (alpha_base - a) * met * tau_alpha
+                alpha[i, d] = a if a >= 1.0 else 1.0
+            capacity = output[i] * (1.0 - delta[i, d]) * alpha[i, d]
+            best = demand if demand < capacity else capacity
+            factor = 1.0
+            if has_slots and best != 0.0:
+                limit = least[i, d] / best
+                if limit < 1.0:
+                    factor = limit
+                    shortage_out[i, d] += 1
+            optimal[i, d] = best
+            made = best * factor
+            production[i, d] = made
+            fill = made / demand if demand != 0.0 else 0.0
+            unmet_out[i, d] += final_demand[i] * (1.0 - fill)
+            weighted[i, d] = ratio_old[i, d] * fill
+            if alternative and output[i] != 0.0:
+                ratio_new[i, d] = capacity / output[i]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _block_slots(  # noqa: PLR0913, PLR0915
+    supply_indptr,
+    supply_indices,
+    supply_data,
+    slot_industry,
+    technical,
+    cover_scale,
+    cover_offset,
+    goal_coefficient,
+    restoration_rate,
+    finite,
+    initial_share_total,
+    alternative,
+    tolerances,
+    check_targets,
+    production,
+    optimal,
+    weighted,
+    ratio_new,
+    stock_old,
+    stock_new,
+    share_orders,
+    share_total,
+    least,
+    moving,
+    close,
+):
+    n_slots, block = stock_old.shape
+    received = np.empty(block)
+    offered = np.empty(block)
+    stirred = np.full(block, -np.inf)  # largest stock change beyond BoARIO's tolerance
+    apart = np.full(block, -np.inf)  # largest gap to the target stock beyond it
+    current = -1
+    for k in range(n_slots):
+        i = slot_industry[k]
+        made = production[i]
+        best = optimal[i]
+        low = least[i]
+        if i != current:
+            current = i
+            low[:] = np.inf
+        received[:] = 0.0
+        offered[:] = 0.0
+        for e in range(supply_indptr[k], supply_indptr[k + 1]):
+            a = supply_data[e]
+            w = weighted[supply_indices[e]]
+            for d in range(block):
+                received[d] += a * w[d]
+            if alternative:
+                r = ratio_new[supply_indices[e]]
+                for d in range(block):
+                    offered[d] += a * r[d]
+        totals = share_total[k]
+        if alternative:
+            for d in range(block):
+                totals[d] = offered[d]
+        tech = technical[k]
+        goal = goal_coefficient[k]
+        rate = restoration_rate[k]
+        scale = cover_scale[k]
+        offset = cover_offset[k]
+        orders = share_orders[k]
+        old = stock_old[k]
+        new = stock_new[k]
+        for d in range(block):
+            use = made[d] * tech
+            change = received[d] * orders[d] - use
+            excess = abs(change) - CLOSE_RTOL * use
+            stirred[d] = excess if excess > stirred[d] else stirred[d]
+            new[d] = old[d] + change
+        for d in range(block):
+            level = float(new[d])
+            target = best[d] * goal
+            gap = target - level
+            if finite[k]:
+                excess = abs(gap) - CLOSE_RTOL * target
+                apart[d] = excess if excess > apart[d] else apart[d]
+            total = float(totals[d]) if alternative else initial_share_total[k]
+            wanted = (gap if gap > 0.0 else 0.0) * rate + made[d] * tech
+            orders[d] = wanted / total if total != 0.0 else 0.0
+            cover = level * scale + offset
+            low[d] = cover if cover < low[d] else low[d]
+    for d in range(block):
+        moving[d] = not tolerances or stirred[d] > CLOSE_ATOL
+        close[d] = check_targets and not apart[d] > CLOSE_ATOL
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _block_fixup(  # noqa: PLR0913, PLR0912
+    slot_industry,
+    technical,
+    cover_scale,
+    cover_offset,
+    goal_coefficient,
+    restoration_rate,
+    finite,
+    initial_share_total,
+    alternative,
+    check_targets,
+    production,
+    optimal,
+    stock_old,
+    stock_new,
+    share_orders,
+    share_total,
+    least,
+    moving,
+    close,
+):
+    """Redo the draws of the slot pass where a tolerance shortcut fired: stocks that did
+    not move keep their old level (and BoARIO's target check is made on it); orders
+    without a gap to close are use only."""
+    n_slots, block = stock_old.shape
+    stay = ~moving
+    if stay.any():
+        apart = np.full(block, -np.inf)
+        current = -1
+        for k in range(n_slots):
+            i = slot_industry[k]
+            if i != current:
+                current = i
+                for d in range(block):
+                    if stay[d]:
+                        least[i, d] = np.inf
+            for d in range(block):
+                if stay[d]:
+                    stock_new[k, d] = stock_old[k, d]
+                    level = float(stock_new[k, d])
+                    target = optimal[i, d] * goal_coefficient[k]
+                    if finite[k]:
+                        excess = abs(target - level) - CLOSE_RTOL * target
+                        apart[d] = excess if excess > apart[d] else apart[d]
+                    cover = level * cover_scale[k] + cover_offset[k]
+                    least[i, d] = cover if cover < least[i, d] else least[i, d]
+        for d in range(block):
+            if stay[d]:
+                close[d] = check_targets and not apart[d] > CLOSE_ATOL
+    redo = stay | close
+    for k in range(n_slots):
+        i = slot_industry[k]
+        for d in range(block):
+            if redo[d]:
+                total = float(share_total[k, d]) if alternative else initial_share_total[k]
+                use = production[i, d] * technical[k]
+                gap = optimal[i, d] * goal_coefficient[k] - float(stock_new[k, d])
+                if close[d] or gap < 0.0:
+                    gap = 0.0
+                orders = gap * restoration_rate[k] + use
+                share_orders[k, d] = orders / total if total != 0.0 else 0.0
+
+
+@njit(cache=True, nogil=True)
+def _block_orders_received(
+    transposed_indptr,
+    transposed_indices,
+    transposed_data,
+    share_orders,
+    ratio_new,
+    intermediate,
+):
+    n, block = intermediate.shape
+    total = np.empty(block)
+    for i in range(n):
+        for d in range(block):
+            total[d] = 0.0
+        for e in range(transposed_indptr[i], transposed_indptr[i + 1]):
+            k = transposed_indices[e]
+            a = transposed_data[e]
+            for d in range(block):
+                total[d] += a * share_orders[k, d]
+        for d in range(block):
+            intermediate[i, d] = ratio_new[i, d] * total[d]
+
+
+@njit(cache=True, nogil=True)
+def ario_block(  # noqa: PLR0913, PLR0915 - one flat signature keeps numba's typing simple
     steps,
-    draws,
     output,
     final_demand,
     value_added_share,
@@ -49,120 +287,85 @@ def ario_steps(  # noqa: PLR0913, PLR0915 - one flat signature keeps numba's typ
     check_targets,
     group_of,
     keep_production,
+    stock_a,
+    stock_b,
+    share_orders,
+    share_total,
     production_out,
     grouped_out,
     va_loss_out,
     unmet_out,
     shortage_out,
 ):
+    """Every step of one block of draws; ``stock_a``, ``stock_b``, ``share_orders`` and
+    ``share_total`` are ``[slot, draw]`` work arrays (their dtype is the slot precision);
+    ``loss_values`` is ``[step, draw, row]`` with one draw or one per draw of the block."""
     n = output.shape[0]
-    n_slots = technical.shape[0]
+    n_slots, block = stock_a.shape
     loss_steps = loss_values.shape[0]
-    loss_draws = loss_values.shape[1]
-    alpha = np.empty(n)
-    production = np.empty(n)
-    delta = np.zeros(n)
-    ratio_old = np.empty(n)
-    ratio_new = np.empty(n)
-    weighted = np.empty(n)
-    optimal = np.empty(n)
-    intermediate = np.empty(n)
-    stock = np.empty(n_slots)
-    share_orders = np.empty(n_slots)
-    share_total = np.empty(n_slots)
-    used = np.empty(n_slots)
-    change = np.empty(n_slots)
-    for draw in range(draws):
-        source = draw if loss_draws > 1 else 0
+    shared_loss = loss_values.shape[1] == 1
+    alpha = np.full((n, block), alpha_base)
+    production = np.empty((n, block))
+    optimal = np.empty((n, block))
+    delta = np.zeros((n, block))
+    ratio_old = np.ones((n, block))
+    ratio_new = np.ones((n, block))
+    weighted = np.empty((n, block))
+    intermediate = np.empty((n, block))
+    least = np.full((n, block), np.inf)
+    moving = np.zeros(block, dtype=np.bool_)
+    close = np.zeros(block, dtype=np.bool_)
+    for i in range(n):
+        for d in range(block):
+            production[i, d] = output[i]
+    for k in range(n_slots):
+        i = slot_industry[k]
+        cover = initial_stock[k] * cover_scale[k] + cover_offset[k]
+        for d in range(block):
+            stock_a[k, d] = initial_stock[k]
+            share_orders[k, d] = 1.0
+            share_total[k, d] = initial_share_total[k]
+            if cover < least[i, d]:
+                least[i, d] = cover
+    _block_orders_received(
+        transposed_indptr, transposed_indices, transposed_data, share_orders, ratio_new,
+        intermediate,
+    )  # fmt: skip
+    old, new = stock_a, stock_b
+    for step in range(steps):
+        for r in range(loss_rows.shape[0]):
+            for d in range(block):
+                source = 0 if shared_loss else d
+                delta[loss_rows[r], d] = loss_values[step, source, r] if step < loss_steps else 0.0
+        _block_industries(
+            step, output, final_demand, slot_start, alpha_base, alpha_max, tau_alpha,
+            alternative, delta, intermediate, least, alpha, production, optimal, ratio_old,
+            ratio_new, weighted, unmet_out, shortage_out,
+        )  # fmt: skip
+        _block_slots(
+            supply_indptr, supply_indices, supply_data, slot_industry, technical, cover_scale,
+            cover_offset, goal_coefficient, restoration_rate, finite, initial_share_total,
+            alternative, tolerances, check_targets, production, optimal, weighted, ratio_new,
+            old, new, share_orders, share_total, least, moving, close,
+        )  # fmt: skip
+        if not moving.all() or close.any():
+            _block_fixup(
+                slot_industry, technical, cover_scale, cover_offset, goal_coefficient,
+                restoration_rate, finite, initial_share_total, alternative, check_targets,
+                production, optimal, old, new, share_orders, share_total, least, moving, close,
+            )  # fmt: skip
+        old, new = new, old
+        _block_orders_received(
+            transposed_indptr, transposed_indices, transposed_data, share_orders, ratio_new,
+            intermediate,
+        )  # fmt: skip
         for i in range(n):
-            alpha[i] = alpha_base
-            production[i] = output[i]
-            delta[i] = 0.0
-            ratio_old[i] = 1.0
-            ratio_new[i] = 1.0
-        for k in range(n_slots):
-            stock[k] = initial_stock[k]
-            share_orders[k] = 1.0
-            share_total[k] = initial_share_total[k]
-        for i in range(n):
-            total = 0.0
-            for e in range(transposed_indptr[i], transposed_indptr[i + 1]):
-                total += transposed_data[e] * share_orders[transposed_indices[e]]
-            intermediate[i] = total
-        for step in range(steps):
-            for r in range(loss_rows.shape[0]):
-                delta[loss_rows[r]] = loss_values[step, source, r] if step < loss_steps else 0.0
-            # industries: demand, overproduction, capacity, stock limit, production
-            for i in range(n):
-                demand = intermediate[i] + final_demand[i]
-                if step > 1:
-                    scarcity = (demand - production[i]) / demand if demand != 0.0 else 0.0
-                    met = 1.0 if scarcity == 0.0 else 0.0
-                    alpha[i] += (alpha_max - alpha[i]) * scarcity * tau_alpha + (
-                        alpha_base - alpha[i]
-                    ) * met * tau_alpha
-                    if alpha[i] < 1.0:
-                        alpha[i] = 1.0
-                capacity = output[i] * (1.0 - delta[i]) * alpha[i]
-                best = demand if demand < capacity else capacity
-                factor = 1.0
-                if slot_start[i + 1] > slot_start[i] and best != 0.0:
-                    least = np.inf
-                    for k in range(slot_start[i], slot_start[i + 1]):
-                        cover = stock[k] * cover_scale[k] + cover_offset[k]
-                        if cover < least:
-                            least = cover
-                    limit = least / best
-                    if limit < 1.0:
-                        factor = limit
-                        shortage_out[i, draw] += 1
-                optimal[i] = best
-                production[i] = best * factor
-                fill = production[i] / demand if demand != 0.0 else 0.0
-                unmet_out[i, draw] += final_demand[i] * (1.0 - fill)
-                weighted[i] = ratio_old[i] * fill
-                if alternative and output[i] != 0.0:
-                    ratio_new[i] = capacity / output[i]
-            # slots: inputs received (rationed in proportion to orders) against inputs used
-            moving = not tolerances
-            for k in range(n_slots):
-                received = 0.0
-                offered = 0.0
-                for e in range(supply_indptr[k], supply_indptr[k + 1]):
-                    received += supply_data[e] * weighted[supply_indices[e]]
-                    if alternative:
-                        offered += supply_data[e] * ratio_new[supply_indices[e]]
-                if alternative:
-                    share_total[k] = offered
-                use = production[slot_industry[k]] * technical[k]
-                used[k] = use
-                change[k] = received * share_orders[k] - use
-                if not moving and abs(change[k]) - CLOSE_RTOL * use > CLOSE_ATOL:
-                    moving = True
-            if moving:
-                for k in range(n_slots):
-                    stock[k] += change[k]
-            # slots: orders for the next step
-            close = check_targets
-            for k in range(n_slots):
-                target = optimal[slot_industry[k]] * goal_coefficient[k]
-                change[k] = target - stock[k]
-                if close and finite[k] and abs(change[k]) - CLOSE_RTOL * target > CLOSE_ATOL:
-                    close = False
-            for k in range(n_slots):
-                gap = 0.0 if close or change[k] < 0.0 else change[k]
-                orders = gap * restoration_rate[k] + used[k]
-                share_orders[k] = orders / share_total[k] if share_total[k] != 0.0 else 0.0
-            # industries: orders received; value added lost
-            for i in range(n):
-                total = 0.0
-                for e in range(transposed_indptr[i], transposed_indptr[i + 1]):
-                    total += transposed_data[e] * share_orders[transposed_indices[e]]
-                intermediate[i] = ratio_new[i] * total
-                ratio_old[i] = ratio_new[i]
-                lost = value_added_share[i] * (output[i] - production[i])
-                va_loss_out[i, draw] += lost
-                if group_of[i] >= 0:
-                    grouped_out[step, group_of[i], draw] += lost
+            group = group_of[i]
+            for d in range(block):
+                ratio_old[i, d] = ratio_new[i, d]
+                lost = value_added_share[i] * (output[i] - production[i, d])
+                va_loss_out[i, d] += lost
+                if group >= 0:
+                    grouped_out[step, group, d] += lost
                 if keep_production:
-                    production_out[step, i, draw] = production[i]
+                    production_out[step, i, d] = production[i, d]
