@@ -24,7 +24,7 @@ from chokepoint.cli.evidence import audit_command, calibrate_command, validate_e
 from chokepoint.cli.imports import import_app
 from chokepoint.cli.oneline import OneLineErrors
 from chokepoint.cli.optimise import optimise_command, tts_command
-from chokepoint.cli.options import DrawsOption, SeedOption
+from chokepoint.cli.options import DrawsOption, OutputFormat, SeedOption, TableOrJson
 from chokepoint.cli.runs import StoreOption, record_cli_run, runs_app
 from chokepoint.cli.show import report_command, serve_command
 from chokepoint.errors import ChokepointError
@@ -41,12 +41,6 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="The default dataset and the table schema.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
-
-
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
 
 
 NetworkOption = Annotated[
@@ -225,9 +219,7 @@ def data_schema() -> None:
     typer.echo(schema_markdown(), nl=False)
 
 
-class RunFormat(StrEnum):
-    table = "table"
-    json = "json"
+RunFormat = TableOrJson
 
 
 class Keep(StrEnum):
