@@ -16,7 +16,9 @@ The public names (``audit``, ``calibrate``, ``read_mapping``, ``validate_episode
 does not load the engine.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from chokepoint.lazy import lazy_getattr
 
 _LAZY = {
     "audit": "chokepoint.evidence.audit",
@@ -37,15 +39,7 @@ if TYPE_CHECKING:
     from chokepoint.evidence.observed import read_mapping, read_observed
 
 
-def __getattr__(name: str) -> Any:
-    """The public names, imported when first used."""
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'chokepoint.evidence' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 __all__ = [
