@@ -56,53 +56,26 @@ def _send(t, link, nr, amounts, stock, lanes):
 
 @njit(cache=True, nogil=True)
 def _serve_alternatives(
-    t,
-    r0,
-    nr,
-    level_slots_lo,
-    level_slots_hi,
-    level_slots,
-    alt_lo,
-    alt_hi,
-    alt_links,
-    sup_lo,
-    sup_hi,
-    alt_suppliers,
-    slot_in_ptr,
-    slot_in_idx,
-    slot_alt_ptr,
-    slot_alt_idx,
-    link_supplier,
-    link_slot,
-    link_qual,
-    link_data_alt,
-    link_ready,
-    prod_slot_ptr,
-    prod_slot_idx,
-    slot_coef_day,
-    cap,
-    gate,
-    quota,
-    gate_pos,
-    quota_pos,
-    alt_pos,
-    order,
-    link_order,
-    shipped,
-    made,
-    used,
-    stock,
-    alt_req,
-    alt_made,
-    short_since,
-    gap,
-    request,
-    asked,
-    extra,
-    trigger,
-    lanes,
+    t, r0, nr, level, net, link_ready, day, pos, flows, scratch, trigger, lanes
 ):
-    """Move unmet orders of one level's holders to qualified alternative suppliers."""
+    """Move unmet orders of one level's holders to qualified alternative suppliers.
+
+    ``net`` is the :class:`~chokepoint.engine.bundles.KernelNetwork`; ``day`` is the day's
+    ``(cap, gate, quota, coef)``, ``pos`` the links' rows ``(gate_pos, quota_pos, alt_pos)``,
+    ``flows`` the day's ``(order, link_order, shipped, made, used, stock)`` and ``scratch``
+    the alternatives' ``(alt_req, alt_made, short_since, gap, request, asked, extra)``."""
+    level_slots_lo, level_slots_hi = net.level_slot_ptr[level], net.level_slot_ptr[level + 1]
+    alt_lo, alt_hi = net.level_alt_ptr[level], net.level_alt_ptr[level + 1]
+    sup_lo, sup_hi = net.level_sup_ptr[level], net.level_sup_ptr[level + 1]
+    level_slots, alt_links, alt_suppliers = net.level_slots, net.level_alts, net.level_sups
+    slot_in_ptr, slot_in_idx = net.slot_in_ptr, net.slot_in_idx
+    slot_alt_ptr, slot_alt_idx = net.slot_alt_ptr, net.slot_alt_idx
+    link_supplier, link_qual, link_data_alt = net.link_supplier, net.link_qual, net.link_data_alt
+    prod_slot_ptr, prod_slot_idx = net.prod_slot_ptr, net.prod_slot_idx
+    cap, gate, quota, slot_coef_day = day
+    gate_pos, quota_pos, alt_pos = pos
+    order, link_order, shipped, made, used, stock = flows
+    alt_req, alt_made, short_since, gap, request, asked, extra = scratch
     # shortfall of every holder that has alternatives, and the day it first ran short
     if alt_hi == alt_lo:
         return
@@ -224,22 +197,11 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     slot_target = net.slot_target
     slot_unknown = net.slot_unknown
     slot_stock = net.slot_stock
-    slot_in_ptr = net.slot_in_ptr
-    slot_in_idx = net.slot_in_idx
-    slot_alt_ptr = net.slot_alt_ptr
-    slot_alt_idx = net.slot_alt_idx
     demand_slots = net.demand_slots
-    level_slot_ptr = net.level_slot_ptr
-    level_slots = net.level_slots
-    level_alt_ptr = net.level_alt_ptr
     level_alts = net.level_alts
-    level_sup_ptr = net.level_sup_ptr
-    level_sups = net.level_sups
     link_supplier = net.link_supplier
     link_slot = net.link_slot
     link_share = net.link_share
-    link_qual = net.link_qual
-    link_data_alt = net.link_data_alt
     link_flow = net.link_flow
     transit = net.link_transit
     transit_pos = net.transit_pos
@@ -399,6 +361,11 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
         peak,
     )
     w_air = air_vals.shape[2] > 1
+    # the arrays the alternatives step reads and writes (filled in place every day)
+    day = (cap, gate, quota, coef)
+    pos = (gate_pos, quota_pos, alt_pos)
+    flows = (order, link_order, shipped, made, used, stock)
+    scratch = (alt_req, alt_made, short_since, gap, request, asked, extra)
     is_demand = np.zeros(n_s, np.int64) - 1
     for j in range(n_d):
         is_demand[demand_slots[j]] = j
@@ -536,51 +503,7 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
         # 3. production, level by level; then 4. final demand
         for level in range(n_levels + 1):
             _serve_alternatives(
-                t,
-                r0,
-                nr,
-                level_slot_ptr[level],
-                level_slot_ptr[level + 1],
-                level_slots,
-                level_alt_ptr[level],
-                level_alt_ptr[level + 1],
-                level_alts,
-                level_sup_ptr[level],
-                level_sup_ptr[level + 1],
-                level_sups,
-                slot_in_ptr,
-                slot_in_idx,
-                slot_alt_ptr,
-                slot_alt_idx,
-                link_supplier,
-                link_slot,
-                link_qual,
-                link_data_alt,
-                link_ready,
-                prod_slot_ptr,
-                prod_slot_idx,
-                coef,
-                cap,
-                gate,
-                quota,
-                gate_pos,
-                quota_pos,
-                alt_pos,
-                order,
-                link_order,
-                shipped,
-                made,
-                used,
-                stock,
-                alt_req,
-                alt_made,
-                short_since,
-                gap,
-                request,
-                asked,
-                extra,
-                trigger,
-                lanes,
+                t, r0, nr, level, net, link_ready, day, pos, flows, scratch, trigger, lanes
             )
             if level == n_levels:
                 break
