@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from chokepoint.fields import CountOf
+
 if TYPE_CHECKING:
     from chokepoint.economy.events import CapacityLoss
 
@@ -109,13 +111,8 @@ class ARIOModel:
     initial_share_total: np.ndarray  # sum over supplier regions of the daily flows
     orders_never_close: bool  # BoARIO's stock/target check can never pass (see build_ario)
 
-    @property
-    def n_industries(self) -> int:
-        return len(self.output)
-
-    @property
-    def n_slots(self) -> int:
-        return len(self.slot_industry)
+    n_industries = CountOf("output")
+    n_slots = CountOf("slot_industry")
 
 
 @dataclass(frozen=True, eq=False)
