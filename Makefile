@@ -20,6 +20,7 @@ demo: $(STAMP)
 # need Debian's chromium: installed here when possible (root or sudo), else skipped with a
 # notice saying why and how to get them.
 test: $(STAMP)
+	$(BIN)/chokepoint validate-episodes validation
 	@if bash ci/install-browser.sh; then \
 		$(BIN)/python -m pytest -m "slow or not slow" -q; \
 	else \

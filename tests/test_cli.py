@@ -136,3 +136,4 @@ def test_demo_runs() -> None:
     result = run_cli("demo")
     assert result.returncode == 0, result.stderr
     assert "China's share of the rare-earth content" in result.stdout
+    assert "What the 3-month headline" in result.stdout

@@ -145,76 +145,78 @@ def study():
     return criticality_table(draws=200).set_index(["material", "stage"])
 
 
-@pytest.mark.parametrize(
-    ("material", "stage", "published"),
-    [("Dysprosium", "processing", 5.6), ("Gallium", "processing", 3.9)],
-)
-def test_study_route_reproduces_the_2023_check_values(study, material, stage, published) -> None:
-    """Dy and Ga reproduce within 0.1 (graphite and tungsten: see the tests below and
-    docs/criticality.md)."""
+CHECK_VALUES = [
+    # material, stage, the study's published SR, China's share in the study's Appendix 7
+    ("Dysprosium", "processing", 5.6, 1.0),
+    ("Gallium", "processing", 3.9, 0.938),
+    ("Natural graphite", "extraction", 1.8, 0.667),
+    ("Tungsten", "processing", 1.2, 0.856),
+]
+
+
+@pytest.mark.parametrize(("material", "stage", "published", "china"), CHECK_VALUES)
+def test_study_route_reproduces_the_2023_check_values(
+    study, material, stage, published, china
+) -> None:
+    """With the study's own global supply shares (eu2023_global_shares.csv) all four check
+    values reproduce within 0.1 (docs/criticality.md)."""
     row = study.loc[(material, stage)]
     assert row["status"] == "computed"
+    assert "Appendix 7" in row["inputs"]
+    assert f"CHN {china:.1%}" in row["inputs"]
     assert abs(row["sr"] - published) <= 0.1
     assert row["sr_p5"] <= row["sr"] <= row["sr_p95"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="natural graphite SR 2.10 vs 1.8: World Mining Data give China 75% of world "
-    "output in 2018-2020 (the wheel has no 2016-2017); the study's 1.8 needs about 67% with "
-    "every other input as published (docs/criticality.md)",
-)
-def test_natural_graphite_sr_reproduces_the_study(study) -> None:
-    assert abs(study.loc[("Natural graphite", "extraction")]["sr"] - 1.8) <= 0.1
+def test_study_route_pins_the_four_values(study) -> None:
+    """The values the docs and README quote, and the data's global shares beside them."""
+    sr = {m: study.loc[(m, s)]["sr"] for m, s, _, _ in CHECK_VALUES}
+    beside = {m: study.loc[(m, s)]["sr_wmd_global"] for m, s, _, _ in CHECK_VALUES}
+    assert sr["Dysprosium"] == pytest.approx(5.557, abs=0.001)
+    assert sr["Gallium"] == pytest.approx(3.827, abs=0.001)
+    assert sr["Natural graphite"] == pytest.approx(1.785, abs=0.001)
+    assert sr["Tungsten"] == pytest.approx(1.112, abs=0.001)
+    assert beside["Gallium"] == pytest.approx(3.888, abs=0.001)
+    assert beside["Natural graphite"] == pytest.approx(2.099, abs=0.001)
+    assert beside["Tungsten"] == pytest.approx(1.062, abs=0.001)  # the mine-share proxy
+    assert math.isnan(beside["Dysprosium"])  # the wheel has no REE separation data
 
 
-def test_natural_graphite_difference_comes_from_chinas_global_share(study) -> None:
-    """The documented reason, pinned: with the study's IR, EoL-RIR, SI_SR, t = 1 and the
-    2022 governance, only China's share of global supply moves SR by 0.3; at 67% (not the
-    data's 75%) the formula gives the study's 1.8."""
+def test_natural_graphite_the_study_share_is_the_one_its_sr_implies(study) -> None:
+    """The earlier diagnosis, now closed: with every other input as published, SR 1.8
+    needed China at about 67% of world output instead of World Mining Data's 75.4% for
+    2018-2020; the study's Appendix 7 gives 66.7%."""
     from dataclasses import replace
 
     from chokepoint.analysis.criticality import governance_scores, stage_inputs, with_top_share
     from chokepoint.importers.reference import load_reference
 
-    row = study.loc[("Natural graphite", "extraction")]
-    assert row["sr"] == pytest.approx(2.10, abs=0.005)
     ref = load_reference()
     params = ref.parameters[ref.parameters["material"] == "Natural graphite"].iloc[0]
     inputs, _ = stage_inputs(ref, params, "extraction", None)
     assert inputs is not None
-    assert inputs.global_shares["CHN"] == pytest.approx(0.754, abs=0.001)
+    assert inputs.global_shares["CHN"] == pytest.approx(0.667)
+    assert inputs.data_global_shares["CHN"] == pytest.approx(0.754, abs=0.001)
     assert (inputs.import_reliance, inputs.eol_rir, inputs.si_sr) == (0.99, 0.03, 0.98)
-    assert inputs.trade_global == {} and inputs.trade_eu == {}
+    assert inputs.trade_global == {"AUT": 0.8, "DEU": 0.8} and inputs.data_trade_global == {}
     score = governance_scores(ref, None).score
     score = {**dict.fromkeys(set(inputs.global_shares) | set(inputs.eu_shares), 5.0), **score}
-    at_67 = replace(inputs, global_shares=with_top_share(inputs.global_shares, 0.67))
-    assert stage_supply_risk(at_67, score)[0] == pytest.approx(1.8, abs=0.01)
-    # the EU-sourcing side cannot explain it: the published China 40% changes SR by < 0.03
-    at_40 = replace(inputs, eu_shares=with_top_share(inputs.eu_shares, 0.40))
-    assert abs(stage_supply_risk(at_40, score)[0] - row["sr"]) < 0.03
+    data_at_67 = replace(inputs, global_shares=with_top_share(inputs.data_global_shares, 0.67))
+    assert stage_supply_risk(data_at_67, score)[0] == pytest.approx(1.8, abs=0.01)
+    assert study.loc[("Natural graphite", "extraction")]["sr"] == pytest.approx(1.785, abs=0.001)
 
 
-def test_tungsten_processing_computed_on_a_stated_proxy(study) -> None:
-    """No refinery output by country is sourced: mine shares stand in (an assumption with
-    a range, eu2023_proxies.csv). The point value is 1.06 against the study's 1.2; the
-    assumption's range (China's processing share from its mine share to 100%) holds it."""
+def test_tungsten_processing_uses_the_study_shares_and_keeps_the_proxy_beside(study) -> None:
+    """The study route now has the study's own processing shares (China 85.6%); the
+    mine-share proxy (an assumption, eu2023_proxies.csv) stays for the data route and is
+    the SR reported beside (1.06)."""
     row = study.loc[("Tungsten", "processing")]
-    assert row["status"] == "computed"
-    assert "ASSUMPTION" in row["inputs"] and "Tungsten (W)" in row["inputs"]
-    assert row["sr"] == pytest.approx(1.06, abs=0.01)
-    assert row["sr_assumption_low"] == pytest.approx(row["sr"])
-    assert row["sr_assumption_low"] <= 1.2 <= row["sr_assumption_high"]
-    assert row["sr_p5"] <= row["sr"] <= row["sr_p95"]
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="tungsten processing SR 1.06 vs 1.2: refinery shares by country are not sourced; "
-    "the mine-share proxy gives China 83%, the study's value needs about 90% (docs)",
-)
-def test_tungsten_processing_sr_reproduces_the_study(study) -> None:
-    assert abs(study.loc[("Tungsten", "processing")]["sr"] - 1.2) <= 0.1
+    assert "ASSUMPTION" not in row["inputs"] and "VNM 1.1" in row["inputs"]
+    assert row["sr_assumption_low"] is None or math.isnan(row["sr_assumption_low"])
+    data = criticality_table(material="Tungsten", year=2020, draws=50).set_index("stage")
+    processing = data.loc["processing"]
+    assert "ASSUMPTION" in processing["inputs"] and "Appendix 7" not in processing["inputs"]
+    assert processing["sr_assumption_low"] <= processing["sr_assumption_high"]
 
 
 EI_STUDY = {
@@ -335,11 +337,65 @@ def test_ei_from_inputs_on_a_worked_case() -> None:
     assert ei_from_inputs("X", None, uses, value_added)[1].endswith("(group)")
 
 
-def test_assumption_band_for_the_hree_assumption(study) -> None:
-    row = study.loc[("Dysprosium", "processing")]
-    # global HREE processing 100% China, range 90-100%: SR scales with the share squared
-    assert row["sr_assumption_high"] == pytest.approx(row["sr"])
-    assert row["sr_assumption_low"] == pytest.approx(row["sr"] * 0.81)
+def test_study_global_shares_table_is_clean_and_consistent() -> None:
+    """Every material and stage of eu2023_global_shares.csv adds up to 1 within the rounding
+    of its printed figures, names its source and year, uses ISO3 codes with a governance
+    score, and its t agree with the t table (eu2023_trade_parameters.csv) except for the
+    0.8 the transcription gives EU member states."""
+    from chokepoint.analysis.criticality import _study_global, study_global_shares
+    from chokepoint.importers.reference import load_reference
+    from chokepoint.network.countries import EU27
+
+    ref = load_reference()
+    table = study_global_shares(ref)
+    assert len(table) and (table["source"].str.contains("10.2873/725585")).all()
+    assert (table["year"] == "2023").all()
+    assert table["share"].isna().sum() == (table["printed"] == "<0.1%").sum()
+    governance = set(ref.wgi_2022["country"]) | set(ref.governance["country"])
+    assert set(table["country"]) <= governance
+    trade = ref.trade_parameters[ref.trade_parameters["scope"] == "global"]
+    for material, stage in table[["material", "stage"]].drop_duplicates().itertuples(index=False):
+        found = _study_global(ref, material, stage)  # raises on a bad total
+        assert found is not None
+        non_eu = {c: t for c, t in found.trade.items() if not (c in EU27 and t == 0.8)}
+        mine = trade[(trade["material"] == material) & (trade["stage"] == stage)]
+        assert non_eu == dict(zip(mine["country"], mine["trade_parameter"], strict=True))
+    # rows left out: cobalt and nickel add up to 98-99% and 91-96% as transcribed
+    assert not {"Cobalt", "Nickel"} & set(table["material"])
+
+
+def test_study_global_shares_rounding_and_bad_totals(monkeypatch) -> None:
+    import pandas as pd
+
+    from chokepoint.analysis import criticality
+    from chokepoint.importers.reference import load_reference
+
+    def fake(rows):
+        frame = pd.DataFrame(rows, columns=["country", "share", "printed", "trade_parameter"])
+        return frame.assign(material="X", stage="processing", source="s")
+
+    ref = load_reference()
+    rows = [("A", 0.938, "93.8%", 1.0), ("B", 0.063, "6.3%", 0.8), ("C", None, "<0.1%", 1.0)]
+    monkeypatch.setattr(criticality, "study_global_shares", lambda _ref: fake(rows))
+    found = criticality._study_global(ref, "X", "processing")
+    assert found is not None and found.shares == {"A": 0.938, "B": 0.063}
+    assert found.trade == {"B": 0.8}
+    # 100.1% is within the printing rounding: accepted by the HHI as printed
+    value = hhi_wgi_t(found.shares, {"A": 1.0, "B": 1.0}, tolerance=found.tolerance)
+    assert value == pytest.approx(0.938**2 + 0.063**2)
+    with pytest.raises(ValueError, match="more than 1"):
+        hhi_wgi_t(found.shares, {"A": 1.0, "B": 1.0})
+    short = [("A", 0.90, "90.0%", 1.0), ("B", 0.05, "5.0%", 1.0)]
+    monkeypatch.setattr(criticality, "study_global_shares", lambda _ref: fake(short))
+    with pytest.raises(ValueError, match="not 1 within the rounding"):
+        criticality._study_global(ref, "X", "processing")
+    assert criticality._study_global(ref, "Y", "processing") is None
+
+
+def test_data_route_ignores_the_study_shares() -> None:
+    row = criticality_table(material="Natural graphite", year=2020, draws=50).iloc[0]
+    assert "WMD" in row["inputs"] and "Appendix 7" not in row["inputs"]
+    assert row["sr_wmd_global"] is None or math.isnan(row["sr_wmd_global"])
 
 
 def test_with_top_share_keeps_the_known_total() -> None:

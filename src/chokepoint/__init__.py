@@ -16,11 +16,12 @@ The pipeline's stages are subpackages: ``network`` → ``analysis`` → ``scenar
 imported on first use, so ``import chokepoint`` stays light.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chokepoint.analysis.metrics import dependency_table, hhi, supplier_shares
 from chokepoint.analysis.origins import material_origins_by_stage, origin_shares, product_origins
 from chokepoint.errors import ChokepointError, DataError, ScenarioError
+from chokepoint.lazy import lazy_getattr
 from chokepoint.network.container import SupplyNetwork, load_default
 
 __version__ = "0.1.0"
@@ -31,23 +32,21 @@ _LAZY = {
     "preset_names": "chokepoint.scenario",
     "simulate": "chokepoint.simulation.run",
     "Results": "chokepoint.results.results",
+    "audit": "chokepoint.evidence.audit",
+    "calibrate": "chokepoint.evidence.calibrate",
+    "validate_episodes": "chokepoint.evidence.episodes",
 }
 
 if TYPE_CHECKING:
+    from chokepoint.evidence.audit import audit
+    from chokepoint.evidence.calibrate import calibrate
+    from chokepoint.evidence.episodes import validate_episodes
     from chokepoint.results.results import Results
     from chokepoint.scenario import Scenario, load_scenario, preset_names
     from chokepoint.simulation.run import simulate
 
 
-def __getattr__(name: str) -> Any:
-    """The engine-side names, imported when first used."""
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'chokepoint' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 __all__ = [
@@ -58,6 +57,8 @@ __all__ = [
     "ScenarioError",
     "SupplyNetwork",
     "__version__",
+    "audit",
+    "calibrate",
     "dependency_table",
     "hhi",
     "load_default",
@@ -68,4 +69,5 @@ __all__ = [
     "product_origins",
     "simulate",
     "supplier_shares",
+    "validate_episodes",
 ]

@@ -14,18 +14,21 @@ The method of Blengini et al. (2017), used for the EU lists of 2020 and 2023:
 The first half of this module holds those formulas as pure functions. The second half
 assembles their inputs from the shipped reference tables
 (:mod:`chokepoint.importers.reference`) in two ways: ``year=None`` reproduces the 2023
-study (its parameters, country shares from the real data for the years closest to its
-2016-2020 window, published shares where they exist, the six-dimension governance table
-of 2022), and ``year=Y`` uses the real data of year ``Y`` with the political-stability
-governance score (the only WGI dimension in the wheel). Monte Carlo bands on SR come from
-the governance standard errors.
+study (its parameters, its own global supply shares and trade parameters where
+``eu2023_global_shares.csv`` has them, elsewhere country shares from the real data for the
+years closest to its 2016-2020 window, published shares where they exist, the
+six-dimension governance table of 2022; where the study's global shares are used, the SR
+with the data's global shares is reported beside as ``sr_wmd_global``), and ``year=Y``
+uses the real data of year ``Y`` with the political-stability governance score (the only
+WGI dimension in the wheel). Monte Carlo bands on SR come from the governance standard
+errors.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast, overload
@@ -84,12 +87,15 @@ def hhi_wgi_t(
     shares: Mapping[str, float],
     governance: Mapping[str, float],
     trade: Mapping[str, float] | None = None,
+    *,
+    tolerance: float = 1e-9,
 ) -> float:
     """``Σ_c S_c² · WGI_c · t_c`` for shares on the 0-1 scale (not renormalised).
 
     Shares that do not add up to 1 leave the rest as unknown origin, which adds nothing
     (a lower bound). ``t_c`` defaults to 1. Raises ValueError for shares outside [0, 1],
-    a total above 1, or a supplier without a governance score.
+    a total above ``1 + tolerance`` (printed shares may exceed 1 by their rounding), or a
+    supplier without a governance score.
     """
     total = 0.0
     value = 0.0
@@ -103,7 +109,7 @@ def hhi_wgi_t(
             raise ValueError(f"no governance score for {country}")
         factor = 1.0 if trade is None else float(trade.get(country, 1.0))
         value += share * share * float(governance[country]) * factor
-    if total > 1.0 + 1e-9:
+    if total > 1.0 + tolerance:
         raise ValueError(f"shares add up to {total:.6g}, more than 1")
     return value
 
@@ -162,6 +168,12 @@ class StageInputs:
     provenance: tuple[str, ...] = ()
     ranges: tuple[tuple[str, float, float], ...] = ()
     """Assumed scopes: ``(scope, low, high)`` bounds of that scope's top supplier share."""
+    share_tolerance: float = 1e-9
+    """How far the global shares may add up to more than 1 (printing rounding)."""
+    data_global_shares: dict[str, float] = field(default_factory=dict)
+    data_trade_global: dict[str, float] = field(default_factory=dict)
+    """Beside the study's own global shares: World Mining Data shares (or their stated
+    proxy) and the t table's values, for the SR reported beside (empty when not used)."""
 
 
 def stage_supply_risk(
@@ -171,7 +183,14 @@ def stage_supply_risk(
     need_global = inputs.basis in ("GS+EU", "GSonly")
     need_eu = inputs.basis in ("GS+EU", "EUonly")
     hhi_g = (
-        hhi_wgi_t(inputs.global_shares, governance, inputs.trade_global) if need_global else None
+        hhi_wgi_t(
+            inputs.global_shares,
+            governance,
+            inputs.trade_global,
+            tolerance=inputs.share_tolerance,
+        )
+        if need_global
+        else None
     )
     hhi_e = hhi_wgi_t(inputs.eu_shares, governance, inputs.trade_eu) if need_eu else None
     sr = supply_risk(
@@ -346,6 +365,81 @@ def _proxy(ref: ReferenceData, material: str, stage: str, scope: str) -> pd.Seri
     return None if hit.empty else hit.iloc[0]
 
 
+STUDY_GLOBAL_SHARES = "eu2023_global_shares.csv"
+"""The 2023 study's own global supply shares and trade parameters (its Appendix 7, as
+transcribed): the study route's global shares wherever a material and stage has rows."""
+
+PRINTED_BELOW = 0.001
+"""A share printed '<0.1%' lies below this; it is counted as 0 (adds < 1e-5 to an HHI)."""
+
+
+def study_global_shares(ref: ReferenceData) -> pd.DataFrame:
+    """``eu2023_global_shares.csv``: material, stage, country (ISO3), share (0-1; NaN where
+    printed '<0.1%'), the share as printed, trade parameter t, source, year (empty if the
+    file is absent)."""
+    return _read_study_global(str(ref.folder))
+
+
+@lru_cache(maxsize=4)
+def _read_study_global(folder: str) -> pd.DataFrame:
+    path = Path(folder) / STUDY_GLOBAL_SHARES
+    columns = ["material", "stage", "country", "share", "printed", "trade_parameter", "source"]
+    if not path.is_file():
+        return pd.DataFrame(columns=columns)
+    table = read_table(path)
+    blank = (table["source"].str.strip() == "").to_numpy()
+    if blank.any():
+        raise ValueError(f"{STUDY_GLOBAL_SHARES} row {int(blank.argmax()) + 1}: no source")
+    table["share"] = pd.to_numeric(table["share"].replace("", None), errors="raise")
+    table["trade_parameter"] = pd.to_numeric(table["trade_parameter"], errors="raise")
+    return table
+
+
+@dataclass(frozen=True)
+class _StudyGlobal:
+    shares: dict[str, float]
+    trade: dict[str, float]
+    tolerance: float
+    note: str
+
+
+def _printed_rounding(printed: str) -> float:
+    """Half a unit of the last printed digit: 0.05 points for '93.8%', 0.5 for '69%'."""
+    return 0.0005 if "." in printed else 0.005
+
+
+def _study_global(ref: ReferenceData, material: str, stage: str) -> _StudyGlobal | None:
+    """The study's own global shares of one stage, checked to add up to 1 within the
+    rounding of the printed figures, or ``None`` when the table has no rows for it."""
+    table = study_global_shares(ref)
+    part = table[(table["material"] == material) & (table["stage"] == stage)]
+    if part.empty:
+        return None
+    known = part[part["share"].notna()].sort_values("share", ascending=False)
+    shares = {str(c): float(v) for c, v in zip(known["country"], known["share"], strict=True)}
+    small = len(part) - len(known)
+    rounding = sum(_printed_rounding(str(p)) for p in known["printed"])
+    total = sum(shares.values())
+    if not total - rounding <= 1.0 <= total + small * PRINTED_BELOW + rounding:
+        raise ValueError(
+            f"{STUDY_GLOBAL_SHARES}: {material} {stage} shares add up to {total:.4g}, "
+            "not 1 within the rounding of the printed figures"
+        )
+    trade = {
+        str(c): float(t)
+        for c, t in zip(part["country"], part["trade_parameter"], strict=True)
+        if t != 1.0
+    }
+    top = ", ".join(f"{c} {v:.1%}" for c, v in list(shares.items())[:3])
+    rest = f"; {small} printed <0.1% (counted 0)" if small else ""
+    t_text = ", ".join(f"{c} {t:g}" for c, t in sorted(trade.items())) or "all 1"
+    note = (
+        f"global: study 2023 Appendix 7 shares ({STUDY_GLOBAL_SHARES}, transcription) "
+        f"{top}{rest}; t as printed there: {t_text}"
+    )
+    return _StudyGlobal(shares=shares, trade=trade, tolerance=rounding + 1e-9, note=note)
+
+
 def _years(years: tuple[int, ...]) -> str:
     return str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
 
@@ -417,6 +511,8 @@ def stage_inputs(
     found: dict[str, dict[str, float]] = {}
     notes: list[str] = []
     ranges: list[tuple[str, float, float]] = []
+    study = _study_global(ref, material, stage) if year is None else None
+    beside: dict[str, float] = {}
     for scope, needed, years in (
         ("global", basis in ("GS+EU", "GSonly"), STUDY_GLOBAL_YEARS),
         ("eu", basis in ("GS+EU", "EUonly"), STUDY_EU_YEARS),
@@ -427,7 +523,10 @@ def stage_inputs(
         shares, note = _scope_shares(
             ref, rows, published, scope, years if year is None else (year,), proxy
         )
-        if shares:
+        if scope == "global" and study is not None:
+            beside = shares  # the data's shares (or proxy), for the SR reported beside
+            shares, note = study.shares, study.note
+        elif shares:
             ranges.extend(_assumed_range(scope, shares, published.get(scope), proxy, note))
         if not shares:
             where = "production" if scope == "global" else "EU import"
@@ -437,6 +536,7 @@ def stage_inputs(
             notes.append(note)
     trade_g, trade_e = _trade_parameters(ref, material, stage)
     reliance = params[f"ir_{stage}"]
+    used_study = study is not None and "global" in found
     return (
         StageInputs(
             material=material,
@@ -447,10 +547,13 @@ def stage_inputs(
             si_sr=float(params["si_sr"]),
             global_shares=found.get("global", {}),
             eu_shares=found.get("eu", {}),
-            trade_global=trade_g,
+            trade_global=study.trade if used_study and study is not None else trade_g,
             trade_eu=trade_e,
             provenance=tuple(notes),
             ranges=tuple(ranges),
+            share_tolerance=study.tolerance if used_study and study is not None else 1e-9,
+            data_global_shares=beside if used_study else {},
+            data_trade_global=trade_g if used_study and beside else {},
         ),
         "computed",
     )
@@ -563,6 +666,7 @@ CRITICALITY_COLUMNS = [
     "sr_p95",
     "sr_assumption_low",
     "sr_assumption_high",
+    "sr_wmd_global",
     "published_sr",
     "sr_minus_published",
     "ei",
@@ -613,15 +717,17 @@ def _record(
     if inputs is None:
         return record
     score = dict(governance.score)
-    unscored = sorted(
-        c for c in set(inputs.global_shares) | set(inputs.eu_shares) if c not in score
-    )
+    suppliers = set(inputs.global_shares) | set(inputs.eu_shares) | set(inputs.data_global_shares)
+    unscored = sorted(c for c in suppliers if c not in score)
     score.update(dict.fromkeys(unscored, GOVERNANCE_MIDPOINT))
     sr, hhi_g, hhi_e = stage_supply_risk(inputs, score)
     sample = supply_risk_draws(inputs, score, governance.spread, draws=draws, seed=seed)
     p5, p50, p95 = np.percentile(sample, [5, 50, 95])
     low, high = assumption_band(inputs, score)
     notes = list(inputs.provenance)
+    sr_wmd = wmd_global_supply_risk(inputs, score)
+    if sr_wmd is not None:
+        notes.append(f"beside: SR {sr_wmd:.2f} with the data's global shares instead")
     if unscored:
         notes.append(f"no governance score for {', '.join(unscored)}: {GOVERNANCE_MIDPOINT:g} used")
     record.update(
@@ -633,12 +739,30 @@ def _record(
         sr_p95=float(p95),
         sr_assumption_low=low,
         sr_assumption_high=high,
+        sr_wmd_global=sr_wmd,
         sr_minus_published=None if record["published_sr"] is None else sr - published,
         critical=None if ei is None else bool(sr >= CRITICAL_SR and ei >= CRITICAL_EI),
         governance=governance.label,
         inputs="; ".join(notes),
     )
     return record
+
+
+def wmd_global_supply_risk(inputs: StageInputs, governance: Mapping[str, float]) -> float | None:
+    """SR of a stage whose global shares are the study's own, with the data's global
+    shares (World Mining Data, or their stated proxy) and the t table in their place;
+    ``None`` when the stage does not use the study's shares or the data have none."""
+    if not inputs.data_global_shares:
+        return None
+    varied = replace(
+        inputs,
+        global_shares=inputs.data_global_shares,
+        trade_global=inputs.data_trade_global,
+        share_tolerance=1e-9,
+        data_global_shares={},
+        data_trade_global={},
+    )
+    return stage_supply_risk(varied, governance)[0]
 
 
 def assumption_band(

@@ -94,7 +94,7 @@ def _criticality_rich(table: pd.DataFrame) -> Table:
     result = rich_table(
         f"EU criticality, {route} (SR band: 5-95% over governance draws)",
         ("material", "stage"),
-        ("SR", "p5–p95", "assumed", "study SR", "EI", "study EI", "critical"),
+        ("SR", "p5–p95", "assumed", "SR, WMD GS", "study SR", "EI", "study EI", "critical"),
     )
     row: Any  # a namedtuple of the table's columns
     for row in table.itertuples(index=False):
@@ -107,6 +107,7 @@ def _criticality_rich(table: pd.DataFrame) -> Table:
             _num(row.sr) if computed else _short(str(row.status)),
             f"{_num(row.sr_p5)}–{_num(row.sr_p95)}" if computed else "",
             _band(row.sr_assumption_low, row.sr_assumption_high),
+            _num(row.sr_wmd_global),
             _num(row.published_sr, 1),
             _num(row.ei, 1),
             _num(row.published_ei, 1),
@@ -114,7 +115,9 @@ def _criticality_rich(table: pd.DataFrame) -> Table:
         )
     result.caption = (
         "E/P extraction/processing; * the stage the 2023 study reports. 'assumed': SR over "
-        "the range of a stated assumption the stage rests on. EI is computed only from "
+        "the range of a stated assumption the stage rests on. 'SR, WMD GS': the same SR with "
+        "World Mining Data global shares (or their stated proxy) in place of the study's own "
+        "(Appendix 7), where the study's are used. EI is computed only from "
         "sourced end-use shares and sector value added ('–': not sourced; 'critical' then "
         "uses the study's EI). 'no data': the wheel lacks that stage; 'group': no SI_SR. "
         "--format json gives each row's inputs and their sources."

@@ -28,6 +28,47 @@ from chokepoint.simulation.run import simulate
 PAIR = ("licences-3m", "licences-12m")
 
 
+HEADLINE_ASSUMPTIONS = Path(__file__).resolve().parents[1] / "data" / "evidence" / "headline.json"
+"""The five inputs the demo's headline rests on, from ``chokepoint audit licences-3m``
+(written by ``bench/audit.py --save``; an audit takes minutes, the demo seconds)."""
+
+
+def print_headline_assumptions(console: Console, data_version: str) -> None:
+    """The five inputs with the largest swings in the recorded audit of the headline."""
+    import json
+
+    if not HEADLINE_ASSUMPTIONS.is_file():
+        return
+    audit = json.loads(HEADLINE_ASSUMPTIONS.read_text(encoding="utf-8"))
+    console.print(
+        f"\nWhat the 3-month headline ({audit['metric']}) rests on: the five inputs that move "
+        f"it most, each swung alone over its range (chokepoint audit {audit['scenario']}, "
+        f"{audit['date']}; unsourced inputs carry {audit['unsourced_variance_share']:.0%} of "
+        "its variance):",
+        highlight=False,
+    )
+    for number, row in enumerate(audit["top5"], start=1):
+        kind = "source" if row["sourced"] else "ASSUMPTION"
+        console.print(
+            f"  {number}. {row['input']} ({kind}), {_figure(row['low'])} to "
+            f"{_figure(row['high'])}: "
+            f"{_euros(row['metric_low'])} to {_euros(row['metric_high'])}",
+            highlight=False,
+            markup=False,
+        )
+    if audit.get("data_version") != data_version:
+        console.print(
+            f"  (recorded on data version {audit.get('data_version')}, the data are now "
+            f"{data_version}: rerun chokepoint audit {audit['scenario']} for current figures)",
+            highlight=False,
+        )
+
+
+def _figure(value: float) -> str:
+    """A number for people: thousands separated, three significant digits below 1000."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
 def _euros(value: float) -> str:
     """A sum of euros in bn or m."""
     return f"€{value / 1e9:,.1f} bn" if abs(value) >= 1e9 else f"€{value / 1e6:,.1f} m"
@@ -124,6 +165,7 @@ def run_demo(console: Console, draws: int = 100, report_path: Path | None = None
         ),
         highlight=False,
     )
+    print_headline_assumptions(console, net.data_version)
     if report_path is not None:
         from chokepoint.cli.show import write_demo_report
 

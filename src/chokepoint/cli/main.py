@@ -20,10 +20,11 @@ from chokepoint.cli.criticality import (
     print_strategic_materials,
 )
 from chokepoint.cli.economy import economy_command
+from chokepoint.cli.evidence import audit_command, calibrate_command, validate_episodes_command
 from chokepoint.cli.imports import import_app
 from chokepoint.cli.oneline import OneLineErrors
 from chokepoint.cli.optimise import optimise_command, tts_command
-from chokepoint.cli.options import DrawsOption, SeedOption
+from chokepoint.cli.options import DrawsOption, OutputFormat, SeedOption, TableOrJson
 from chokepoint.cli.runs import StoreOption, record_cli_run, runs_app
 from chokepoint.cli.show import report_command, serve_command
 from chokepoint.errors import ChokepointError
@@ -40,12 +41,6 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="The default dataset and the table schema.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
-
-
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
 
 
 NetworkOption = Annotated[
@@ -224,9 +219,7 @@ def data_schema() -> None:
     typer.echo(schema_markdown(), nl=False)
 
 
-class RunFormat(StrEnum):
-    table = "table"
-    json = "json"
+RunFormat = TableOrJson
 
 
 class Keep(StrEnum):
@@ -591,6 +584,9 @@ app.command("geopolrisk")(geopolrisk_command)
 import_app.command("geopolrisk")(import_geopolrisk_command)
 app.command("optimise")(optimise_command)
 app.command("tts")(tts_command)
+app.command("audit")(audit_command)
+app.command("calibrate")(calibrate_command)
+app.command("validate-episodes")(validate_episodes_command)
 app.add_typer(runs_app, name="runs")
 
 

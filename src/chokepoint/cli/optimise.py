@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from chokepoint.cli.options import OutputFormat
 from chokepoint.errors import ChokepointError
 
 
@@ -24,10 +25,7 @@ class Method(StrEnum):
     extensive = "extensive"
 
 
-class TtsFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
+TtsFormat = OutputFormat
 
 
 def optimise_command(

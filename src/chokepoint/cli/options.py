@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
+
+
+class OutputFormat(StrEnum):
+    """``--format`` of the commands that print a table: for people, or json/csv."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class TableOrJson(StrEnum):
+    """``--format`` of the commands that print a table for people or json for machines."""
+
+    table = "table"
+    json = "json"
+
 
 DrawsOption = Annotated[
     int | None,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from chokepoint.cli.options import TableOrJson
 from chokepoint.errors import ChokepointError
 
 if TYPE_CHECKING:
@@ -41,9 +41,7 @@ runs_app = typer.Typer(
 )
 
 
-class Format(StrEnum):
-    table = "table"
-    json = "json"
+Format = TableOrJson
 
 
 FormatOption = Annotated[

@@ -78,26 +78,17 @@ class Case:
     group_producers: list[np.ndarray] = field(default_factory=list)  # positions in producers
     group_demands: list[np.ndarray] = field(default_factory=list)  # positions in slots
     exogenous: Exogenous | None = None
+    # what the case was prepared from (set from ``prepared``)
+    model: Model = field(init=False, repr=False)
+    net: SupplyNetwork = field(init=False, repr=False)
+    scenario: Scenario = field(init=False, repr=False)
+    horizon: int = field(init=False, repr=False)
+    first_shock: int = field(init=False, repr=False)
 
-    @property
-    def model(self) -> Model:
-        return self.prepared.model
-
-    @property
-    def net(self) -> SupplyNetwork:
-        return self.prepared.net
-
-    @property
-    def scenario(self) -> Scenario:
-        return self.prepared.scenario
-
-    @property
-    def horizon(self) -> int:
-        return self.scenario.horizon_days
-
-    @property
-    def first_shock(self) -> int:
-        return self.prepared.first_shock
+    def __post_init__(self) -> None:
+        prepared = self.prepared
+        self.model, self.net, self.scenario = prepared.model, prepared.net, prepared.scenario
+        self.horizon, self.first_shock = self.scenario.horizon_days, prepared.first_shock
 
     @property
     def tau(self) -> float:

@@ -73,9 +73,16 @@ class MeasureKind:
     name: ClassVar[str]
     unit: ClassVar[str] = ""
     integer: ClassVar[bool] = False
+    event_type: ClassVar[str] = ""
+    """The scenario event's ``type`` (left out: the kind's name)."""
+    needs: ClassVar[tuple[str, ...]] = ()
+    """Candidate fields a catalogue row of this kind must give."""
 
     def check(self, c: Candidate, file: Path, row: int) -> None:
         """Raise DataError if the catalogue row lacks what this kind needs."""
+        for name in self.needs:
+            if not getattr(c, name):
+                raise DataError(f"a {c.type} needs '{name}'", file=file, row=row, field=name)
 
     def model_slots(self, c: Candidate, case) -> np.ndarray:
         """Model slots the measure acts on (they are modelled when upstream of a target)."""
@@ -91,6 +98,11 @@ class MeasureKind:
         raise NotImplementedError
 
     def event(self, c: Candidate, amount: float, case) -> dict:
+        """The scenario event (as in a scenario YAML) of ``amount`` of the candidate."""
+        return {"type": self.event_type or self.name, "label": c.id, **self.fields(c, amount, case)}
+
+    def fields(self, c: Candidate, amount: float, case) -> dict:
+        """The scenario event's fields after its type and label."""
         raise NotImplementedError
 
 
@@ -101,12 +113,6 @@ def measure_kind(cls: type[MeasureKind]) -> type[MeasureKind]:
     """Class decorator: register a measure kind under its name."""
     MEASURE_KINDS[cls.name] = cls()
     return cls
-
-
-def _require(c: Candidate, names: list[str], file: Path, row: int) -> None:
-    for name in names:
-        if not getattr(c, name):
-            raise DataError(f"a {c.type} needs '{name}'", file=file, row=row, field=name)
 
 
 def _value(c: Candidate, case, commodity: str) -> float:
@@ -138,40 +144,42 @@ def _ramp_profile(case, start: float, ramp: float) -> np.ndarray:
     return case.period_sum(level)
 
 
-def _served(case, c: Candidate) -> np.ndarray:
-    from chokepoint.optimise.adapter import slots_where
+class _ServedKind(MeasureKind):
+    """A kind acting on the slots of a commodity's holders or of the regions' buyers,
+    spread over them by their use."""
 
-    return slots_where(case, c.commodity, list(c.holders) or None, list(c.regions))
+    def model_slots(self, c, case):
+        from chokepoint.optimise.adapter import slots_where
+
+        return slots_where(case, c.commodity, list(c.holders) or None, list(c.regions))
+
+    def spread(self, c, case) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the modelled slots served, and each one's share of their use."""
+        slots = self.model_slots(c, case)
+        use = case.model.slot_use[slots]
+        weights = use / use.sum() if use.sum() > 0 else np.full(len(slots), 1 / len(slots))
+        positions, mask = _positions(case, slots)
+        return positions, weights[mask]
 
 
 @measure_kind
-class StockpileKind(MeasureKind):
+class StockpileKind(_ServedKind):
     """Tonnes (units) of a commodity placed at its holders on day 0, split by use."""
 
     name = "stockpile"
     unit = "t"
 
-    def check(self, c, file, row):
-        _require(c, ["commodity"], file, row)
-
-    def model_slots(self, c, case):
-        return _served(case, c)
+    needs = ("commodity",)
 
     def effect(self, c, case):
-        slots = _served(case, c)
-        use = case.model.slot_use[slots]
-        weights = use / use.sum() if use.sum() > 0 else np.full(len(slots), 1 / len(slots))
-        positions, mask = _positions(case, slots)
-        return StockEffect(positions, weights[mask])
+        return StockEffect(*self.spread(c, case))
 
     def cost_per_unit(self, c, case):
         return _price(c, case, c.commodity) * case.horizon / 365.0
 
-    def event(self, c, amount, case):
+    def fields(self, c, amount, case):
         where = {"holders": list(c.holders)} if c.holders else {"regions": list(c.regions)}
         return {
-            "type": "stockpile",
-            "label": c.id,
             "commodity": c.commodity,
             **where,
             "quantity": float(amount),
@@ -181,35 +189,26 @@ class StockpileKind(MeasureKind):
 
 
 @measure_kind
-class NewCapacityKind(MeasureKind):
+class NewCapacityKind(_ServedKind):
     """A new plant (t/yr) in ``country`` for the buyers in ``regions``: online after
     ``lead_days`` (its build time), ramping up over ``ramp_days``; capex per t/yr."""
 
     name = "new_capacity"
     unit = "t/yr"
 
-    def check(self, c, file, row):
-        _require(c, ["commodity", "country"], file, row)
-
-    def model_slots(self, c, case):
-        return _served(case, c)
+    needs = ("commodity", "country")
 
     def effect(self, c, case):
-        slots = _served(case, c)
-        use = case.model.slot_use[slots]
-        weights = use / use.sum() if use.sum() > 0 else np.full(len(slots), 1 / len(slots))
-        positions, mask = _positions(case, slots)
+        positions, weights = self.spread(c, case)
         ramp = _ramp_profile(case, c.lead_days, c.ramp_days) / 365.0
-        return InflowEffect(positions, ramp[:, None] * weights[mask][None, :])
+        return InflowEffect(positions, ramp[:, None] * weights[None, :])
 
     def cost_per_unit(self, c, case):
         made = _ramp_profile(case, c.lead_days, c.ramp_days).sum() / 365.0
         return _price(c, case, c.commodity) + c.opex * made
 
-    def event(self, c, amount, case):
+    def fields(self, c, amount, case):
         return {
-            "type": "new_capacity",
-            "label": c.id,
             "commodity": c.commodity,
             "country": c.country,
             "capacity": float(amount),
@@ -228,8 +227,7 @@ class RecyclingKind(MeasureKind):
     name = "recycling"
     unit = "share"
 
-    def check(self, c, file, row):
-        _require(c, ["commodity"], file, row)
+    needs = ("commodity",)
 
     def upper(self, c):
         return min(c.max_amount, 1.0)
@@ -252,10 +250,8 @@ class RecyclingKind(MeasureKind):
         )
         return _price(c, case, c.commodity) * recycled
 
-    def event(self, c, amount, case):
+    def fields(self, c, amount, case):
         return {
-            "type": "recycling",
-            "label": c.id,
             "commodity": c.commodity,
             "regions": list(c.regions),
             "share": float(amount),
@@ -272,8 +268,7 @@ class SubstitutionKind(MeasureKind):
     name = "substitution"
     unit = "share"
 
-    def check(self, c, file, row):
-        _require(c, ["output", "input"], file, row)
+    needs = ("output", "input")
 
     def upper(self, c):
         return min(c.max_amount, 1.0)
@@ -319,10 +314,8 @@ class SubstitutionKind(MeasureKind):
         days = max(case.horizon - int(round(c.lead_days)), 0)
         return _price(c, case, c.output) * made * days
 
-    def event(self, c, amount, case):
+    def fields(self, c, amount, case):
         return {
-            "type": "substitution",
-            "label": c.id,
             "output": c.output,
             "input": c.input,
             "factor": c.factor,
@@ -341,11 +334,11 @@ class QualificationKind(MeasureKind):
     qualification time; a fixed cost."""
 
     name = "qualification"
+    event_type = "supplier_switch"
     unit = "yes/no"
     integer = True
 
-    def check(self, c, file, row):
-        _require(c, ["commodity", "suppliers"], file, row)
+    needs = ("commodity", "suppliers")
 
     def upper(self, c):
         return 1.0
@@ -393,10 +386,8 @@ class QualificationKind(MeasureKind):
     def cost_per_unit(self, c, case):
         return c.unit_cost
 
-    def event(self, c, amount, case):
+    def fields(self, c, amount, case):
         return {
-            "type": "supplier_switch",
-            "label": c.id,
             "commodity": c.commodity,
             "suppliers": list(c.suppliers),
             "regions": list(c.regions),

@@ -26,7 +26,7 @@ from chokepoint.scenario.events import (
     Positive,
     event_type,
 )
-from chokepoint.scenario.shocks import scale_demand
+from chokepoint.scenario.shocks import DemandScaling
 
 if TYPE_CHECKING:
     from chokepoint.compile.context import CompileContext
@@ -295,24 +295,16 @@ class SupplierSwitch(Event):
 
 
 @event_type
-class DemandCut(Event):
+class DemandCut(DemandScaling):
     """Final demand for commodities (in regions) cut by ``cut`` (a fraction) in the window."""
 
     kind: ClassVar[str] = "measure"
+    amount: ClassVar[str] = "cut"
     type: Literal["demand_cut"]
-    commodity: Names
-    regions: Names | None = None
     cut: Fraction
 
-    def references(self) -> dict[str, list[str]]:
-        return {"commodity": list(self.commodity), "country": list(self.regions or [])}
-
-    def compile(self, ctx: CompileContext, position: int) -> None:
-        cut = ctx.columns(ctx.draw(position, self.cut, "cut"))
-        scale_demand(ctx, self, position, 1.0 - cut)
-
-    def reference_copy(self) -> DemandCut:
-        return self.model_copy(update={"cut": median(self.cut)})
+    def multiplier(self, drawn: np.ndarray) -> np.ndarray:
+        return 1.0 - drawn
 
 
 @event_type

@@ -6,7 +6,7 @@ compile stage's context object (:class:`chokepoint.compile.context.CompileContex
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Self
 
 import numpy as np
 from pydantic import BeforeValidator, Field, model_validator
@@ -38,7 +38,6 @@ from chokepoint.scenario.events import (
 
 if TYPE_CHECKING:
     from chokepoint.compile.context import CompileContext
-    from chokepoint.scenario.measures import DemandCut
     from chokepoint.scenario.spec import Scenario
 
 
@@ -263,29 +262,41 @@ class Outage(Event):
             ctx.capacity.apply(row, multiplier)
 
 
-@event_type
-class DemandShift(Event):
-    """Final demand for commodities (in regions) multiplied by ``factor`` in the window."""
+class DemandScaling(Event):
+    """Base of the events that scale the final demand for commodities (in regions) in the
+    window by a value drawn from their field ``amount`` names."""
 
-    type: Literal["demand_shift"]
+    amount: ClassVar[str]
     commodity: Names
     regions: Names | None = None
-    factor: Factor
 
     def references(self) -> dict[str, list[str]]:
         return {"commodity": list(self.commodity), "country": list(self.regions or [])}
 
-    def compile(self, ctx: CompileContext, position: int) -> None:
-        factor = ctx.columns(ctx.draw(position, self.factor, "factor"))
-        scale_demand(ctx, self, position, factor)
+    def multiplier(self, drawn: np.ndarray) -> np.ndarray:
+        """Demand's multiplier (per draw) for the drawn amount (default: the amount)."""
+        return drawn
 
-    def reference_copy(self) -> DemandShift:
-        return self.model_copy(update={"factor": median(self.factor)})
+    def compile(self, ctx: CompileContext, position: int) -> None:
+        drawn = ctx.columns(ctx.draw(position, getattr(self, self.amount), self.amount))
+        scale_demand(ctx, self, position, self.multiplier(drawn))
+
+    def reference_copy(self) -> Self:
+        return self.model_copy(update={self.amount: median(getattr(self, self.amount))})
+
+
+@event_type
+class DemandShift(DemandScaling):
+    """Final demand for commodities (in regions) multiplied by ``factor`` in the window."""
+
+    amount: ClassVar[str] = "factor"
+    type: Literal["demand_shift"]
+    factor: Factor
 
 
 def scale_demand(
     ctx: CompileContext,
-    event: DemandShift | DemandCut,
+    event: DemandScaling,
     position: int,
     factor: np.ndarray,
 ) -> None:

@@ -17,7 +17,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from chokepoint.errors import ChokepointError, ScenarioError
-from chokepoint.web.workers import WorkerPool, one_line, send_reply
+from chokepoint.web.workers import WorkerPool, one_line, serve_requests
 
 if TYPE_CHECKING:
     from chokepoint.network.container import SupplyNetwork
@@ -117,15 +117,7 @@ def _serve(connection: Connection, memory_headroom: int | None) -> None:
     _network_cache.append(load_default())
     if memory_headroom:
         _limit_memory(memory_headroom)
-    connection.send(("ready", None))
-    while True:
-        try:
-            request = connection.recv()
-        except (EOFError, OSError):
-            return
-        if request is None:
-            return
-        send_reply(connection, _answer(*request))
+    serve_requests(connection, lambda request: _answer(*request))
 
 
 class ScenarioChecker:

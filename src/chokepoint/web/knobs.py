@@ -155,6 +155,11 @@ def scenario_yaml(scenario: Scenario) -> str:
     return yaml.safe_dump(scenario_data(scenario), sort_keys=False, allow_unicode=True)
 
 
+def _eu_event(kind: str, label: str, commodity: str | None, **fields: Any) -> dict[str, Any]:
+    """A countermeasure event of the knobs, in force from day 0."""
+    return {"type": kind, "label": label, "commodity": commodity, **fields, "start": 0}
+
+
 def apply_knobs(scenario: Scenario, knobs: Knobs, network, *, label: str) -> Scenario:
     """A copy of the scenario with the knobs applied, validated again (ScenarioError if not).
 
@@ -175,31 +180,26 @@ def apply_knobs(scenario: Scenario, knobs: Knobs, network, *, label: str) -> Sce
                 event["processing_days"] = knobs.processing_days
         if knobs.approval_probability is not None:
             event["approval_probability"] = knobs.approval_probability
+    stock, plant = knobs.stockpile_commodity, knobs.new_capacity_commodity
     if knobs.stockpile_days:
-        commodity = knobs.stockpile_commodity
+        named = f"EU stockpile of {stock}: {knobs.stockpile_days:g} days of use"
         data["events"].append(
-            {
-                "type": "stockpile",
-                "label": f"EU stockpile of {commodity}: {knobs.stockpile_days:g} days of use",
-                "commodity": commodity,
-                "regions": ["EU27"],
-                "days_of_cover": knobs.stockpile_days,
-                "start": 0,
-            }
+            _eu_event(
+                "stockpile", named, stock, regions=["EU27"], days_of_cover=knobs.stockpile_days
+            )
         )
     if knobs.new_capacity:
-        commodity = knobs.new_capacity_commodity
+        named = f"new EU capacity for {plant}: {knobs.new_capacity:g} per year"
         data["events"].append(
-            {
-                "type": "new_capacity",
-                "label": f"new EU capacity for {commodity}: {knobs.new_capacity:g} per year",
-                "commodity": commodity,
-                "country": "EU27",
-                "capacity": knobs.new_capacity,
-                "ramp_days": knobs.new_capacity_ramp_days,
-                "serves": ["EU27"],
-                "start": 0,
-            }
+            _eu_event(
+                "new_capacity",
+                named,
+                plant,
+                country="EU27",
+                capacity=knobs.new_capacity,
+                ramp_days=knobs.new_capacity_ramp_days,
+                serves=["EU27"],
+            )
         )
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     return Scenario.from_text(text, label=label)

@@ -16,7 +16,6 @@ import threading
 import time
 import traceback
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,15 @@ from starlette.exceptions import HTTPException
 
 from chokepoint.errors import ChokepointError
 from chokepoint.web.limits import clean_json
-from chokepoint.web.workers import ProcessWorker, WorkerPool, one_line, send_reply
+from chokepoint.web.workers import (
+    JobThreads,
+    ProcessWorker,
+    WorkerPool,
+    messages,
+    one_line,
+    run_on_worker,
+    serve_requests,
+)
 
 if TYPE_CHECKING:
     from chokepoint.scenario import Scenario
@@ -136,15 +143,7 @@ def serve_searches(connection: Connection) -> None:
     """A search worker process: import the optimiser, then solve jobs until told to stop."""
     import chokepoint.optimise.run  # noqa: F401  (imported once, before the first job)
 
-    connection.send(("ready", None))
-    while True:
-        try:
-            request = connection.recv()
-        except (EOFError, OSError):
-            return
-        if request is None:
-            return
-        send_reply(connection, optimise_job(connection, request))
+    serve_requests(connection, lambda request: optimise_job(connection, request))
 
 
 class SearchManager:
@@ -155,9 +154,8 @@ class SearchManager:
         self.max_pending = max_pending
         self._lock = threading.Lock()
         self._searches: OrderedDict[str, Search] = OrderedDict()
-        self._executor: ThreadPoolExecutor | None = None
-        self._stopping = threading.Event()
         self.pool = WorkerPool(serve_searches, size=1, name="chokepoint-optimise")
+        self._threads = JobThreads(self.pool, 1, "chokepoint-optimise")
 
     def submit(self, scenario: Scenario, order: dict[str, Any], label: str) -> Search:
         from chokepoint.optimise.targets import parse_targets
@@ -174,10 +172,7 @@ class SearchManager:
             done = [s for s in self._searches.values() if s.status in ("done", "failed")]
             for old in done[: max(len(done) - self.keep, 0)]:
                 del self._searches[old.id]
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(1, thread_name_prefix="chokepoint-optimise")
-            executor = self._executor
-        executor.submit(self._execute, search)
+        self._threads.submit(self._execute, search)
         return search
 
     def get(self, search_id: str) -> Search:
@@ -185,34 +180,24 @@ class SearchManager:
             return self._searches[search_id]
 
     def _execute(self, search: Search) -> None:
-        try:
-            worker = self.pool.acquire(None)
-        except ChokepointError as exc:
-            self._end(search, "failed", error=one_line(str(exc)))
-            return
-        healthy = False
-        try:
-            healthy = self._follow(search, worker)
-        finally:
-            self.pool.release(worker, healthy)
+        run_on_worker(
+            self.pool,
+            lambda worker: self._follow(search, worker),
+            lambda message: self._end(search, "failed", error=message),
+        )
 
     def _follow(self, search: Search, worker: ProcessWorker) -> bool:
         job = {**search.order, "scenario": search.scenario}
         with search.lock:
             search.status = "running"
-        worker.connection.send(job)
-        while True:
-            if self._stopping.is_set():
+        for message in messages(worker, job, self._threads.stopping):
+            kind = message[0]
+            if kind == "stopped":
                 self._end(search, "failed", error="the server stopped before the search ended")
                 return False
-            try:
-                if not worker.connection.poll(0.25):
-                    continue
-                message = worker.connection.recv()
-            except (EOFError, OSError):
+            if kind == "lost":
                 self._end(search, "failed", error="the search stopped unexpectedly (memory?)")
                 return False
-            kind = message[0]
             if kind == "progress":
                 with search.lock:
                     search.lines = [*search.lines, message[1]][-MAX_LINES:]
@@ -227,6 +212,7 @@ class SearchManager:
                 logging.getLogger(__name__).error("search %s failed:\n%s", search.id, message[1])
                 self._end(search, "failed", error="the search failed with an internal error")
             return True
+        return False  # not reached: the messages end with "stopped" or "lost"
 
     @staticmethod
     def _end(search: Search, status: str, *, error: str | None = None, result=None) -> None:
@@ -235,12 +221,7 @@ class SearchManager:
             search.finished, search.scenario = time.time(), None
 
     def shutdown(self) -> None:
-        self._stopping.set()
-        with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
-        self.pool.close()
+        self._threads.shutdown()
 
 
 def _searches(request: Request) -> SearchManager:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chokepoint.errors import ChokepointError
-from chokepoint.web.workers import one_line, send_reply
+from chokepoint.web.workers import one_line, serve_requests
 
 if TYPE_CHECKING:
     from chokepoint.network.container import SupplyNetwork
@@ -105,12 +105,4 @@ def serve_runs(connection: Connection) -> None:
     import chokepoint.reporting.figures  # noqa: F401  (imported once, before the first run)
     import chokepoint.simulation.run  # noqa: F401
 
-    connection.send(("ready", None))
-    while True:
-        try:
-            request = connection.recv()
-        except (EOFError, OSError):
-            return
-        if request is None:
-            return
-        send_reply(connection, run_job(connection, network, request))
+    serve_requests(connection, lambda request: run_job(connection, network, request))

@@ -20,15 +20,15 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chokepoint.errors import ChokepointError
 from chokepoint.web.runjobs import build_payload, payload_json, serve_runs
-from chokepoint.web.workers import ProcessWorker, WorkerPool, one_line
+from chokepoint.web.workers import JobThreads, ProcessWorker, WorkerPool, messages, run_on_worker
 
 if TYPE_CHECKING:
     from chokepoint.network.container import SupplyNetwork
@@ -78,12 +78,10 @@ class Run:
     def of_record(cls, record: RunRecord) -> Run:
         """A finished run read back from the store."""
         draws = record.draws or 0
+        same = {name: getattr(record, name) for name in ("id", "label", "settings", "source")}
         return cls(
-            id=record.id,
-            label=record.label,
+            **same,
             scenario_name=record.scenario,
-            settings=record.settings,
-            source=record.source,
             created=record.created,
             status="done",
             done=draws,
@@ -149,10 +147,9 @@ class RunManager:
         self._network_lock = threading.Lock()
         self._runs: OrderedDict[str, Run] = OrderedDict()
         self._uploads: OrderedDict[str, Scenario] = OrderedDict()
-        self._executor: ThreadPoolExecutor | None = None
         self._heavy = threading.BoundedSemaphore(self.workers)
-        self._stopping = threading.Event()
         self.pool = WorkerPool(serve_runs, size=self.workers, name="chokepoint-run")
+        self._threads = JobThreads(self.pool, self.workers, "chokepoint-run")
 
     @contextmanager
     def heavy(self) -> Iterator[None]:
@@ -212,12 +209,7 @@ class RunManager:
                 )
             self._runs[run.id] = run
             self._forget_old()
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(
-                    max_workers=self.workers, thread_name_prefix="chokepoint-run"
-                )
-            executor = self._executor
-        executor.submit(self._execute, run)
+        self._threads.submit(self._execute, run)
         return run
 
     def live(self, run_id: str) -> Run | None:
@@ -321,16 +313,7 @@ class RunManager:
 
     def _execute(self, run: Run) -> None:
         """Run ``run`` in a worker process, following its progress (a thread per run)."""
-        try:
-            worker = self.pool.acquire(None)
-        except ChokepointError as exc:
-            self._fail(run, one_line(str(exc)))
-            return
-        healthy = False
-        try:
-            healthy = self._follow(run, worker)
-        finally:
-            self.pool.release(worker, healthy)
+        run_on_worker(self.pool, lambda worker: self._follow(run, worker), partial(self._fail, run))
 
     def _follow(self, run: Run, worker: ProcessWorker) -> bool:
         """Send the job and read the worker's messages; whether the worker is still sound."""
@@ -345,20 +328,15 @@ class RunManager:
         }
         with run.lock:
             run.status = "running"
-        worker.connection.send(job)
-        while True:
-            if self._stopping.is_set():
+        for message in messages(worker, job, self._threads.stopping):
+            kind = message[0]
+            if kind == "stopped":
                 self._fail(run, "the server stopped before the run ended")
                 return False
-            try:
-                if not worker.connection.poll(0.25):
-                    continue
-                message = worker.connection.recv()
-            except (EOFError, OSError):
+            if kind == "lost":
                 logger.error("the worker process of run %s (%s) stopped", run.id, run.label)
                 self._fail(run, "the simulation stopped unexpectedly (out of memory?)")
                 return False
-            kind = message[0]
             if kind == "progress":
                 with run.lock:
                     run.done, run.total = message[1], message[2]
@@ -371,6 +349,7 @@ class RunManager:
                 logger.error("run %s (%s) failed:\n%s", run.id, run.label, message[1])
                 self._fail(run, "the simulation failed with an internal error; see the server log")
             return True
+        return False  # not reached: the messages end with "stopped" or "lost"
 
     def _finish(self, run: Run, record: RunRecord, view: bytes) -> bool:
         try:
@@ -394,9 +373,4 @@ class RunManager:
 
     def shutdown(self) -> None:
         """Stop: runs still going fail, worker processes end."""
-        self._stopping.set()
-        with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
-        self.pool.close()
+        self._threads.shutdown()

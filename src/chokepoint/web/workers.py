@@ -12,7 +12,8 @@ import multiprocessing
 import os
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -157,6 +158,86 @@ class WorkerPool:
             worker.stop()
             with self._lock:
                 self._alive -= 1
+
+
+class JobThreads:
+    """The threads that follow jobs on a :class:`WorkerPool` (up to ``threads`` at once,
+    started on first use) and the flag that tells them the server is stopping."""
+
+    def __init__(self, pool: WorkerPool, threads: int, prefix: str) -> None:
+        self.pool = pool
+        self.threads = threads
+        self.prefix = prefix
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+
+    def submit(self, follow: Callable[..., None], *args: Any) -> None:
+        """Run ``follow(*args)`` on one of the threads."""
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix=self.prefix)
+            executor = self._executor
+        executor.submit(follow, *args)
+
+    def shutdown(self) -> None:
+        """Tell the jobs to stop, wait for their threads, then stop the worker processes."""
+        self.stopping.set()
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+        self.pool.close()
+
+
+def serve_requests(connection: Connection, answer: Callable[[Any], tuple[Any, ...]]) -> None:
+    """A worker process's loop: say it is ready, then send ``answer(request)`` for each
+    request until told to stop (None) or the pipe closes."""
+    connection.send(("ready", None))
+    while True:
+        try:
+            request = connection.recv()
+        except (EOFError, OSError):
+            return
+        if request is None:
+            return
+        send_reply(connection, answer(request))
+
+
+def messages(worker: ProcessWorker, job: Any, stopping: threading.Event) -> Iterator[tuple]:
+    """Send ``job`` to ``worker`` and yield its messages; ``("stopped",)`` when ``stopping``
+    is set and ``("lost",)`` when the worker's pipe breaks, after which the worker is
+    unsound."""
+    worker.connection.send(job)
+    while True:
+        if stopping.is_set():
+            yield ("stopped",)
+            return
+        try:
+            if not worker.connection.poll(0.25):
+                continue
+            message = worker.connection.recv()
+        except (EOFError, OSError):
+            yield ("lost",)
+            return
+        yield message
+
+
+def run_on_worker(
+    pool: WorkerPool, follow: Callable[[ProcessWorker], bool], fail: Callable[[str], None]
+) -> None:
+    """Take a worker from ``pool`` and run ``follow(worker)`` (whether the worker is still
+    sound); ``fail(message)`` when no worker can be had."""
+    try:
+        worker = pool.acquire(None)
+    except ChokepointError as exc:
+        fail(one_line(str(exc)))
+        return
+    healthy = False
+    try:
+        healthy = follow(worker)
+    finally:
+        pool.release(worker, healthy)
 
 
 def one_line(text: str) -> str:

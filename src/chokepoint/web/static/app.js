@@ -4,8 +4,14 @@
 // the run compared with), so that a view can be shared.
 "use strict";
 
-const CHARTS = ["output", "survive", "lost_share", "lost_value", "licensing", "stocks",
-  "network", "timeline"];
+// the charts, in order, and whether each takes the full width
+const CHARTS = [["output", true], ["survive", false], ["lost_share", false],
+  ["lost_value", false], ["licensing", false], ["stocks", true], ["network", true],
+  ["timeline", true]];
+// the key numbers: the key of their elements and their heading
+const NUMBERS = [["lost-value", "Lost value of EU-27 output"],
+  ["stopping", "EU-27 products that stop"], ["first-stop", "First line to stop"],
+  ["gated", "Days without a licence per contract"]];
 const PLOT_CONFIG = { responsive: true, displaylogo: false,
   toImageButtonOptions: { format: "png", scale: 2 } };
 
@@ -18,6 +24,32 @@ const URL_FIELDS = { validity_days: "validity_days", processing_days: "processin
   new_capacity_commodity: "new_capacity_commodity", draws: "draws" };
 
 function element(id) { return document.getElementById(id); }
+
+// a new element: its tag, attributes and children
+function make(tag, attributes, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === true) { node.setAttribute(name, ""); } else { node.setAttribute(name, value); }
+  }
+  node.append(...children);
+  return node;
+}
+
+// the key-number tiles and the chart boxes, one per entry of NUMBERS and CHARTS
+function buildPage() {
+  for (const [key, heading] of NUMBERS) {
+    element("numbers").appendChild(make("div", { class: "number" }, make("h3", {}, heading),
+      make("p", { class: "big", id: `number-${key}`, "data-value": "" }, "–"),
+      make("p", { class: "delta", id: `delta-${key}` })));
+  }
+  for (const [key, wide] of CHARTS) {
+    element("charts").appendChild(make("figure",
+      { class: wide ? "chart-box wide" : "chart-box", id: `box-${key}`, hidden: true },
+      make("div", { class: "chart", id: `chart-${key}` }),
+      make("figcaption", {}, make("a", { class: "csv", id: `csv-${key}`, href: "#",
+        download: true }, "Data of this chart (CSV)"))));
+  }
+}
 
 function showMessage(text) { element("message").textContent = text || ""; }
 
@@ -271,7 +303,7 @@ function chartConfig(runId, key) {
 }
 
 async function drawCharts(runId, figures) {
-  for (const key of CHARTS) {
+  for (const [key] of CHARTS) {
     const box = element(`box-${key}`);
     const target = element(`chart-${key}`);
     const figure = figures[key];
@@ -475,6 +507,7 @@ function pollSearch(searchId) {
 }
 
 async function start() {
+  buildPage();
   element("preset").addEventListener("change", (event) => {
     const value = event.target.value;
     if (!value.startsWith("upload:")) { choosePreset(value); }
