@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -32,6 +33,11 @@ ScenarioArgument = Annotated[str, typer.Argument(help="Scenario file (YAML) or p
 NetworkOption = Annotated[
     Path | None, typer.Option("--network", "-n", help="Network folder (default: the shipped one).")
 ]
+
+
+def _dim(console: Console) -> Callable[[str], None]:
+    """A progress callback printing each line dimmed on ``console``."""
+    return lambda text: console.print(f"[dim]{text}[/dim]", highlight=False)
 
 
 def _number(value: object) -> str:
@@ -93,7 +99,7 @@ def audit_command(
         morris_trajectories=trajectories,
         workers=workers,
         base=base,
-        progress=lambda text: err.print(f"[dim]{text}[/dim]", highlight=False),
+        progress=_dim(err),
     )
     if report is not None:
         from chokepoint.reporting.evidence import write_evidence_report
@@ -205,7 +211,7 @@ def calibrate_command(
         keep=keep,
         generations=generations,
         seed=seed,
-        progress=lambda text: err.print(f"[dim]{text}[/dim]", highlight=False),
+        progress=_dim(err),
     )
     from chokepoint.reporting.evidence import write_evidence_report
 

@@ -17,6 +17,7 @@ import pandas as pd
 from chokepoint.compile.expand import BEYOND, EngineTables, engine_tables
 from chokepoint.compile.transit import link_transit
 from chokepoint.errors import ScenarioError
+from chokepoint.fields import CountOf
 from chokepoint.network.container import SupplyNetwork
 from chokepoint.network.countries import region_codes
 from chokepoint.network.structure import link_flows
@@ -71,17 +72,9 @@ class Model:
     """Whole days a shipment on the link takes to arrive (0: the day it ships)."""
     commodity_value: dict
 
-    @property
-    def n_producers(self) -> int:
-        return len(self.producer_ids)
-
-    @property
-    def n_slots(self) -> int:
-        return len(self.slot_coef)
-
-    @property
-    def n_links(self) -> int:
-        return len(self.link_supplier)
+    n_producers = CountOf("producer_ids")
+    n_slots = CountOf("slot_coef")
+    n_links = CountOf("link_supplier")
 
     @property
     def slot_location(self) -> np.ndarray:

@@ -38,7 +38,13 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from chokepoint.economy.ario_types import ARIOModel, ARIOParameters, ARIOResult, _per_sector
+from chokepoint.economy.ario_types import (
+    ARIOModel,
+    ARIOParameters,
+    ARIOResult,
+    ARIORun,
+    _per_sector,
+)
 from chokepoint.economy.events import CapacityLoss
 from chokepoint.economy.mrio import MRIO
 
@@ -179,30 +185,19 @@ def run_ario(
     if group_of.shape != (model.n_industries,):
         raise ValueError("groups must give one group number per industry")
     n_groups = int(group_of.max(initial=-1)) + 1
+    run = ARIORun(model, steps, loss, count, keep_production, group_of, n_groups)
     if engine == "numba":
         workers = threads if threads is not None else (os.cpu_count() or 1)
-        return _run_compiled(
-            model, steps, loss, count, keep_production, group_of, n_groups, workers,
-            precision, block,
-        )  # fmt: skip
+        return _run_compiled(run, workers, precision, block)
     if engine != "numpy":
         raise ValueError(f"unknown engine {engine!r}")
     from chokepoint.economy.ario_arrays import run_arrays
 
-    return run_arrays(model, steps, loss, count, keep_production, group_of, n_groups)
+    return run_arrays(run)
 
 
 def _run_compiled(
-    model: ARIOModel,
-    steps: int,
-    loss: CapacityLoss,
-    count: int,
-    keep_production: bool,
-    group_of: np.ndarray,
-    n_groups: int,
-    threads: int,
-    precision: str = "float64",
-    block: int = DRAW_BLOCK,
+    run: ARIORun, threads: int, precision: str = "float64", block: int = DRAW_BLOCK
 ) -> ARIOResult:
     """The numba loop over blocks of draws, the blocks spread over ``threads`` threads (the
     kernel releases the GIL). A draw's numbers do not depend on the block it runs in."""
@@ -211,6 +206,8 @@ def _run_compiled(
     from chokepoint.economy.ario_kernel import ario_block
     from chokepoint.threads import split_range
 
+    model, steps, loss, count = run.model, run.steps, run.loss, run.draws
+    keep_production, group_of, n_groups = run.keep_production, run.group_of, run.n_groups
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; choose from {sorted(PRECISIONS)}")
     dtype = PRECISIONS[precision]
@@ -252,16 +249,7 @@ def _run_compiled(
     else:
         with ThreadPoolExecutor(max_workers=threads) as pool:
             list(pool.map(run_block, pieces))
-    return ARIOResult(
-        model=model,
-        steps=steps,
-        draws=count,
-        value_added_loss=va_loss,
-        final_demand_unmet=unmet,
-        shortage_steps=shortage,
-        production=production if keep_production else None,
-        grouped_value_added_loss=grouped if n_groups else None,
-    )
+    return run.result(va_loss, unmet, shortage, production, grouped)
 
 
 def _kernel_inputs(model: ARIOModel) -> tuple[tuple, tuple]:
@@ -279,15 +267,17 @@ def _kernel_inputs(model: ARIOModel) -> tuple[tuple, tuple]:
         transposed.indices.astype(np.int64),
         transposed.data,
         np.concatenate([[0], np.cumsum(model.slots_per_industry)]).astype(np.int64),
-        model.slot_industry,
-        model.technical,
-        model.cover_scale,
-        model.cover_offset,
-        model.goal_coefficient,
-        model.restoration_rate,
-        model.finite,
+        (
+            model.slot_industry,
+            model.technical,
+            model.cover_scale,
+            model.cover_offset,
+            model.goal_coefficient,
+            model.restoration_rate,
+            model.finite,
+            model.initial_share_total,
+        ),
         model.initial_stock,
-        model.initial_share_total,
     )
     settings = (
         float(p.alpha_base),

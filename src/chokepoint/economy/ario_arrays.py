@@ -16,7 +16,7 @@ from chokepoint.economy.ario_kernel import CLOSE_ATOL, CLOSE_RTOL
 from chokepoint.economy.ario_types import ARIOModel, ARIOResult
 
 if TYPE_CHECKING:
-    from chokepoint.economy.events import CapacityLoss
+    from chokepoint.economy.ario_types import ARIORun
 
 
 def _times(matrix: sp.csr_matrix, array: np.ndarray) -> np.ndarray:
@@ -68,16 +68,10 @@ def _orders(
     return share_orders
 
 
-def run_arrays(
-    model: ARIOModel,
-    steps: int,
-    loss: CapacityLoss,
-    count: int,
-    keep_production: bool,
-    group_of: np.ndarray,
-    n_groups: int,
-) -> ARIOResult:
+def run_arrays(run: ARIORun) -> ARIOResult:
     """Run the model with array code (see :func:`chokepoint.economy.ario.run_ario`)."""
+    model, steps, loss, count = run.model, run.steps, run.loss, run.draws
+    keep_production, group_of, n_groups = run.keep_production, run.group_of, run.n_groups
     p = model.parameters
     n = model.n_industries
     alternative = p.order_type == "alt"
@@ -168,13 +162,4 @@ def run_arrays(
             kept[step] = production.T
         if n_groups:
             grouped[step] = groups @ lost.T
-    return ARIOResult(
-        model=model,
-        steps=steps,
-        draws=count,
-        value_added_loss=va_loss.T,
-        final_demand_unmet=unmet.T,
-        shortage_steps=shortage.T,
-        production=kept,
-        grouped_value_added_loss=grouped if n_groups else None,
-    )
+    return run.result(va_loss.T, unmet.T, shortage.T, kept, grouped)

@@ -85,29 +85,20 @@ def _block_slots(  # noqa: PLR0913, PLR0915
     supply_indptr,
     supply_indices,
     supply_data,
-    slot_industry,
-    technical,
-    cover_scale,
-    cover_offset,
-    goal_coefficient,
-    restoration_rate,
-    finite,
-    initial_share_total,
+    slots,
     alternative,
     tolerances,
     check_targets,
-    production,
-    optimal,
     weighted,
     ratio_new,
-    stock_old,
-    stock_new,
-    share_orders,
-    share_total,
-    least,
-    moving,
-    close,
+    state,
 ):
+    """The fused pass over slots (see above); ``slots`` and ``state`` as in
+    :func:`_block_fixup`."""
+    slot_industry, technical, cover_scale, cover_offset = slots[:4]
+    goal_coefficient, restoration_rate, finite, initial_share_total = slots[4:]
+    production, optimal, stock_old, stock_new, share_orders, share_total, least = state[:7]
+    moving, close = state[7:]
     n_slots, block = stock_old.shape
     received = np.empty(block)
     offered = np.empty(block)
@@ -169,30 +160,19 @@ def _block_slots(  # noqa: PLR0913, PLR0915
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _block_fixup(  # noqa: PLR0913, PLR0912
-    slot_industry,
-    technical,
-    cover_scale,
-    cover_offset,
-    goal_coefficient,
-    restoration_rate,
-    finite,
-    initial_share_total,
-    alternative,
-    check_targets,
-    production,
-    optimal,
-    stock_old,
-    stock_new,
-    share_orders,
-    share_total,
-    least,
-    moving,
-    close,
-):
+def _block_fixup(slots, alternative, check_targets, state):  # noqa: PLR0912
     """Redo the draws of the slot pass where a tolerance shortcut fired: stocks that did
     not move keep their old level (and BoARIO's target check is made on it); orders
-    without a gap to close are use only."""
+    without a gap to close are use only.
+
+    ``slots`` is the model's ``(slot_industry, technical, cover_scale, cover_offset,
+    goal_coefficient, restoration_rate, finite, initial_share_total)``; ``state`` the step's
+    ``(production, optimal, stock_old, stock_new, share_orders, share_total, least, moving,
+    close)``."""
+    slot_industry, technical, cover_scale, cover_offset = slots[:4]
+    goal_coefficient, restoration_rate, finite, initial_share_total = slots[4:]
+    production, optimal, stock_old, stock_new, share_orders, share_total, least = state[:7]
+    moving, close = state[7:]
     n_slots, block = stock_old.shape
     stay = ~moving
     if stay.any():
@@ -268,15 +248,8 @@ def ario_block(  # noqa: PLR0913, PLR0915 - one flat signature keeps numba's typ
     transposed_indices,
     transposed_data,
     slot_start,
-    slot_industry,
-    technical,
-    cover_scale,
-    cover_offset,
-    goal_coefficient,
-    restoration_rate,
-    finite,
+    slots,
     initial_stock,
-    initial_share_total,
     loss_rows,
     loss_values,
     alpha_base,
@@ -299,7 +272,11 @@ def ario_block(  # noqa: PLR0913, PLR0915 - one flat signature keeps numba's typ
 ):
     """Every step of one block of draws; ``stock_a``, ``stock_b``, ``share_orders`` and
     ``share_total`` are ``[slot, draw]`` work arrays (their dtype is the slot precision);
-    ``loss_values`` is ``[step, draw, row]`` with one draw or one per draw of the block."""
+    ``loss_values`` is ``[step, draw, row]`` with one draw or one per draw of the block;
+    ``slots`` the slots' arrays as :func:`_block_fixup` takes them."""
+    slot_industry, cover_scale, cover_offset, initial_share_total = (
+        slots[0], slots[2], slots[3], slots[7]
+    )  # fmt: skip
     n = output.shape[0]
     n_slots, block = stock_a.shape
     loss_steps = loss_values.shape[0]
@@ -342,18 +319,13 @@ def ario_block(  # noqa: PLR0913, PLR0915 - one flat signature keeps numba's typ
             alternative, delta, intermediate, least, alpha, production, optimal, ratio_old,
             ratio_new, weighted, unmet_out, shortage_out,
         )  # fmt: skip
+        state = (production, optimal, old, new, share_orders, share_total, least, moving, close)
         _block_slots(
-            supply_indptr, supply_indices, supply_data, slot_industry, technical, cover_scale,
-            cover_offset, goal_coefficient, restoration_rate, finite, initial_share_total,
-            alternative, tolerances, check_targets, production, optimal, weighted, ratio_new,
-            old, new, share_orders, share_total, least, moving, close,
+            supply_indptr, supply_indices, supply_data, slots, alternative, tolerances,
+            check_targets, weighted, ratio_new, state,
         )  # fmt: skip
         if not moving.all() or close.any():
-            _block_fixup(
-                slot_industry, technical, cover_scale, cover_offset, goal_coefficient,
-                restoration_rate, finite, initial_share_total, alternative, check_targets,
-                production, optimal, old, new, share_orders, share_total, least, moving, close,
-            )  # fmt: skip
+            _block_fixup(slots, alternative, check_targets, state)
         old, new = new, old
         _block_orders_received(
             transposed_indptr, transposed_indices, transposed_data, share_orders, ratio_new,

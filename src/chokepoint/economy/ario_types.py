@@ -6,11 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+
+from chokepoint.fields import CountOf
+
+if TYPE_CHECKING:
+    from chokepoint.economy.events import CapacityLoss
 
 TECHNOLOGY_THRESHOLD = 1e-5
 """An input counts as constraining when it exceeds this share of a day's output (BoARIO)."""
@@ -106,13 +111,8 @@ class ARIOModel:
     initial_share_total: np.ndarray  # sum over supplier regions of the daily flows
     orders_never_close: bool  # BoARIO's stock/target check can never pass (see build_ario)
 
-    @property
-    def n_industries(self) -> int:
-        return len(self.output)
-
-    @property
-    def n_slots(self) -> int:
-        return len(self.slot_industry)
+    n_industries = CountOf("output")
+    n_slots = CountOf("slot_industry")
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,3 +134,40 @@ class ARIOResult:
     shortage_steps: np.ndarray
     production: np.ndarray | None = None
     grouped_value_added_loss: np.ndarray | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class ARIORun:
+    """One checked request of :func:`run_ario`, as its array and compiled paths take it:
+    the model, the steps, the capacity loss and the number of draws, whether to keep daily
+    production, and each industry's group number (-1 for none) with the number of groups."""
+
+    model: ARIOModel
+    steps: int
+    loss: CapacityLoss
+    draws: int
+    keep_production: bool
+    group_of: np.ndarray
+    n_groups: int
+
+    def result(
+        self,
+        value_added_loss: np.ndarray,
+        final_demand_unmet: np.ndarray,
+        shortage_steps: np.ndarray,
+        production: np.ndarray | None,
+        grouped: np.ndarray,
+    ) -> ARIOResult:
+        """The run's :class:`ARIOResult` from its ``[industry, draw]`` totals, its
+        ``[step, industry, draw]`` production (kept only with ``keep_production``) and its
+        ``[step, group, draw]`` value-added loss (kept only when there are groups)."""
+        return ARIOResult(
+            model=self.model,
+            steps=self.steps,
+            draws=self.draws,
+            value_added_loss=value_added_loss,
+            final_demand_unmet=final_demand_unmet,
+            shortage_steps=shortage_steps,
+            production=production if self.keep_production else None,
+            grouped_value_added_loss=grouped if self.n_groups else None,
+        )

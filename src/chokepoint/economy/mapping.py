@@ -89,23 +89,21 @@ def check_numbers(table: pd.DataFrame, path: Path) -> None:
     """``weight`` in (0, 1]; ``unit_value`` blank or a number >= 0."""
     pairs = zip(table["weight"], table["unit_value"], strict=True)
     for row, (weight, value) in enumerate(pairs, 1):
-        try:
-            number = float(weight)
-        except ValueError:
-            raise DataError(
-                f"not a number: '{weight}'", file=path, row=row, field="weight"
-            ) from None
+        number = _number(weight, path, row, "weight")
         if not 0.0 < number <= 1.0:
             raise DataError("weight must be in (0, 1]", file=path, row=row, field="weight")
         if value:
-            try:
-                amount = float(value)
-            except ValueError:
-                raise DataError(
-                    f"not a number: '{value}'", file=path, row=row, field="unit_value"
-                ) from None
+            amount = _number(value, path, row, "unit_value")
             if not np.isfinite(amount) or amount < 0:
                 raise DataError("unit_value must be >= 0", file=path, row=row, field="unit_value")
+
+
+def _number(text: str, path: Path, row: int, field: str) -> float:
+    """``text`` as a float, or a :class:`DataError` naming the file, row and field."""
+    try:
+        return float(text)
+    except ValueError:
+        raise DataError(f"not a number: '{text}'", file=path, row=row, field=field) from None
 
 
 def check_weights(table: pd.DataFrame, path: Path) -> None:

@@ -54,55 +54,73 @@ def _send(t, link, nr, amounts, stock, lanes):
         peak[pos, r] = max(peak[pos, r], in_transit[pos, r])
 
 
+@njit(inline="always")
+def _by_supplier(nr, suppliers, links, values, row, out):
+    """``out[p]``: the sum of ``values[row[a]]`` over the links ``a`` of ``alts[alt_lo:alt_hi]``
+    whose supplier is ``p``, for the suppliers ``sups[sup_lo:sup_hi]`` (zeroed first);
+    ``suppliers`` is ``(sups, sup_lo, sup_hi)``, ``links`` ``(alts, alt_lo, alt_hi,
+    link_supplier)``."""
+    sups, sup_lo, sup_hi = suppliers
+    alts, alt_lo, alt_hi, link_supplier = links
+    for k in range(sup_lo, sup_hi):
+        p = sups[k]
+        for r in range(nr):
+            out[p, r] = 0.0
+    for k in range(alt_lo, alt_hi):
+        a = alts[k]
+        p = link_supplier[a]
+        for r in range(nr):
+            out[p, r] += values[row[a], r]
+
+
+@njit(inline="always")
+def _draw_inputs(p, nr, prod_slot_ptr, prod_slot_idx, coef, made, stock, used):
+    """Producer ``p`` uses its inputs for ``made[p]``: out of its input stocks, into ``used``."""
+    for q in range(prod_slot_ptr[p], prod_slot_ptr[p + 1]):
+        s = prod_slot_idx[q]
+        for r in range(nr):
+            take = coef[s, r] * made[p, r]
+            stock[s, r] -= take
+            used[s, r] += take
+
+
+@njit(inline="always")
+def _record_sums(t, r0, nr, ptr, members, values, out, acc):
+    """``out[t, g, r0 + r]``: the sum of ``values[m, r]`` over the members ``m`` of each group
+    ``g`` (CSR ``ptr``/``members``), for the first ``nr`` draws; ``acc`` is scratch."""
+    for g in range(ptr.shape[0] - 1):
+        for r in range(nr):
+            acc[r] = 0.0
+        for q in range(ptr[g], ptr[g + 1]):
+            m = members[q]
+            for r in range(nr):
+                acc[r] += values[m, r]
+        for r in range(nr):
+            out[t, g, r0 + r] = acc[r]
+
+
 @njit(cache=True, nogil=True)
 def _serve_alternatives(
-    t,
-    r0,
-    nr,
-    level_slots_lo,
-    level_slots_hi,
-    level_slots,
-    alt_lo,
-    alt_hi,
-    alt_links,
-    sup_lo,
-    sup_hi,
-    alt_suppliers,
-    slot_in_ptr,
-    slot_in_idx,
-    slot_alt_ptr,
-    slot_alt_idx,
-    link_supplier,
-    link_slot,
-    link_qual,
-    link_data_alt,
-    link_ready,
-    prod_slot_ptr,
-    prod_slot_idx,
-    slot_coef_day,
-    cap,
-    gate,
-    quota,
-    gate_pos,
-    quota_pos,
-    alt_pos,
-    order,
-    link_order,
-    shipped,
-    made,
-    used,
-    stock,
-    alt_req,
-    alt_made,
-    short_since,
-    gap,
-    request,
-    asked,
-    extra,
-    trigger,
-    lanes,
+    t, r0, nr, level, net, link_ready, day, pos, flows, scratch, trigger, lanes
 ):
-    """Move unmet orders of one level's holders to qualified alternative suppliers."""
+    """Move unmet orders of one level's holders to qualified alternative suppliers.
+
+    ``net`` is the :class:`~chokepoint.engine.bundles.KernelNetwork`; ``day`` is the day's
+    ``(cap, gate, quota, coef)``, ``pos`` the links' rows ``(gate_pos, quota_pos, alt_pos)``,
+    ``flows`` the day's ``(order, link_order, shipped, made, used, stock)`` and ``scratch``
+    the alternatives' ``(alt_req, alt_made, short_since, gap, request, asked, extra)``."""
+    level_slots_lo, level_slots_hi = net.level_slot_ptr[level], net.level_slot_ptr[level + 1]
+    alt_lo, alt_hi = net.level_alt_ptr[level], net.level_alt_ptr[level + 1]
+    sup_lo, sup_hi = net.level_sup_ptr[level], net.level_sup_ptr[level + 1]
+    level_slots, alt_links, alt_suppliers = net.level_slots, net.level_alts, net.level_sups
+    slot_in_ptr, slot_in_idx = net.slot_in_ptr, net.slot_in_idx
+    slot_alt_ptr, slot_alt_idx = net.slot_alt_ptr, net.slot_alt_idx
+    link_supplier, link_qual, link_data_alt = net.link_supplier, net.link_qual, net.link_data_alt
+    prod_slot_ptr, prod_slot_idx = net.prod_slot_ptr, net.prod_slot_idx
+    cap, gate, quota, slot_coef_day = day
+    gate_pos, quota_pos, alt_pos = pos
+    order, link_order, shipped, made, used, stock = flows
+    alt_req, alt_made, short_since, gap, request, asked, extra = scratch
     # shortfall of every holder that has alternatives, and the day it first ran short
     if alt_hi == alt_lo:
         return
@@ -146,16 +164,8 @@ def _serve_alternatives(
                 cap_q = quota[quota_pos[a], r] if quota_pos[a] >= 0 else np.inf
                 request[alt_pos[a], r] = min(g * want, cap_q)
     # suppliers ration what they can spare
-    for k in range(sup_lo, sup_hi):
-        p = alt_suppliers[k]
-        for r in range(nr):
-            asked[p, r] = 0.0
-            extra[p, r] = 0.0
-    for k in range(alt_lo, alt_hi):
-        a = alt_links[k]
-        p = link_supplier[a]
-        for r in range(nr):
-            asked[p, r] += request[alt_pos[a], r]
+    sups, alts = (alt_suppliers, sup_lo, sup_hi), (alt_links, alt_lo, alt_hi, link_supplier)
+    _by_supplier(nr, sups, alts, request, alt_pos, asked)
     for k in range(sup_lo, sup_hi):
         p = alt_suppliers[k]
         for r in range(nr):
@@ -175,27 +185,14 @@ def _serve_alternatives(
             request[alt_pos[a], r] = delivered
             shipped[a, r] += delivered
         _send(t, a, nr, request[alt_pos[a]], stock, lanes)
-    for k in range(sup_lo, sup_hi):
-        p = alt_suppliers[k]
-        for r in range(nr):
-            extra[p, r] = 0.0
-    for k in range(alt_lo, alt_hi):
-        a = alt_links[k]
-        p = link_supplier[a]
-        for r in range(nr):
-            extra[p, r] += request[alt_pos[a], r]
+    _by_supplier(nr, sups, alts, request, alt_pos, extra)
     for k in range(sup_lo, sup_hi):
         p = alt_suppliers[k]
         for r in range(nr):
             alt_req[p, r] += asked[p, r]
             alt_made[p, r] += extra[p, r]
             made[p, r] += extra[p, r]
-        for q in range(prod_slot_ptr[p], prod_slot_ptr[p + 1]):
-            s = prod_slot_idx[q]
-            for r in range(nr):
-                take = slot_coef_day[s, r] * extra[p, r]
-                stock[s, r] -= take
-                used[s, r] += take
+        _draw_inputs(p, nr, prod_slot_ptr, prod_slot_idx, slot_coef_day, extra, stock, used)
 
 
 @njit(cache=True, nogil=True)
@@ -224,22 +221,11 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     slot_target = net.slot_target
     slot_unknown = net.slot_unknown
     slot_stock = net.slot_stock
-    slot_in_ptr = net.slot_in_ptr
-    slot_in_idx = net.slot_in_idx
-    slot_alt_ptr = net.slot_alt_ptr
-    slot_alt_idx = net.slot_alt_idx
     demand_slots = net.demand_slots
-    level_slot_ptr = net.level_slot_ptr
-    level_slots = net.level_slots
-    level_alt_ptr = net.level_alt_ptr
     level_alts = net.level_alts
-    level_sup_ptr = net.level_sup_ptr
-    level_sups = net.level_sups
     link_supplier = net.link_supplier
     link_slot = net.link_slot
     link_share = net.link_share
-    link_qual = net.link_qual
-    link_data_alt = net.link_data_alt
     link_flow = net.link_flow
     transit = net.link_transit
     transit_pos = net.transit_pos
@@ -399,6 +385,11 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
         peak,
     )
     w_air = air_vals.shape[2] > 1
+    # the arrays the alternatives step reads and writes (filled in place every day)
+    day = (cap, gate, quota, coef)
+    pos = (gate_pos, quota_pos, alt_pos)
+    flows = (order, link_order, shipped, made, used, stock)
+    scratch = (alt_req, alt_made, short_since, gap, request, asked, extra)
     is_demand = np.zeros(n_s, np.int64) - 1
     for j in range(n_d):
         is_demand[demand_slots[j]] = j
@@ -536,51 +527,7 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
         # 3. production, level by level; then 4. final demand
         for level in range(n_levels + 1):
             _serve_alternatives(
-                t,
-                r0,
-                nr,
-                level_slot_ptr[level],
-                level_slot_ptr[level + 1],
-                level_slots,
-                level_alt_ptr[level],
-                level_alt_ptr[level + 1],
-                level_alts,
-                level_sup_ptr[level],
-                level_sup_ptr[level + 1],
-                level_sups,
-                slot_in_ptr,
-                slot_in_idx,
-                slot_alt_ptr,
-                slot_alt_idx,
-                link_supplier,
-                link_slot,
-                link_qual,
-                link_data_alt,
-                link_ready,
-                prod_slot_ptr,
-                prod_slot_idx,
-                coef,
-                cap,
-                gate,
-                quota,
-                gate_pos,
-                quota_pos,
-                alt_pos,
-                order,
-                link_order,
-                shipped,
-                made,
-                used,
-                stock,
-                alt_req,
-                alt_made,
-                short_since,
-                gap,
-                request,
-                asked,
-                extra,
-                trigger,
-                lanes,
+                t, r0, nr, level, net, link_ready, day, pos, flows, scratch, trigger, lanes
             )
             if level == n_levels:
                 break
@@ -613,12 +560,7 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                     for r in range(nr):
                         shipped[link, r] = effective[link, r] * sent[p, r]
                     _send(t, link, nr, shipped[link], stock, lanes)
-                for q in range(prod_slot_ptr[p], prod_slot_ptr[p + 1]):
-                    s = prod_slot_idx[q]
-                    for r in range(nr):
-                        take = coef[s, r] * made[p, r]
-                        stock[s, r] -= take
-                        used[s, r] += take
+                _draw_inputs(p, nr, prod_slot_ptr, prod_slot_idx, coef, made, stock, used)
         for j in range(n_d):
             s = demand_slots[j]
             for r in range(nr):
@@ -699,15 +641,7 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                 group_out[t, g, r0 + r] = sum_out[r]
                 gap_out[t, g, r0 + r] = sum_short[r]
                 stopped_out[t, g, r0 + r] = sum_stopped[r]
-        for g in range(sgroup_ptr.shape[0] - 1):
-            for r in range(nr):
-                sum_out[r] = 0.0
-            for q in range(sgroup_ptr[g], sgroup_ptr[g + 1]):
-                s = sgroup_slots[q]
-                for r in range(nr):
-                    sum_out[r] += stock[s, r]
-            for r in range(nr):
-                sgroup_out[t, g, r0 + r] = sum_out[r]
+        _record_sums(t, r0, nr, sgroup_ptr, sgroup_slots, stock, sgroup_out, sum_out)
         if flow_nr > 0:
             for g in range(tgroup_ptr.shape[0] - 1):
                 for r in range(flow_nr):
@@ -723,15 +657,7 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                 for r in range(flow_nr):
                     tgroup_out[t, g, r0 + r] = sum_out[r]
                     tgroup_transit_out[t, g, r0 + r] = sum_short[r]
-            for g in range(egroup_ptr.shape[0] - 1):
-                for r in range(flow_nr):
-                    sum_out[r] = 0.0
-                for q in range(egroup_ptr[g], egroup_ptr[g + 1]):
-                    p = egroup_producers[q]
-                    for r in range(flow_nr):
-                        sum_out[r] += ostock[p, r]
-                for r in range(flow_nr):
-                    egroup_out[t, g, r0 + r] = sum_out[r]
+            _record_sums(t, r0, flow_nr, egroup_ptr, egroup_producers, ostock, egroup_out, sum_out)
         if keep:
             for p in range(n_p):
                 for r in range(nr):

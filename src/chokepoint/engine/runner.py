@@ -64,84 +64,83 @@ class Structure:
 
     @classmethod
     def of(cls, model: Model) -> Structure:
-        n_p, n_s = model.n_producers, model.n_slots
-        n_levels = int(model.level.max()) + 1 if n_p else 0
-        producer_slots = np.flatnonzero(model.slot_producer >= 0)
-        demand_slots = np.flatnonzero(model.slot_producer < 0).astype(np.int64)
-        primary = np.flatnonzero(~model.link_alternative)
-        alternative = np.flatnonzero(model.link_alternative)
-        level_ptr, level_producers = _csr(model.level, np.arange(n_p), n_levels)
-        prod_slot_ptr, prod_slot_idx = _csr(
-            model.slot_producer[producer_slots], producer_slots, n_p
-        )
-        prod_out_ptr, prod_out_idx = _csr(model.link_supplier[primary], primary, n_p)
-        slot_in_ptr, slot_in_idx = _csr(model.link_slot[primary], primary, n_s)
-        slot_alt_ptr, slot_alt_idx = _csr(model.link_slot[alternative], alternative, n_s)
-        # the holders of each level (producer slots by their owner's level; demand last)
-        slot_level = np.full(n_s, n_levels)
-        slot_level[producer_slots] = model.level[model.slot_producer[producer_slots]]
-        level_slot_ptr, level_slots = _csr(slot_level, np.arange(n_s), n_levels + 1)
-        alt_level = slot_level[model.link_slot[alternative]]
-        level_alt_ptr, level_alts = _csr(alt_level, alternative, n_levels + 1)
-        pairs = sorted(
-            {
-                (int(lv), int(model.link_supplier[a]))
-                for lv, a in zip(alt_level, alternative, strict=True)
-            }
-        )
-        sup_level = np.array([lv for lv, _ in pairs], dtype=np.int64)
-        sup_ids = np.array([p for _, p in pairs], dtype=np.int64)
-        level_sup_ptr, level_sups = _csr(sup_level, sup_ids, n_levels + 1)
-        transit = model.link_transit.astype(np.int64)
-        transit_links = np.flatnonzero(transit > 0).astype(np.int64)
-        transit_pos = np.full(model.n_links, -1, np.int64)
-        transit_pos[transit_links] = np.arange(len(transit_links))
-        # goods in transit a holder keeps per unit of its daily use: Σ share × transit days
-        slot_lead = np.bincount(
-            model.link_slot[primary],
-            weights=(model.link_share * transit)[primary],
-            minlength=n_s,
-        ).astype(float)
+        """The kernel's network bundle: the model's arrays (as the kernel's dtypes) and the
+        index lists of :func:`_index_lists`."""
+        same = {name: getattr(model, name).astype(float) for name in _FLOAT_ARRAYS}
+        same |= {name: getattr(model, name).astype(np.int64) for name in _INT_ARRAYS}
         network = KernelNetwork(
-            capacity=model.capacity.astype(float),
+            **same,
+            **_index_lists(model),
             external=model.external_orders.astype(float),
-            output=model.output.astype(float),
-            level_ptr=level_ptr,
-            level_producers=level_producers,
-            prod_slot_ptr=prod_slot_ptr,
-            prod_slot_idx=prod_slot_idx,
-            prod_out_ptr=prod_out_ptr,
-            prod_out_idx=prod_out_idx,
-            slot_producer=model.slot_producer.astype(np.int64),
-            slot_coef=model.slot_coef.astype(float),
-            slot_use=model.slot_use.astype(float),
-            slot_target=model.slot_target.astype(float),
-            slot_unknown=model.slot_unknown.astype(float),
-            slot_stock=model.slot_stock.astype(float),
-            slot_in_ptr=slot_in_ptr,
-            slot_in_idx=slot_in_idx,
-            slot_alt_ptr=slot_alt_ptr,
-            slot_alt_idx=slot_alt_idx,
-            demand_slots=demand_slots,
-            level_slot_ptr=level_slot_ptr,
-            level_slots=level_slots,
-            level_alt_ptr=level_alt_ptr,
-            level_alts=level_alts,
-            level_sup_ptr=level_sup_ptr,
-            level_sups=level_sups,
-            link_supplier=model.link_supplier.astype(np.int64),
-            link_slot=model.link_slot.astype(np.int64),
-            link_share=model.link_share.astype(float),
             link_qual=model.link_qualification.astype(float),
             link_data_alt=(model.link_from_data & model.link_alternative).astype(np.bool_),
-            link_flow=model.link_flow.astype(float),
-            link_transit=transit,
-            transit_pos=transit_pos,
-            transit_links=transit_links,
-            slot_lead=slot_lead,
             storage=model.producer_storage.astype(float),
         )
         return cls(network)
+
+
+_FLOAT_ARRAYS = (
+    "capacity",
+    "output",
+    "slot_coef",
+    "slot_use",
+    "slot_target",
+    "slot_unknown",
+    "slot_stock",
+    "link_share",
+    "link_flow",
+)
+"""The model's arrays the kernel takes under the same name, as floats."""
+_INT_ARRAYS = ("slot_producer", "link_supplier", "link_slot")
+"""The same, as integers."""
+
+
+def _index_lists(model: Model) -> dict[str, np.ndarray]:
+    """The kernel's CSR lists (``*_ptr`` and their members) of producers by level, slots by
+    producer, links by supplier and slot, holders, alternatives and their suppliers by level;
+    the demand slots; the transit links and each holder's transit lead."""
+    n_p, n_s = model.n_producers, model.n_slots
+    n_levels = int(model.level.max()) + 1 if n_p else 0
+    producer_slots = np.flatnonzero(model.slot_producer >= 0)
+    primary = np.flatnonzero(~model.link_alternative)
+    alternative = np.flatnonzero(model.link_alternative)
+    lists = {"demand_slots": np.flatnonzero(model.slot_producer < 0).astype(np.int64)}
+    lists["level_ptr"], lists["level_producers"] = _csr(model.level, np.arange(n_p), n_levels)
+    lists["prod_slot_ptr"], lists["prod_slot_idx"] = _csr(
+        model.slot_producer[producer_slots], producer_slots, n_p
+    )
+    lists["prod_out_ptr"], lists["prod_out_idx"] = _csr(model.link_supplier[primary], primary, n_p)
+    lists["slot_in_ptr"], lists["slot_in_idx"] = _csr(model.link_slot[primary], primary, n_s)
+    lists["slot_alt_ptr"], lists["slot_alt_idx"] = _csr(
+        model.link_slot[alternative], alternative, n_s
+    )
+    # the holders of each level (producer slots by their owner's level; demand last)
+    slot_level = np.full(n_s, n_levels)
+    slot_level[producer_slots] = model.level[model.slot_producer[producer_slots]]
+    lists["level_slot_ptr"], lists["level_slots"] = _csr(slot_level, np.arange(n_s), n_levels + 1)
+    alt_level = slot_level[model.link_slot[alternative]]
+    lists["level_alt_ptr"], lists["level_alts"] = _csr(alt_level, alternative, n_levels + 1)
+    pairs = sorted(
+        {
+            (int(lv), int(model.link_supplier[a]))
+            for lv, a in zip(alt_level, alternative, strict=True)
+        }
+    )
+    sup_level = np.array([lv for lv, _ in pairs], dtype=np.int64)
+    sup_ids = np.array([p for _, p in pairs], dtype=np.int64)
+    lists["level_sup_ptr"], lists["level_sups"] = _csr(sup_level, sup_ids, n_levels + 1)
+    transit = model.link_transit.astype(np.int64)
+    lists["link_transit"] = transit
+    lists["transit_links"] = np.flatnonzero(transit > 0).astype(np.int64)
+    lists["transit_pos"] = np.full(model.n_links, -1, np.int64)
+    lists["transit_pos"][lists["transit_links"]] = np.arange(len(lists["transit_links"]))
+    # goods in transit a holder keeps per unit of its daily use: Σ share × transit days
+    lists["slot_lead"] = np.bincount(
+        model.link_slot[primary],
+        weights=(model.link_share * transit)[primary],
+        minlength=n_s,
+    ).astype(float)
+    return lists
 
 
 def _rows(kind: str, rows: Rows) -> dict[str, np.ndarray]:
@@ -284,25 +283,29 @@ def run(
         simulate_block(exo.horizon, first, last, settings, structure.network, inputs, recording)
 
     map_in_threads(block, len(exo.draws), threads)
-    rec = recording
-    kept = {
-        "production": rec.production_out,
-        "delivered": rec.delivered_out,
-        "unmet": rec.unmet_out,
-        "stock": rec.stock_out,
-        "gate": rec.gate_out,
-        "shipped": rec.shipped_out,
-        "transit": rec.transit_out,
-        "exporter_stock": rec.ostock_out,
-    }
-    return Trajectories(
-        group_output=rec.group_out,
-        grouped_stock=rec.sgroup_out,
-        balance=rec.balance_out,
-        group_gap=rec.gap_out,
-        group_stopped=rec.stopped_out,
-        trade=rec.tgroup_out,
-        trade_transit=rec.tgroup_transit_out,
-        exporter_groups=rec.egroup_out,
-        **(kept if keep else {}),
-    )
+    fields = _RECORDED | (_KEPT if keep else {})
+    return Trajectories(**{name: getattr(recording, out) for name, out in fields.items()})
+
+
+# the recording's output arrays behind each field of :class:`Trajectories`: always, and with
+# ``keep`` only
+_RECORDED = {
+    "group_output": "group_out",
+    "grouped_stock": "sgroup_out",
+    "balance": "balance_out",
+    "group_gap": "gap_out",
+    "group_stopped": "stopped_out",
+    "trade": "tgroup_out",
+    "trade_transit": "tgroup_transit_out",
+    "exporter_groups": "egroup_out",
+}
+_KEPT = {
+    "production": "production_out",
+    "delivered": "delivered_out",
+    "unmet": "unmet_out",
+    "stock": "stock_out",
+    "gate": "gate_out",
+    "shipped": "shipped_out",
+    "transit": "transit_out",
+    "exporter_stock": "ostock_out",
+}

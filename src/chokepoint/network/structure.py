@@ -10,7 +10,7 @@ upstream commodity embodied in one unit of ``c``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -18,28 +18,11 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 
-class Tables(Protocol):
-    """Read-only table attributes (a frozen :class:`SupplyNetwork` satisfies it)."""
-
-    @property
-    def commodities(self) -> pd.DataFrame: ...
-    @property
-    def producers(self) -> pd.DataFrame: ...
-    @property
-    def links(self) -> pd.DataFrame: ...
-    @property
-    def recipes(self) -> pd.DataFrame: ...
-    @property
-    def stocks(self) -> pd.DataFrame: ...
-    @property
-    def demand(self) -> pd.DataFrame: ...
-
-
 @dataclass(frozen=True, eq=False)
 class NetworkTables:
-    """The six tables a model is built from, as DataFrames (satisfies :class:`Tables`):
-    the base of :class:`~chokepoint.network.container.SupplyNetwork` and of the engine's
-    rewritten tables."""
+    """The six tables a model is built from, as DataFrames: the base of
+    :class:`~chokepoint.network.container.SupplyNetwork` and of the engine's rewritten
+    tables, and what the functions below read."""
 
     commodities: pd.DataFrame
     producers: pd.DataFrame
@@ -47,6 +30,12 @@ class NetworkTables:
     recipes: pd.DataFrame
     stocks: pd.DataFrame
     demand: pd.DataFrame
+
+
+Tables = NetworkTables | SimpleNamespace
+"""What the functions of this module read: a :class:`NetworkTables` (a frozen
+:class:`~chokepoint.network.container.SupplyNetwork` is one) or a namespace of the same six
+tables (what :mod:`chokepoint.network.validate` checks)."""
 
 
 def commodity_ids(net: Tables) -> pd.Index:

@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -290,6 +290,27 @@ def _wrap(text: str, width: int) -> str:
 # ------------------------------------------------------------------- survive vs recover
 
 
+def _days_bar(
+    name: str,
+    labels: list[str],
+    days: list[float],
+    low: list[float],
+    high: list[float],
+    **style: Any,
+) -> go.Bar:
+    """A horizontal bar of days per product with asymmetric error bars (``low`` and
+    ``high`` are the distances below and above each bar)."""
+    bars = {"type": "data", "symmetric": False, "array": rounded(high), "color": "#333"}
+    return go.Bar(
+        name=name,
+        orientation="h",
+        y=labels,
+        x=rounded(days),
+        error_x=bars | {"arrayminus": rounded(low)},
+        **style,
+    )
+
+
 def survive_recover_figure(run: RunData, catalog: Catalog) -> go.Figure:
     """Per EU-27 product: days from the first shock until output stops (falls below 99% of
     baseline) and until it is back, median with the p5–p95 range over the draws that stop."""
@@ -334,35 +355,23 @@ def survive_recover_figure(run: RunData, catalog: Catalog) -> go.Figure:
             patterns.append("")
     figure = go.Figure()
     figure.add_trace(
-        go.Bar(
-            name="days until output stops",
-            orientation="h",
-            y=labels,
-            x=rounded(survive),
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": rounded(survive_high),
-                "arrayminus": rounded(survive_low),
-                "color": "#333",
-            },
+        _days_bar(
+            "days until output stops",
+            labels,
+            survive,
+            survive_low,
+            survive_high,
             marker_color=SHOCK_COLOUR,
             hovertemplate="%{y}<br>stops after %{x:.0f} days (median)<extra></extra>",
         )
     )
     figure.add_trace(
-        go.Bar(
-            name="days until output is back to baseline",
-            orientation="h",
-            y=labels,
-            x=rounded(recover),
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": rounded(recover_high),
-                "arrayminus": rounded(recover_low),
-                "color": "#333",
-            },
+        _days_bar(
+            "days until output is back to baseline",
+            labels,
+            recover,
+            recover_low,
+            recover_high,
             marker={"color": RUN_COLOURS[0], "pattern": {"shape": patterns}},
             text=[n if p else "" for n, p in zip(notes, patterns, strict=True)],
             customdata=[[n] for n in notes],
