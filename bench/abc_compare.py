@@ -44,7 +44,7 @@ LOW, HIGH = 0.2, 0.95
 def problem():
     """The toy network, the prior scenario, the target and the observed series."""
     import pandas as pd
-    from netbuild import network
+    from netbuild import mine_and_buyer
 
     from chokepoint.evidence.calibrate import EngineSimulator, build_target
     from chokepoint.evidence.observed import Mapped
@@ -52,14 +52,7 @@ def problem():
     from chokepoint.scenario import Scenario
     from chokepoint.simulation.run import simulate
 
-    net = network(
-        [("mine", "CHN", "ore", 7300.0, 3650.0)],
-        [("mine", "buyer", 1.0)],
-        recipes=[],
-        commodities=[("ore", "t", "mining", 100.0)],
-        demand=[("buyer", "DEU", "ore", 3650.0, "t")],
-        stocks=[("buyer", "ore", 0.0, None, 0.0, "t")],
-    )
+    net = mine_and_buyer()
 
     def scenario(approval):
         event = {

@@ -170,3 +170,16 @@ def chain(
         demand=[("eu", "EU27", "good", 365.0, "unit")],
         stocks=[("plant", "ore", stock, None, stock, "t"), ("eu", "good", 0.0, None, 0.0, "unit")],
     )
+
+
+def mine_and_buyer() -> SupplyNetwork:
+    """A Chinese mine shipping 10 t a day (half its capacity) to one German buyer that holds
+    no stock: the buyer's receipts are China's exports (calibration and episode tests)."""
+    return network(
+        [("mine", "CHN", "ore", 7300.0, 3650.0)],
+        [("mine", "buyer", 1.0)],
+        recipes=[],
+        commodities=[("ore", "t", "mining", 100.0)],
+        demand=[("buyer", "DEU", "ore", 3650.0, "t")],
+        stocks=[("buyer", "ore", 0.0, None, 0.0, "t")],
+    )

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from netbuild import network
+from netbuild import mine_and_buyer
 
 from chokepoint.errors import DataError, OptionError
 from chokepoint.evidence import abc
@@ -29,14 +29,7 @@ from chokepoint.simulation.run import simulate
 
 TRUE_APPROVAL, TRUE_MEDIAN = 0.6, 50.0
 
-NET = network(
-    [("mine", "CHN", "ore", 7300.0, 3650.0)],
-    [("mine", "buyer", 1.0)],
-    recipes=[],
-    commodities=[("ore", "t", "mining", 100.0)],
-    demand=[("buyer", "DEU", "ore", 3650.0, "t")],
-    stocks=[("buyer", "ore", 0.0, None, 0.0, "t")],
-)
+NET = mine_and_buyer()
 
 
 def licensing(approval, processing) -> Scenario:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from netbuild import network
+from netbuild import mine_and_buyer
 from typer.testing import CliRunner
 
 from chokepoint.cli.main import app
@@ -61,14 +61,7 @@ def test_observed_values_follow_from_observed_csv(episode) -> None:
         assert again == pytest.approx(float(written), rel=0.01, abs=0.0015), check["id"]
 
 
-NET = network(
-    [("mine", "CHN", "ore", 7300.0, 3650.0)],
-    [("mine", "buyer", 1.0)],
-    recipes=[],
-    commodities=[("ore", "t", "mining", 100.0)],
-    demand=[("buyer", "DEU", "ore", 3650.0, "t")],
-    stocks=[("buyer", "ore", 0.0, None, 0.0, "t")],
-)
+NET = mine_and_buyer()
 
 
 def _episode(folder: Path) -> Path:
