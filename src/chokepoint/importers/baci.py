@@ -37,6 +37,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import duckdb
 import pandas as pd
@@ -72,6 +73,10 @@ MIN_MEMORY_BYTES = 64 * 2**20
 """Smallest ``memory_limit`` accepted: DuckDB needs room for its buffers."""
 MAX_HEADER_BYTES = 1 << 20
 """Longest header line read from a trade file."""
+DEFAULT_MEMORY_LIMIT = "512MB"
+"""DuckDB's memory limit unless told otherwise (it spills to disk beyond it)."""
+DEFAULT_THREADS = 2
+"""DuckDB threads unless told otherwise."""
 
 _TYPES = {"t": "DOUBLE", "i": "DOUBLE", "j": "DOUBLE", "k": "DOUBLE", "v": "DOUBLE"}
 _TYPES_WITH_Q = {**_TYPES, "q": "DOUBLE"}
@@ -148,8 +153,8 @@ def baci_supplier_shares(
     years: Iterable[int] | None = None,
     group_importers: Mapping[str, Iterable[str]] | None = None,
     keep_intra_group: bool = False,
-    memory_limit: str = "512MB",
-    threads: int = 2,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    threads: int = DEFAULT_THREADS,
 ) -> pd.DataFrame:
     """Supplier shares per importer and HS6 product from BACI files, as a DataFrame.
 
@@ -174,27 +179,42 @@ def baci_supplier_shares(
     return frame
 
 
+class BaciOptions(TypedDict, total=False):
+    """The keyword options of :func:`baci_supplier_shares`, with the same meaning and
+    defaults, taken by :func:`write_baci_supplier_shares` as they are."""
+
+    products: Iterable[str | int] | None
+    importers: Iterable[str] | None
+    years: Iterable[int] | None
+    group_importers: Mapping[str, Iterable[str]] | None
+    keep_intra_group: bool
+    memory_limit: str
+    threads: int
+
+
 def write_baci_supplier_shares(
     trade: str | Path | Sequence[str | Path],
     country_codes: str | Path,
     out: str | Path,
-    *,
-    products: Iterable[str | int] | None = None,
-    importers: Iterable[str] | None = None,
-    years: Iterable[int] | None = None,
-    group_importers: Mapping[str, Iterable[str]] | None = None,
-    keep_intra_group: bool = False,
-    memory_limit: str = "512MB",
-    threads: int = 2,
+    **options: Unpack[BaciOptions],
 ) -> BaciSummary:
-    """Write :func:`baci_supplier_shares` to the Parquet file ``out``, streamed by DuckDB.
+    """Write :func:`baci_supplier_shares` (the same ``options``) to the Parquet file ``out``,
+    streamed by DuckDB.
 
     The table is written to a temporary file beside ``out`` and moved into place
     only when complete, so an error leaves ``out`` as it was and no partial file.
     """
     job = _prepare(
-        trade, country_codes, products, importers, years, group_importers, keep_intra_group
+        trade,
+        country_codes,
+        options.get("products"),
+        options.get("importers"),
+        options.get("years"),
+        options.get("group_importers"),
+        options.get("keep_intra_group", False),
     )
+    memory_limit = options.get("memory_limit", DEFAULT_MEMORY_LIMIT)
+    threads = options.get("threads", DEFAULT_THREADS)
     target = Path(out)
     job = replace(job, out=target)
     with _connect(memory_limit, threads) as con, atomic_file(target) as partial:
