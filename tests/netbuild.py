@@ -183,3 +183,17 @@ def mine_and_buyer() -> SupplyNetwork:
         demand=[("buyer", "DEU", "ore", 3650.0, "t")],
         stocks=[("buyer", "ore", 0.0, None, 0.0, "t")],
     )
+
+
+def firms_chain(firms: int, spread: float, cover: float = 20.0) -> SupplyNetwork:
+    """A Chinese mine → a German plant (declared as ``firms`` firms whose ore covers spread
+    ±``spread`` around ``cover`` days) → EU demand for the plant's good, one a day."""
+    return network(
+        [("mine", "CHN", "ore", 730.0, 365.0), ("plant", "DEU", "good", 547.5, 365.0)],
+        [("mine", "plant", 1.0), ("plant", "eu", 1.0)],
+        demand=[("eu", "EU27", "good", 365.0, "unit")],
+        stocks=[
+            ("plant", "ore", None, cover, None, "t", firms, spread),
+            ("eu", "good", 0.0, None, 0.0, "unit"),
+        ],
+    )

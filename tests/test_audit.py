@@ -110,7 +110,10 @@ def test_every_input_is_listed_once_with_its_range(result, two_chains) -> None:
     assert len(table) == len(all_inputs(two_chains, BAN))
     assert (table["low"] <= table["base"]).all() and (table["base"] <= table["high"]).all()
     assert list(table["rank"]) == list(range(1, len(table) + 1))
-    assert "settings.default_days_of_cover" in set(table["input"])
+    assert {"settings.default_days_of_cover", "settings.restoration_days"} <= set(table["input"])
+    # a setting with a stated range is swung over it, not by the default rule
+    storage = table.set_index("input").loc["settings.exporter_storage_days"]
+    assert (storage["low"], storage["high"]) == (0.0, 90.0)
 
 
 @pytest.mark.slow

@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from netbuild import mine_and_buyer
+from netbuild import firms_chain, mine_and_buyer
 
 from chokepoint.errors import DataError, OptionError
 from chokepoint.evidence import abc
-from chokepoint.evidence.calibrate import calibrate, fit_parameters
+from chokepoint.evidence.calibrate import build_target, calibrate, fit_parameters
 from chokepoint.evidence.observed import Mapped, read_mapping, read_observed
 from chokepoint.evidence.series import SeriesSpec, model_series, monthly
 from chokepoint.scenario import Scenario
@@ -177,6 +177,51 @@ def test_bad_observed_files_name_row_and_field(tmp_path) -> None:
     mapping = tmp_path / "map.yaml"
     mapping.write_text("series:\n  exports:CHN>DEU:ore: {commodities: [ore], compare: ratio}\n")
     with pytest.raises(DataError, match="reference"):
+        read_mapping(mapping)
+
+
+def test_counts_of_plants_stopped_are_compared_as_shares_of_firms(tmp_path) -> None:
+    # ten plants (firms) lose their ore from day 0; the observed series is the model's own
+    # monthly share stopped, reported as counts of the 10 plants
+    net = firms_chain(10, 0.5)
+    ban = Scenario.model_validate(
+        {
+            "name": "ban",
+            "start": "2025-01-01",
+            "horizon_days": 90,
+            "events": [{"type": "export_ban", "exporter": "CHN", "start": 0, "end": 400}],
+        }
+    )
+    spec = SeriesSpec("stopped", "", "EU27", ("good",))
+    results = simulate(ban, net, draws=1, keep="daily")
+    assert results.trajectories is not None
+    shares = monthly(model_series(results.trajectories, spec, net), spec.month).iloc[0]
+    assert 0.0 < shares.min() and shares.max() == 1.0
+    observed = tmp_path / "observed.csv"
+    pd.DataFrame(
+        {
+            "date": [m.to_timestamp().date().isoformat() for m in shares.index],
+            "series": "stopped:EU27>EU27:plants",
+            "value": shares.to_numpy() * 10,
+            "unit": "count",
+            "source": "synthetic: chokepoint itself",
+        }
+    ).to_csv(observed, index=False)
+    mapping = tmp_path / "map.yaml"
+    entry = {"measure": "stopped", "destination": "EU27", "commodities": ["good"]}
+    mapping.write_text(
+        yaml.safe_dump(
+            {"series": {"stopped:EU27>EU27:plants": entry | {"unit": "count", "reference": 10}}}
+        )
+    )
+    mapped = read_mapping(mapping)
+    assert mapped[0].compare == "share"
+    target = build_target(ban, net, read_observed(observed), mapped)
+    assert np.allclose(target.observed[0], shares.to_numpy())
+    assert target.distance([shares.to_numpy()[None, :]])[0] == pytest.approx(0.0, abs=1e-12)
+    assert target.distance([np.zeros((1, len(shares)))])[0] > 0.5
+    mapping.write_text(yaml.safe_dump({"series": {"s": entry | {"compare": "level"}}}))
+    with pytest.raises(DataError, match="measure stopped is compared as share"):
         read_mapping(mapping)
 
 

@@ -5,8 +5,9 @@ firms that differ (cohorts)."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
-from netbuild import network
+from netbuild import firms_chain, network
 
 from chokepoint.scenario import Scenario
 from chokepoint.simulation.run import simulate
@@ -289,18 +290,6 @@ def test_export_measures_restrict_sales_beyond_the_network(destinations, after) 
     assert "ROW" not in set(results.summary["region"])
 
 
-def firms_chain(firms: int, spread: float, cover: float = 20.0):
-    return network(
-        [("mine", "CHN", "ore", 730.0, 365.0), ("plant", "DEU", "good", 547.5, 365.0)],
-        [("mine", "plant", 1.0), ("plant", "eu", 1.0)],
-        demand=[("eu", "EU27", "good", 365.0, "unit")],
-        stocks=[
-            ("plant", "ore", None, cover, None, "t", firms, spread),
-            ("eu", "good", 0.0, None, 0.0, "unit"),
-        ],
-    )
-
-
 @pytest.mark.parametrize(("firms", "spread"), [(10, 0.5), (4, 0.25), (7, 1.0), (1, 0.0)])
 def test_firms_stop_one_after_another_by_their_cover(firms, spread) -> None:
     # N firms with covers c_i = 20 (1 - s + 2 s (i + 0.5) / N) under a full ban from day 0:
@@ -410,3 +399,27 @@ def test_a_magnet_free_variant_keeps_its_share_under_a_full_magnet_ban(free_shar
     assert stats.loc[("car_free", "EU27"), "lost_output_mean"] == pytest.approx(0.0, abs=1e-9)
     assert stats.loc[("car_pm", "EU27"), "stoppage_probability"] == 1.0
     assert stats.loc[("car_pm", "EU27"), "time_to_survive_days_p50"] == pytest.approx(10, abs=1)
+
+
+def test_a_plants_stopped_series_is_compared_with_the_share_of_firms_stopped() -> None:
+    # calibration and validation read "plants stopped" through the `stopped` measure: the
+    # daily share of the product's firms stopped, averaged (not summed) over a month
+    from chokepoint.errors import ChokepointError
+    from chokepoint.evidence.series import SeriesSpec, model_series, monthly
+
+    results = simulate(
+        scenario(BAN.format(start=0, end=400), horizon=75), firms_chain(10, 0.5), keep="daily"
+    )
+    spec = SeriesSpec("stopped", "", "EU27", ("good",))
+    daily = model_series(results.trajectories, spec, None)
+    expected = results.trajectories["firms_stopped"].sel(product_region="good@EU27")
+    assert np.array_equal(daily.values, expected.transpose("draw", "day").values)
+    months = monthly(daily, spec.month)
+    assert spec.month == "mean" and len(months.columns) >= 1
+    days = pd.DatetimeIndex(daily["day"].to_numpy())
+    for month in months.columns:
+        inside = days.to_period("M") == month
+        assert months[month].iloc[0] == pytest.approx(daily.values[0, inside].mean())
+    assert 0.0 < months.to_numpy().max() <= 1.0
+    with pytest.raises(ChokepointError, match="no product and region 'good@USA'"):
+        model_series(results.trajectories, SeriesSpec("stopped", "", "USA", ("good",)), None)

@@ -15,7 +15,9 @@ engine's own Monte Carlo draws (:mod:`chokepoint.evidence.abc`, rejection then S
 * **Distance.** Every mapped series is made dimensionless: ``compare: ratio`` divides the
   model's months by the model's no-shock months and the observed months by the observed
   pre-shock ``reference``; ``compare: level`` divides both by the model's no-shock monthly
-  mean. The distance is the root mean square of the differences over every compared month
+  mean; ``compare: share`` (the ``stopped`` measure) compares the model's share with the
+  observed one (observed counts divided by ``reference``, e.g. the number of plants). The
+  distance is the root mean square of the differences over every compared month
   of every series (months inside the run's horizon that have an observation).
 * **Outputs.** The weighted final population is the posterior; its particles' simulated
   series are posterior-predictive draws (the band against the observations). The
@@ -178,6 +180,8 @@ class Target:
     def compared(self, index: int, model: np.ndarray) -> np.ndarray:
         """Model months (draws × months) in the dimensionless form of series ``index``."""
         base = self.baseline[index]
+        if self.mapped[index].compare == "share":  # a share is dimensionless already
+            return model
         if self.mapped[index].compare == "ratio":
             with np.errstate(divide="ignore", invalid="ignore"):
                 return np.where(base > 0, model / base, 0.0)
@@ -221,7 +225,9 @@ class EngineSimulator:
                 raise RuntimeError(f"mass balance violated: residual {chunk.balance:.3g}")
             assert chunk.dataset is not None
             for i, mapped in enumerate(self.target.mapped):
-                months = monthly(model_series(chunk.dataset, mapped.spec, self.net))
+                months = monthly(
+                    model_series(chunk.dataset, mapped.spec, self.net), mapped.spec.month
+                )
                 parts[i].append(months.reindex(columns=self.target.months[i]).to_numpy(float))
         return [np.concatenate(p, axis=0) for p in parts]
 
@@ -292,12 +298,14 @@ def build_target(
                 f"({scenario.start} + {scenario.horizon_days} days)"
             )
         months.append(pd.PeriodIndex(series.index, freq="M"))
-        scale = item.reference if item.compare == "ratio" else None
+        scale = item.reference if item.compare in ("ratio", "share") else None
         values.append(series.to_numpy(float) / scale if scale else series.to_numpy(float))
     target = Target(mapped, months, values, [np.zeros(len(m)) for m in months])
     simulator = EngineSimulator(quiet, net, [], target, 1, 1, 0)
     target.baseline = [b[0] for b in simulator.series(quiet, 1)]
     for i, item in enumerate(mapped):
+        if item.compare == "share":  # no firm is stopped without the shock
+            continue
         if not np.any(target.baseline[i] > 0):
             raise ChokepointError(
                 f"series '{item.series}': the model has no such flow without the shock"

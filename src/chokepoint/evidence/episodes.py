@@ -190,7 +190,7 @@ def _group_months(
             if name in problems:
                 continue
             try:
-                parts[name].append(monthly(model_series(chunk.dataset, spec, net)))
+                parts[name].append(monthly(model_series(chunk.dataset, spec, net), spec.month))
             except ChokepointError as exc:
                 problems[name] = str(exc)
     return {name: problems.get(name) or pd.concat(frames) for name, frames in parts.items()}

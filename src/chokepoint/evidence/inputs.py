@@ -10,8 +10,10 @@ Three kinds, one :class:`Input` each:
 * ``scenario``: every parameter given as a distribution
   (:func:`chokepoint.simulation.sensitivity.uncertain_parameters`), at its median in the base
   case and swung from its 5th to its 95th percentile.
-* ``setting``: ``default_days_of_cover`` (the stock assumed where the network gives none),
-  swung by the same default rule as a data row without a range (value × 0.5 to × 1.5).
+* ``setting``: the engine settings of :data:`SETTINGS` — ``default_days_of_cover`` (the
+  stock assumed where the network gives none) and ``restoration_days`` (τ) by the same
+  default rule as a data row without a range (value × 0.5 to × 1.5);
+  ``exporter_storage_days`` over its stated range (0 to 90 days).
 
 :func:`apply` returns the network and scenario with some inputs set to new values; tables
 are copied, never changed in place, and the network is not validated again (every value
@@ -35,8 +37,17 @@ from chokepoint.scenario import Scenario
 from chokepoint.scenario.distributions import median, quantile
 from chokepoint.simulation.sensitivity import Parameter, uncertain_parameters, with_value
 
-SETTINGS = ("default_days_of_cover",)
-"""Scenario settings the audit swings (each an assumption of the engine)."""
+SETTINGS: dict[str, tuple[float, float, str] | None] = {
+    "default_days_of_cover": None,
+    "restoration_days": None,
+    "exporter_storage_days": (
+        0.0,
+        90.0,
+        "stated range 0-90 days (docs/default-dataset.md, mechanism defaults)",
+    ),
+}
+"""Scenario settings the audit swings (each an assumption of the engine): a stated range
+``(low, high, reason)``, or ``None`` for the default rule (value × 0.5 to × 1.5)."""
 
 
 @dataclass(frozen=True)
@@ -180,18 +191,22 @@ def scenario_inputs(scenario: Scenario) -> list[Input]:
                 parameter=parameter,
             )
         )
-    for name in SETTINGS:
+    for name, stated in SETTINGS.items():
         value = float(getattr(scenario.settings, name))
+        low, high = value * (1 - DEFAULT_RELATIVE_RANGE), value * (1 + DEFAULT_RELATIVE_RANGE)
+        reason = "engine setting; default rule (value × 0.5 to × 1.5)"
+        if stated is not None:
+            low, high, reason = min(stated[0], value), max(stated[1], value), stated[2]
         found.append(
             Input(
                 label=f"settings.{name}",
                 kind="setting",
                 group="settings",
                 base=value,
-                low=value * (1 - DEFAULT_RELATIVE_RANGE),
-                high=value * (1 + DEFAULT_RELATIVE_RANGE),
+                low=low,
+                high=high,
                 sourced=False,
-                reason="engine setting; default rule (value × 0.5 to × 1.5)",
+                reason=reason,
                 column=name,
             )
         )

@@ -11,13 +11,19 @@ rule).
 
     series:
       exports:CHN>WORLD:gallium_wrought_unwrought:
-        measure: exports          # exports or output
+        measure: exports          # exports, output or stopped (share of firms stopped)
         exporter: CHN
         destination: WORLD        # a country, EU27 or WORLD
         commodities: [gallium_metal, gallium_high_purity]
         unit: kg                  # the model commodities' unit; observed values are converted
         compare: ratio            # ratio (to the pre-shock level) or level
         reference: 5135.7         # for ratio: the observed pre-shock monthly level, in `unit`
+      stopped:EU27>EU27:car_plants:
+        measure: stopped          # compared as a share (the month's mean of daily shares)
+        destination: EU27         # the region of PRODUCT@REGION
+        commodities: [car_bev]
+        unit: count               # counts of plants ...
+        reference: 90             # ... divided by this many plants (shares need none)
 
 Bad input raises a :class:`~chokepoint.errors.DataError` naming the file, row and field.
 """
@@ -34,10 +40,15 @@ import pandas as pd
 import yaml
 
 from chokepoint.errors import DataError
-from chokepoint.evidence.series import MEASURES, SeriesSpec
+from chokepoint.evidence.series import MEASURES, SHARES, SeriesSpec
 
 REQUIRED = ("date", "series", "value", "unit", "source")
-UNITS = {"kg": ("kg", 1.0), "t": ("kg", 1000.0), "percent": ("percent", 1.0)}
+UNITS = {
+    "kg": ("kg", 1.0),
+    "t": ("kg", 1000.0),
+    "share": ("share", 1.0),
+    "percent": ("share", 0.01),
+}
 """Units an observed value may be in: (base unit, factor to it). Counts may use ``count``."""
 UNITS["count"] = ("count", 1.0)
 UNITS["event"] = ("event", 1.0)
@@ -146,10 +157,24 @@ def _entry(file: Path, name: str, entry: object) -> Mapped:
         commodities = [commodities]
     if not commodities or not all(isinstance(c, str) for c in commodities):
         raise DataError("a list of model commodities", file=file, field=f"{where}.commodities")
-    compare = str(entry.get("compare", "level"))
-    if compare not in {"level", "ratio"}:
-        raise DataError("expected level or ratio", file=file, field=f"{where}.compare")
+    share = measure in SHARES
+    compare = str(entry.get("compare", "share" if share else "level"))
+    if compare not in {"level", "ratio", "share"}:
+        raise DataError("expected level, ratio or share", file=file, field=f"{where}.compare")
+    if (compare == "share") != share:
+        wanted = "share" if share else "level or ratio"
+        raise DataError(
+            f"measure {measure} is compared as {wanted}", file=file, field=f"{where}.compare"
+        )
     reference = entry.get("reference")
+    if compare == "share" and reference is not None:
+        if not isinstance(reference, int | float) or not math.isfinite(reference) or reference <= 0:
+            raise DataError(
+                "the reference of a share is the positive count the observed values are "
+                "divided by (e.g. the number of plants)",
+                file=file,
+                field=f"{where}.reference",
+            )
     if compare == "ratio":
         if not isinstance(reference, int | float) or not math.isfinite(reference) or reference <= 0:
             raise DataError(
@@ -163,5 +188,5 @@ def _entry(file: Path, name: str, entry: object) -> Mapped:
         str(entry.get("destination", "WORLD")).upper(),
         tuple(commodities),
     )
-    unit = str(entry.get("unit", "kg"))
+    unit = str(entry.get("unit", "share" if share else "kg"))
     return Mapped(name, spec, unit, compare, float(reference) if reference is not None else None)

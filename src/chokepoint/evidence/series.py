@@ -8,7 +8,8 @@ region such as EU27, or WORLD for every destination) and the model commodities.
 :func:`model_series` turns daily trajectories (``simulate(..., keep="daily")`` or one chunk
 of them) into the spec's daily quantity per draw; :func:`monthly` sums it over calendar
 months. Everything else in :mod:`chokepoint.evidence` reads model series only through these
-two functions, so pointing them at a new engine output changes one place.
+two functions, so pointing them at a new engine output changes one place. A month of a
+share (``stopped``) is its mean over the month's days; of a quantity, the sum.
 
 Where the trajectories carry an ``exports`` variable (day, flow, draw; flows labelled
 ``exporter>destination:commodity``, buyers outside the network under ``ROW``) it is used.
@@ -31,9 +32,14 @@ from chokepoint.errors import ChokepointError
 from chokepoint.network.container import SupplyNetwork
 from chokepoint.network.countries import region_codes
 
-MEASURES = ("exports", "output")
+MEASURES = ("exports", "output", "stopped")
 """``exports``: cross-border shipments; ``output``: a product's output in a region (the
-``output`` trajectory of ``PRODUCT@REGION``; ``commodities`` then holds the product)."""
+``output`` trajectory of ``PRODUCT@REGION``; ``commodities`` then holds the product);
+``stopped``: the share of a product's firms (plants) in a region that are stopped (the
+``firms_stopped`` trajectory of ``PRODUCT@REGION``, 0 to 1) — what counts of "plants
+stopped" measure, divided by the number of plants."""
+SHARES = ("stopped",)
+"""Measures that are shares of a whole: a month is their mean over its days, not the sum."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,12 @@ class SeriesSpec:
             )
         if not self.commodities:
             raise ChokepointError("a series needs at least one model commodity")
+
+    @property
+    def month(self) -> str:
+        """How a month of the daily series is formed: ``sum`` (quantities) or ``mean``
+        (shares)."""
+        return "mean" if self.measure in SHARES else "sum"
 
 
 def parse_series(label: str) -> tuple[str, str, str, str]:
@@ -139,8 +151,14 @@ def model_series(
 
     ``network`` is needed only by the fallback for engines without an ``exports`` output.
     """
-    if spec.measure == "output":
+    if spec.measure in ("output", "stopped"):
         labels = [f"{c}@{spec.destination}" for c in spec.commodities]
+        missing = sorted(set(labels) - set(trajectories["product_region"].to_numpy().astype(str)))
+        if missing:
+            raise ChokepointError(f"the model has no product and region '{missing[0]}'")
+        if spec.measure == "stopped":  # the mean share over the products named
+            chosen = trajectories["firms_stopped"].sel(product_region=labels)
+            return chosen.mean("product_region").transpose("draw", "day")
         return trajectories["output"].sel(product_region=labels).sum("product_region")
     if "exports" in trajectories:
         return _exports(trajectories, spec).transpose("draw", "day")
@@ -149,14 +167,18 @@ def model_series(
     return _fallback(trajectories, spec, network).transpose("draw", "day")
 
 
-def monthly(daily: xr.DataArray) -> pd.DataFrame:
-    """Sums over the calendar months that the days cover in full: rows are draws, columns
-    months (``pandas.Period``, monthly)."""
+def monthly(daily: xr.DataArray, how: str = "sum") -> pd.DataFrame:
+    """Sums (``how="mean"``: means) over the calendar months that the days cover in full:
+    rows are draws, columns months (``pandas.Period``, monthly). A spec's
+    :attr:`SeriesSpec.month` says which."""
     days = pd.DatetimeIndex(daily["day"].to_numpy())
     months = days.to_period("M")
     values = np.asarray(daily.transpose("draw", "day").to_numpy(), dtype=float)
     frame = pd.DataFrame(values, index=daily["draw"].to_numpy(), columns=days)
-    sums = frame.T.groupby(months).sum().T
+    grouped = frame.T.groupby(months)
+    if how not in ("sum", "mean"):
+        raise ValueError(f"how: expected sum or mean, got {how!r}")
+    sums = (grouped.sum() if how == "sum" else grouped.mean()).T
     counts = cast(dict, pd.Series(1, index=days).groupby(months).sum().to_dict())
     full = [m for m in cast(list[pd.Period], list(sums.columns)) if counts[m] == m.days_in_month]
     result = sums[full]
