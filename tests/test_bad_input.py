@@ -3,6 +3,7 @@ exit 2; nothing half-written. One section per defect class of the hostile-input 
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import gzip
 import os
@@ -678,7 +679,12 @@ def test_estimate_by_hand() -> None:
     assert cost.updates == 10 * 100 * 1000
     chunk = 8 * 500 * (3 * 10 + 100 * (3 + 4 + 1 + 2))
     kept = 1000 * 3 * 160 + 2 * 4 * 100 * 1000 * (3 + 4)
-    assert cost.memory_bytes == budget.BASE_BYTES + chunk + kept
+    assert cost.memory_bytes == budget.BASE_BYTES + 2048 * 10 + chunk + kept
+    # goods in transit (a ring per holder, and per link with keep_daily) and trade flows
+    flows = dataclasses.replace(work, transit_slots=6, ring_days=36, trade_groups=7)
+    chunk += 8 * 500 * 6 * 36 + 7 * 200 * (2 * 4 * 100 + 8 * 36)
+    kept += 2 * 4 * 100 * 200 * 2 * 7
+    assert budget.estimate(flows).memory_bytes == budget.BASE_BYTES + 2048 * 10 + chunk + kept
 
 
 def test_too_many_updates_is_refused() -> None:

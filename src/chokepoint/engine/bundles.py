@@ -65,6 +65,10 @@ class KernelNetwork(NamedTuple):
     link_transit: np.ndarray
     transit_pos: np.ndarray
     transit_links: np.ndarray
+    transit_slots: np.ndarray
+    """The holders a transit link delivers to (each has a ring of arrival days)."""
+    slot_tpos: np.ndarray
+    """A holder's row in ``transit_slots``, -1 for none."""
     slot_lead: np.ndarray
     storage: np.ndarray
 
@@ -125,6 +129,9 @@ class KernelRecording(NamedTuple):
     stopped_out: np.ndarray
     tgroup_ptr: np.ndarray
     tgroup_links: np.ndarray
+    tlink_ptr: np.ndarray
+    tlink_groups: np.ndarray
+    """The trade groups of each link (CSR by link: the transpose of ``tgroup_*``)."""
     tgroup_out: np.ndarray
     shipped_out: np.ndarray
     tgroup_transit_out: np.ndarray

@@ -18,40 +18,63 @@ from numba import njit
 TINY = 1e-12
 
 
+@njit(inline="always")
+def _into_ring(lane, by_sea, by_air, i, air, amounts, nr):
+    """Add ``amounts[draw]`` (the first ``nr`` draws) to the ring ``lane[day, draw]``: the
+    flown share (``air[i]``, when ``i`` >= 0) on day ``by_air``, the rest on ``by_sea``."""
+    if i < 0:
+        for r in range(nr):
+            lane[by_sea, r] += amounts[r]
+        return
+    for r in range(nr):
+        flown = amounts[r] * air[i, r]
+        lane[by_air, r] += flown
+        lane[by_sea, r] += amounts[r] - flown
+
+
 @njit(cache=True, nogil=True)
 def _send(t, link, nr, amounts, stock, lanes):
     """Ship ``amounts[draw]`` on ``link`` on day ``t``: into the customer's stock at once,
-    or into the link's pipeline to arrive after its transit time (the share flown after
-    the flight's). ``lanes`` is ``(link_slot, transit_pos, transit, air_pos, air_days, air,
-    pipe, in_transit, slot_pipe, peak)``; ``peak`` is the most a link has held (the scale of
-    its mass-balance check)."""
-    link_slot, transit_pos, transit, air_pos, air_days, air, pipe, in_transit, slot_pipe, peak = (
-        lanes
-    )
+    or, on a link with a transit time, into the customer's ring of arrival days (the share
+    flown after the flight's).
+
+    ``lanes`` is ``(link_slot, transit_pos, transit, air_pos, air_days, air, slot_tpos, spipe,
+    slot_pipe, peak, pipe, in_transit, tlink_ptr, tlink_groups, gpipe, g_transit)``: the
+    holders' rings ``spipe`` and running totals ``slot_pipe`` (``peak``, the most a holder has
+    had under way, is the scale of its mass-balance check); with ``keep`` only, each link's
+    own ring and total (``pipe``, ``in_transit``; empty otherwise); and the rings and totals
+    of the trade groups the link belongs to, for the first ``gpipe.shape[2]`` draws. Goods
+    under way are thus held per holder, not per link, unless the run keeps every row: memory
+    grows with holders × ring, not links × ring."""
+    (link_slot, transit_pos, transit, air_pos, air_days, air, slot_tpos, spipe, slot_pipe) = lanes[
+        :9
+    ]
+    peak, pipe, in_transit, tlink_ptr, tlink_groups, gpipe, g_transit = lanes[9:]
     s = link_slot[link]
     pos = transit_pos[link]
     if pos < 0:
         for r in range(nr):
             stock[s, r] += amounts[r]
         return
-    ring = pipe.shape[1]
+    ring = spipe.shape[1]
     by_sea = (t + transit[link]) % ring
     i = air_pos[link]
-    if i < 0:
-        for r in range(nr):
-            pipe[pos, by_sea, r] += amounts[r]
-            in_transit[pos, r] += amounts[r]
-            slot_pipe[s, r] += amounts[r]
-            peak[pos, r] = max(peak[pos, r], in_transit[pos, r])
-        return
-    by_air = (t + air_days[link]) % ring
+    by_air = (t + air_days[link]) % ring if i >= 0 else by_sea
+    k = slot_tpos[s]
+    _into_ring(spipe[k], by_sea, by_air, i, air, amounts, nr)
     for r in range(nr):
-        flown = amounts[r] * air[i, r]
-        pipe[pos, by_air, r] += flown
-        pipe[pos, by_sea, r] += amounts[r] - flown
-        in_transit[pos, r] += amounts[r]
         slot_pipe[s, r] += amounts[r]
-        peak[pos, r] = max(peak[pos, r], in_transit[pos, r])
+        peak[k, r] = max(peak[k, r], slot_pipe[s, r])
+    if pipe.shape[0] > 0:
+        _into_ring(pipe[pos], by_sea, by_air, i, air, amounts, nr)
+        for r in range(nr):
+            in_transit[pos, r] += amounts[r]
+    n_g = gpipe.shape[2]
+    for q in range(tlink_ptr[link], tlink_ptr[link + 1]):
+        g = tlink_groups[q]
+        _into_ring(gpipe[g], by_sea, by_air, i, air, amounts, n_g)
+        for r in range(n_g):
+            g_transit[g, r] += amounts[r]
 
 
 @njit(inline="always")
@@ -230,6 +253,8 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     transit = net.link_transit
     transit_pos = net.transit_pos
     transit_links = net.transit_links
+    transit_slots = net.transit_slots
+    slot_tpos = net.slot_tpos
     slot_lead = net.slot_lead
     storage = net.storage
     ring = settings.ring
@@ -278,6 +303,8 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     stopped_out = rec.stopped_out
     tgroup_ptr = rec.tgroup_ptr
     tgroup_links = rec.tgroup_links
+    tlink_ptr = rec.tlink_ptr
+    tlink_groups = rec.tlink_groups
     tgroup_out = rec.tgroup_out
     shipped_out = rec.shipped_out
     tgroup_transit_out = rec.tgroup_transit_out
@@ -347,26 +374,49 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     request = np.zeros((level_alts.shape[0], nr))
     asked = np.zeros((n_p, nr))
     extra = np.zeros((n_p, nr))
-    # goods in transit: a ring of arrival days per transit link, filled at baseline flow
+    # goods in transit: a ring of arrival days per holder a transit link delivers to (and,
+    # with ``keep``, per transit link; per trade group for the flow draws), filled at
+    # baseline flow
     n_t = transit_links.shape[0]
-    pipe = np.zeros((n_t, ring, nr))
-    in_transit = np.zeros((n_t, nr))
+    n_ts = transit_slots.shape[0]
+    spipe = np.zeros((n_ts, ring, nr))
     slot_pipe = np.zeros((n_s, nr))
+    n_kept = n_t if keep else 0
+    kept_nr = nr if keep else 0
+    pipe = np.zeros((n_kept, ring, nr))
+    in_transit = np.zeros((n_kept, nr))
+    gpipe = np.zeros((tgroup_ptr.shape[0] - 1, ring, flow_nr))
+    g_transit = np.zeros((tgroup_ptr.shape[0] - 1, flow_nr))
     for i in range(n_t):
         link = transit_links[i]
         s = link_slot[link]
         flow = link_share[link] * slot_use[s]
-        for d in range(transit[link]):
+        days = transit[link]
+        k = slot_tpos[s]
+        for d in range(days):
             for r in range(nr):
+                spipe[k, d % ring, r] += flow
+            for r in range(kept_nr):
                 pipe[i, d % ring, r] += flow
         for r in range(nr):
-            in_transit[i, r] = flow * transit[link]
-            slot_pipe[s, r] += flow * transit[link]
+            slot_pipe[s, r] += flow * days
+        for r in range(kept_nr):
+            in_transit[i, r] = flow * days
+        for q in range(tlink_ptr[link], tlink_ptr[link + 1]):
+            g = tlink_groups[q]
+            for d in range(days):
+                for r in range(flow_nr):
+                    gpipe[g, d % ring, r] += flow
+            for r in range(flow_nr):
+                g_transit[g, r] += flow * days
+    peak = np.zeros((n_ts, nr))
+    for k in range(n_ts):
+        for r in range(nr):
+            peak[k, r] = slot_pipe[transit_slots[k], r]
     air = np.zeros((air_rows.shape[0], nr))
     air_pos = np.full(n_l, -1, np.int64)
     for i in range(air_rows.shape[0]):
         air_pos[air_rows[i]] = i
-    peak = in_transit.copy()
     ring_sum = np.zeros(nr)
     ring_worst = np.zeros(nr)
     sum_out = np.zeros(nr)  # per-draw sums of the recording
@@ -379,10 +429,16 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
         air_pos,
         air_days,
         air,
-        pipe,
-        in_transit,
+        slot_tpos,
+        spipe,
         slot_pipe,
         peak,
+        pipe,
+        in_transit,
+        tlink_ptr,
+        tlink_groups,
+        gpipe,
+        g_transit,
     )
     w_air = air_vals.shape[2] > 1
     # the arrays the alternatives step reads and writes (filled in place every day)
@@ -451,15 +507,22 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                 received[s, r] = 0.0
                 used[s, r] = 0.0
         today = t % ring
-        for i in range(n_t):
-            s = link_slot[transit_links[i]]
+        for k in range(n_ts):
+            s = transit_slots[k]
             for r in range(nr):
-                arrived = pipe[i, today, r]
-                pipe[i, today, r] = 0.0
-                in_transit[i, r] -= arrived
+                arrived = spipe[k, today, r]
+                spipe[k, today, r] = 0.0
                 slot_pipe[s, r] -= arrived
                 stock[s, r] += arrived
                 received[s, r] += arrived
+        for i in range(n_kept):
+            for r in range(nr):
+                in_transit[i, r] -= pipe[i, today, r]
+                pipe[i, today, r] = 0.0
+        for g in range(gpipe.shape[0]):
+            for r in range(flow_nr):
+                g_transit[g, r] -= gpipe[g, today, r]
+                gpipe[g, today, r] = 0.0
         for i in range(reserve_rows.shape[0]):
             s, k = reserve_rows[i], reserve_pat[i]
             for r in range(nr):
@@ -585,12 +648,23 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                 if immediate:
                     received[s, r] += shipped[link, r]
                 extra[p, r] += shipped[link, r]
-        # goods in transit: the rings hold what the links' running totals say, checked every
-        # day with ``keep`` and otherwise once per turn of the ring
+        # goods in transit: the rings hold what the holders' (and kept links') running
+        # totals say, checked every day with ``keep`` and otherwise once per turn of the ring
         for r in range(nr):
             ring_worst[r] = 0.0
         if keep or today == ring - 1 or t == horizon - 1:
-            for i in range(n_t):
+            for k in range(n_ts):
+                s = transit_slots[k]
+                for r in range(nr):
+                    ring_sum[r] = 0.0
+                for d in range(ring):
+                    for r in range(nr):
+                        ring_sum[r] += spipe[k, d, r]
+                flow = max(slot_use[s], TINY * scale)
+                for r in range(nr):
+                    size = max(flow * ring, ring_sum[r], peak[k, r])
+                    ring_worst[r] = max(ring_worst[r], abs(ring_sum[r] - slot_pipe[s, r]) / size)
+            for i in range(n_kept):
                 for r in range(nr):
                     ring_sum[r] = 0.0
                 for d in range(ring):
@@ -599,7 +673,7 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                 link = transit_links[i]
                 flow = max(link_flow[link], slot_use[link_slot[link]], TINY * scale)
                 for r in range(nr):
-                    size = max(flow * ring, ring_sum[r], peak[i, r])
+                    size = max(flow * ring, ring_sum[r], abs(in_transit[i, r]))
                     ring_worst[r] = max(ring_worst[r], abs(ring_sum[r] - in_transit[i, r]) / size)
         # each residual relative to the size of its own row's numbers (``ring_worst`` holds
         # the pipelines' and collects the rest: rows outer, draws inner)
@@ -646,17 +720,13 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
             for g in range(tgroup_ptr.shape[0] - 1):
                 for r in range(flow_nr):
                     sum_out[r] = 0.0
-                    sum_short[r] = 0.0
                 for q in range(tgroup_ptr[g], tgroup_ptr[g + 1]):
                     link = tgroup_links[q]
-                    i = transit_pos[link]
                     for r in range(flow_nr):
                         sum_out[r] += shipped[link, r]
-                        if i >= 0:
-                            sum_short[r] += in_transit[i, r]
                 for r in range(flow_nr):
                     tgroup_out[t, g, r0 + r] = sum_out[r]
-                    tgroup_transit_out[t, g, r0 + r] = sum_short[r]
+                    tgroup_transit_out[t, g, r0 + r] = g_transit[g, r]
             _record_sums(t, r0, flow_nr, egroup_ptr, egroup_producers, ostock, egroup_out, sum_out)
         if keep:
             for p in range(n_p):

@@ -134,6 +134,9 @@ def _index_lists(model: Model) -> dict[str, np.ndarray]:
     lists["transit_links"] = np.flatnonzero(transit > 0).astype(np.int64)
     lists["transit_pos"] = np.full(model.n_links, -1, np.int64)
     lists["transit_pos"][lists["transit_links"]] = np.arange(len(lists["transit_links"]))
+    lists["transit_slots"] = np.unique(model.link_slot[lists["transit_links"]]).astype(np.int64)
+    lists["slot_tpos"] = np.full(n_s, -1, np.int64)
+    lists["slot_tpos"][lists["transit_slots"]] = np.arange(len(lists["transit_slots"]))
     # goods in transit a holder keeps per unit of its daily use: Σ share × transit days
     lists["slot_lead"] = np.bincount(
         model.link_slot[primary],
@@ -190,6 +193,9 @@ def _recording(
         matrix = groups[name]
         csr[name] = _matrix_csr(np.zeros(size) if matrix is None else matrix)
 
+    trade_ptr, trade_links = csr["trade"]
+    by_link = _csr(trade_links, np.repeat(np.arange(len(trade_ptr) - 1), np.diff(trade_ptr)), n_l)
+
     def per_day(ptr: np.ndarray) -> np.ndarray:
         return np.zeros((horizon, len(ptr) - 1, n_draws))
 
@@ -218,6 +224,8 @@ def _recording(
         stopped_out=per_day(csr["product"][0]),
         tgroup_ptr=csr["trade"][0],
         tgroup_links=csr["trade"][1],
+        tlink_ptr=by_link[0],
+        tlink_groups=by_link[1],
         tgroup_out=flows(csr["trade"][0]),
         shipped_out=rows(n_l),
         tgroup_transit_out=flows(csr["trade"][0]),

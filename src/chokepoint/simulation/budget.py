@@ -2,7 +2,8 @@
 
 A run costs about one update per link, day and draw (the engine's unit of work; about
 1e8 updates a second on two cores, bench/README.md "Shortage engine" and "Scale"), and
-holds in memory the engine's working arrays for one chunk of draws plus what it keeps for
+holds in memory the engine's working arrays for one chunk of draws (with the holders'
+rings of goods in transit and the trade flows of the first draws) plus what it keeps for
 every draw (the summary rows, the daily bands of the first draws, and with ``keep="daily"``
 every row's daily trajectory). :func:`estimate` turns the sizes of a scenario and its
 network into those two figures (an upper estimate, not a measurement); :func:`check`
@@ -17,6 +18,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
+from chokepoint.compile.transit import SEA_DAYS
 from chokepoint.errors import ScenarioError
 
 MAX_UPDATES = 1e11
@@ -34,6 +39,10 @@ BASE_BYTES = 400 * 2**20
 """Memory of the interpreter, its libraries and the compiled network, before any draw."""
 
 _FLOAT = 8
+_BYTES_PER_LINK = 2048
+"""The network's tables, the compiled model and the kernel's index lists, per link (measured:
+``bench/scale.py`` held 4.5 GiB at 410,000 links × 100 draws, 0.8 GiB above the rest of the
+estimate)."""
 _SUMMARY_BYTES_PER_ROW = 160  # one row per product group and draw, ~12 columns, and a copy
 
 
@@ -54,6 +63,14 @@ class Workload:
     keep_daily: bool = False
     chunk_size: int = 500
     band_draws: int = 1000
+    transit_slots: int = 0
+    """Holders a link with a transit time delivers to (each has a ring of arrival days)."""
+    ring_days: int = 0
+    """Length of the transit rings: the longest transit + 1 day."""
+    trade_groups: int = 0
+    """Exporter country × destination × commodity groups whose daily flows are recorded."""
+    flow_draws: int = 200
+    """Draws whose trade flows are recorded (the first ones)."""
 
 
 @dataclass(frozen=True)
@@ -80,15 +97,22 @@ def estimate(work: Workload) -> Estimate:
     days, draws = work.horizon_days, work.draws
     chunk = min(work.chunk_size, draws)
     rows_per_day = work.product_groups + work.stock_groups + 1 + work.gated_links
-    chunk_bytes = _FLOAT * chunk * (3 * work.links + days * rows_per_day)
+    # per chunk: the [link, draw] working arrays, the daily recording, the holders' transit
+    # rings (with keep_daily, the links' rings too), and the trade flows of the flow draws
+    # (float32 shipments and goods in transit, and their rings)
+    rings = work.transit_slots + (work.links if work.keep_daily else 0)
+    chunk_bytes = _FLOAT * chunk * (3 * work.links + days * rows_per_day + rings * work.ring_days)
+    flow = min(draws, work.flow_draws, chunk)
+    chunk_bytes += work.trade_groups * flow * (2 * 4 * days + _FLOAT * work.ring_days)
     kept = draws * work.product_groups * _SUMMARY_BYTES_PER_ROW
     banded = min(draws, work.band_draws)
     kept += 2 * 4 * days * banded * (work.product_groups + work.stock_groups)  # float32, copy
+    kept += 2 * 4 * days * min(draws, work.flow_draws) * 2 * work.trade_groups
     if work.keep_daily:
         rows = work.producers + 2 * work.demands + work.slots + work.gated_links
         kept += 2 * _FLOAT * days * draws * (rows + work.product_groups)  # chunks and concat
     updates = float(work.links) * days * draws
-    memory = float(BASE_BYTES + chunk_bytes + kept)
+    memory = float(BASE_BYTES + _BYTES_PER_LINK * work.links + chunk_bytes + kept)
     return Estimate(updates=updates, memory_bytes=memory, draws=draws)
 
 
@@ -148,8 +172,25 @@ def workload_of(scenario, net, *, keep_daily: bool, chunk_size: int, band_draws:
         for iso in expand_region(code.upper())
     }
     country = producers.set_index("id")["country"]
+    # licensing gives each gated link its own daily pattern; a ban or quota, one per event
+    licensing = any(getattr(event, "contracts", None) is not None for event in scenario.events)
     gated = int(country.reindex(links["supplier"]).isin(exporters).sum()) if exporters else 0
+    gated = gated if licensing else min(gated, len(scenario.events))
     extra = len(scenario.events)  # new plants and switched suppliers add a few rows each
+    # upper estimates: products by region (with EU27 and family rows), holders of cross-border
+    # inputs, and exporter country × destination × commodity
+    where = pd.concat([country, demand.set_index("id")["region"]])
+    made = producers.set_index("id")["commodity"]
+    route = pd.DataFrame(
+        {
+            "exporter": country.reindex(links["supplier"]).to_numpy(),
+            "to": where.reindex(links["customer"]).to_numpy(),
+            "customer": links["customer"].to_numpy(),
+            "commodity": made.reindex(links["supplier"]).to_numpy(),
+        }
+    )
+    abroad = route[route["exporter"] != route["to"]]
+    longest = max(SEA_DAYS, float(links["transit_days"].max()) if "transit_days" in links else 0.0)
     return Workload(
         draws=scenario.draws,
         horizon_days=scenario.horizon_days,
@@ -157,12 +198,15 @@ def workload_of(scenario, net, *, keep_daily: bool, chunk_size: int, band_draws:
         producers=len(producers) + extra,
         demands=len(demand),
         slots=len(links) + len(demand) + extra,
-        product_groups=len(producers) + len(demand),
+        product_groups=3 * len(demand[["commodity", "region"]].drop_duplicates()) + extra,
         stock_groups=2 * len(net.commodities),
         gated_links=gated,
         keep_daily=keep_daily,
         chunk_size=chunk_size,
         band_draws=band_draws,
+        transit_slots=len(abroad[["customer", "commodity"]].drop_duplicates()) + extra,
+        ring_days=int(np.nan_to_num(longest, nan=SEA_DAYS)) + 1,
+        trade_groups=len(abroad[["exporter", "to", "commodity"]].drop_duplicates()) + extra,
     )
 
 

@@ -183,7 +183,7 @@ def run_chunk(prepared: Prepared, draws: np.ndarray, threads: int = 2) -> ChunkR
         # band draws are the first draws of a chunk; flows hold only the first FLOW_DRAWS
         # (or, kept, all)
         bands = {
-            k: v[:, :, (in_flow if k in FLOW_KINDS else in_band)[: v.shape[2]]].astype(
+            k: _first_draws(v, in_flow if k in FLOW_KINDS else in_band).astype(
                 np.float32, copy=False
             )
             for k, v in daily.items()
@@ -196,6 +196,14 @@ def run_chunk(prepared: Prepared, draws: np.ndarray, threads: int = 2) -> ChunkR
         balance=float(traj.balance.max(initial=0.0)),
         dataset=_dataset(prepared, exo, traj, draws) if prepared.keep else None,
     )
+
+
+def _first_draws(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """``values[day, row, draw]`` at the draws ``wanted`` (a mask over its draws, or longer):
+    a view when they come first, as they do for ascending draws, else a copy."""
+    mask = wanted[: values.shape[2]]
+    count = int(mask.sum())
+    return values[:, :, :count] if mask[:count].all() else values[:, :, mask]
 
 
 def _summary(prepared: Prepared, traj: Trajectories, draws: np.ndarray) -> pd.DataFrame:
