@@ -32,7 +32,7 @@ def _into_ring(lane, by_sea, by_air, i, air, amounts, nr):
         lane[by_sea, r] += amounts[r] - flown
 
 
-@njit(cache=True, nogil=True)
+@njit(inline="always")
 def _send(t, link, nr, amounts, stock, lanes):
     """Ship ``amounts[draw]`` on ``link`` on day ``t``: into the customer's stock at once,
     or, on a link with a transit time, into the customer's ring of arrival days (the share
