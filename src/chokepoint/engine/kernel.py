@@ -717,15 +717,9 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                 stopped_out[t, g, r0 + r] = sum_stopped[r]
         _record_sums(t, r0, nr, sgroup_ptr, sgroup_slots, stock, sgroup_out, sum_out)
         if flow_nr > 0:
+            _record_sums(t, r0, flow_nr, tgroup_ptr, tgroup_links, shipped, tgroup_out, sum_out)
             for g in range(tgroup_ptr.shape[0] - 1):
                 for r in range(flow_nr):
-                    sum_out[r] = 0.0
-                for q in range(tgroup_ptr[g], tgroup_ptr[g + 1]):
-                    link = tgroup_links[q]
-                    for r in range(flow_nr):
-                        sum_out[r] += shipped[link, r]
-                for r in range(flow_nr):
-                    tgroup_out[t, g, r0 + r] = sum_out[r]
                     tgroup_transit_out[t, g, r0 + r] = g_transit[g, r]
             _record_sums(t, r0, flow_nr, egroup_ptr, egroup_producers, ostock, egroup_out, sum_out)
         if keep:
