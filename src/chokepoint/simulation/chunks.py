@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -174,7 +173,7 @@ def run_chunk(prepared: Prepared, draws: np.ndarray, threads: int = 2) -> ChunkR
             "output": traj.group_output,
             "stock": traj.grouped_stock,
             "firms_stopped": stopped_share(
-                recorded(traj.group_stopped)[:, :, in_band], prepared.group_size
+                _first_draws(recorded(traj.group_stopped), in_band), prepared.group_size
             ),
             "shipped": recorded(traj.trade),
             "in_transit": recorded(traj.trade_transit),
@@ -220,21 +219,27 @@ def _summary(prepared: Prepared, traj: Trajectories, draws: np.ndarray) -> pd.Da
     peak = recorded(traj.group_stopped).max(axis=0, initial=0.0) / np.maximum(size, 1.0)[:, None]
     peak[size == 0] = np.nan
     result["firms_stopped_peak"] = peak
-    frames = []
-    for g, group in enumerate(prepared.groups.table.itertuples(index=False)):
-        frame = pd.DataFrame(
-            {
-                "_group": g,
-                "product": group.product,
-                "region": group.region,
-                "measured_as": group.measured_as,
-                "draw": draws,
-                **{name: values[g] for name, values in result.items()},
-            }
-        )
-        frame["lost_value"] = frame["lost_output"] * float(cast(float, group.value))
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    table = prepared.groups.table
+    if table.empty:
+        return pd.DataFrame()
+    # one row per group and draw, groups outer (one frame, not one per group)
+    count = len(draws)
+
+    def each(column: str) -> np.ndarray:
+        return np.repeat(table[column].to_numpy(), count)
+
+    frame = pd.DataFrame(
+        {
+            "_group": np.repeat(np.arange(len(table)), count),
+            "product": each("product"),
+            "region": each("region"),
+            "measured_as": each("measured_as"),
+            "draw": np.tile(np.asarray(draws), len(table)),
+            **{name: np.asarray(values).reshape(-1) for name, values in result.items()},
+        }
+    )
+    frame["lost_value"] = frame["lost_output"] * each("value").astype(float)
+    return frame
 
 
 def stopped_share(stopped: np.ndarray, size: np.ndarray) -> np.ndarray:
