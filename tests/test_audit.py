@@ -197,3 +197,38 @@ def test_the_tornado_puts_the_largest_swing_on_top(result) -> None:
     figure = tornado_figure(result)
     assert figure.data[0].y[-1] == result.table["input"].iloc[0]  # plotted bottom-up
     assert "What the headline rests on" in build_evidence_report(audit=result)
+
+
+def test_a_licensing_regimes_headroom_is_swung_over_its_stated_range(two_chains) -> None:
+    from chokepoint.evidence.inputs import apply, scenario_inputs
+
+    licensing = Scenario.model_validate(
+        {
+            "name": "licences",
+            "events": [
+                {"type": "export_licensing", "exporter": "CHN", "processing_days": 40},
+                {"type": "export_ban", "exporter": "CHN", "start": 0, "end": 30},
+                {
+                    "type": "export_licensing",
+                    "exporter": "CHN",
+                    "processing_days": 40,
+                    "volume_headroom": 0.4,
+                },
+            ],
+        }
+    )
+    found = {item.label: item for item in scenario_inputs(licensing)}
+    fixed = found["events[0].volume_headroom"]
+    assert (fixed.low, fixed.base, fixed.high) == (0.0, 0.15, 0.28)
+    assert "stated range" in fixed.reason
+    # one input per licensing regime (a ban has none); a value outside the range widens it
+    assert [label for label in found if label.endswith("volume_headroom")] == [
+        "events[0].volume_headroom",
+        "events[2].volume_headroom",
+    ]
+    assert (found["events[2].volume_headroom"].low, found["events[2].volume_headroom"].high) == (
+        0.0,
+        0.4,
+    )
+    _, changed = apply(two_chains, licensing, {fixed: 0.28})
+    assert changed.events[0].volume_headroom == 0.28

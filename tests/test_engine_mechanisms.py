@@ -439,3 +439,17 @@ def test_goods_in_transit_are_the_same_whether_or_not_every_row_is_kept() -> Non
     pd.testing.assert_frame_equal(lean.summary, kept.summary, check_exact=False, rtol=1e-12)
     assert lean.metadata["max_balance_residual"] < 1e-9
     assert kept.metadata["max_balance_residual"] < 1e-9
+
+
+def test_the_sea_leg_of_the_transit_rule_is_a_setting() -> None:
+    # the default rule's days between continents: 35 unless the scenario sets sea_days
+    from chokepoint.compile.model import build_model
+    from chokepoint.compile.transit import SEA_DAYS
+
+    net = transit_chain(10.0, "")
+    base = build_model(net, scenario(BAN.format(start=5, end=40)))
+    longer = build_model(net, scenario(BAN.format(start=5, end=40), settings="sea_days: 42"))
+    crossing = base.link_transit > 0
+    assert crossing.any()
+    assert set(base.link_transit[crossing]) == {int(SEA_DAYS)}
+    assert set(longer.link_transit[crossing]) == {42}

@@ -187,6 +187,7 @@ def build_model(net: SupplyNetwork, scenario: Scenario) -> Model:
             producer_country[supplier],
             base["location"][slot],
             scenario.settings.transit,
+            scenario.settings.sea_days,
         ),
         commodity_value=dict(
             zip(tables.commodities["id"], tables.commodities["value"], strict=True)

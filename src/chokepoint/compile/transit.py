@@ -77,32 +77,38 @@ def crosses_border(supplier_country: np.ndarray, customer_location: np.ndarray) 
     return ~inside
 
 
-def rule_days(supplier_country: str, customer_location: str) -> float:
+def rule_days(supplier_country: str, customer_location: str, sea_days: float = SEA_DAYS) -> float:
     """Default transit days from a supplier's country to a customer's location.
 
     Domestic (same country, or a member state and the EU aggregate): 0; else within Europe
     2, within another continent 7, between continents (or to or from the rest of the
-    world, ``ROW``) 35 days by sea.
+    world, ``ROW``) ``sea_days`` (35) by sea.
     """
     a, b = supplier_country, customer_location
     if not crosses_border(np.array([a]), np.array([b]))[0]:
         return DOMESTIC_DAYS
     first, second = continent(a), continent(b)
     if first is None or second is None or first != second:
-        return SEA_DAYS
+        return sea_days
     return EUROPE_DAYS if first == "Europe" else CONTINENT_DAYS
 
 
 def link_transit(
-    given: np.ndarray, supplier_country: np.ndarray, customer_location: np.ndarray, on: bool
+    given: np.ndarray,
+    supplier_country: np.ndarray,
+    customer_location: np.ndarray,
+    on: bool,
+    sea_days: float | None = None,
 ) -> np.ndarray:
-    """Whole transit days per link: the given value (rounded), else the rule; 0 when off."""
+    """Whole transit days per link: the given value (rounded), else the rule (with
+    ``sea_days`` between continents, :data:`SEA_DAYS` unless given); 0 when off."""
+    sea = SEA_DAYS if sea_days is None else float(sea_days)
     given = np.asarray(given, dtype=float)
     if not on:
         return np.zeros(len(given), dtype=np.int64)
     days = np.array(
         [
-            rule_days(str(a), str(b)) if np.isnan(g) else g
+            rule_days(str(a), str(b), sea) if np.isnan(g) else g
             for g, a, b in zip(given, supplier_country, customer_location, strict=True)
         ],
         dtype=float,

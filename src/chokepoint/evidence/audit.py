@@ -230,7 +230,7 @@ def _variance(item: Input, low: float, base: float, high: float) -> float:
     is uniform over its range."""
     if item.high <= item.low:
         return 0.0
-    if item.kind == "scenario":
+    if item.kind == "scenario" and hasattr(getattr(item.parameter, "value", None), "dist"):
         # the base samples the whole distribution: no point at the median, a line p5 to p95
         return (high - low) ** 2 / 12.0
     grid = np.linspace(item.low, item.high, 401)

@@ -9,11 +9,14 @@ Three kinds, one :class:`Input` each:
   below it.
 * ``scenario``: every parameter given as a distribution
   (:func:`chokepoint.simulation.sensitivity.uncertain_parameters`), at its median in the base
-  case and swung from its 5th to its 95th percentile.
+  case and swung from its 5th to its 95th percentile; and the event fields of
+  :data:`EVENT_FIELDS` given as numbers (a licensing regime's ``volume_headroom``), over
+  their stated range.
 * ``setting``: the engine settings of :data:`SETTINGS` — ``default_days_of_cover`` (the
   stock assumed where the network gives none) and ``restoration_days`` (τ) by the same
   default rule as a data row without a range (value × 0.5 to × 1.5);
-  ``exporter_storage_days`` over its stated range (0 to 90 days).
+  ``exporter_storage_days`` and ``sea_days`` (the transit rule's days between continents)
+  over their stated ranges (0 to 90 and 28 to 42 days).
 
 :func:`apply` returns the network and scenario with some inputs set to new values; tables
 are copied, never changed in place, and the network is not validated again (every value
@@ -31,6 +34,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from chokepoint.compile.transit import SEA_DAYS
 from chokepoint.network.assumptions import DEFAULT_RELATIVE_RANGE, assumption_table
 from chokepoint.network.container import SupplyNetwork
 from chokepoint.scenario import Scenario
@@ -45,9 +49,29 @@ SETTINGS: dict[str, tuple[float, float, str] | None] = {
         90.0,
         "stated range 0-90 days (docs/default-dataset.md, mechanism defaults)",
     ),
+    "sea_days": (
+        28.0,
+        42.0,
+        "stated range 28-42 days by sea between continents (4-6 weeks China-EU, Schaeffler "
+        "via Politico, June 2025)",
+    ),
 }
 """Scenario settings the audit swings (each an assumption of the engine): a stated range
 ``(low, high, reason)``, or ``None`` for the default rule (value × 0.5 to × 1.5)."""
+
+SETTING_DEFAULTS = {"sea_days": SEA_DAYS}
+"""The value a setting left blank (``None``) stands for."""
+
+EVENT_FIELDS: dict[str, tuple[float, float, str]] = {
+    "volume_headroom": (
+        0.0,
+        0.28,
+        "stated range 0-0.28 (docs/default-dataset.md, mechanism defaults: China's magnet "
+        "exports +27.9% y/y to Germany in Sept 2025; 0: CLEPA, no stockpiling)",
+    ),
+}
+"""Event fields the audit swings over a stated range when the scenario gives a number (a
+distribution is swung from its p5 to its p95 like any other)."""
 
 
 @dataclass(frozen=True)
@@ -191,8 +215,27 @@ def scenario_inputs(scenario: Scenario) -> list[Input]:
                 parameter=parameter,
             )
         )
+    for index, event in enumerate(scenario.events):
+        for field, (low, high, reason) in EVENT_FIELDS.items():
+            value = getattr(event, field, None)
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                continue
+            parameter = Parameter(index, field, None, float(value))
+            found.append(
+                Input(
+                    label=parameter.label,
+                    kind="scenario",
+                    group="scenario",
+                    base=float(value),
+                    low=min(low, float(value)),
+                    high=max(high, float(value)),
+                    sourced=False,
+                    reason=reason,
+                    parameter=parameter,
+                )
+            )
     for name, stated in SETTINGS.items():
-        value = float(getattr(scenario.settings, name))
+        value = float(getattr(scenario.settings, name) or SETTING_DEFAULTS[name])
         low, high = value * (1 - DEFAULT_RELATIVE_RANGE), value * (1 + DEFAULT_RELATIVE_RANGE)
         reason = "engine setting; default rule (value × 0.5 to × 1.5)"
         if stated is not None:

@@ -72,6 +72,10 @@ class Settings(_Model):
     """Cross-border links take their transit time (the links' ``transit_days``, else the
     default rule of ``docs/scenarios.md``); ``false``: every shipment arrives the day it
     leaves."""
+    sea_days: Annotated[float, Field(gt=0, le=MAX_DAYS)] | None = None
+    """Days by sea between continents in the default transit rule, for links whose
+    ``transit_days`` is blank (``None``: the rule's 35, the middle of China-EU's 4-6 weeks,
+    Schaeffler via Politico, June 2025; range 28-42)."""
     exporter_storage_days: Annotated[float, Field(ge=0, le=3650)] = 30.0
     """How much a producer that cannot ship may keep, in days of its baseline output
     (stated assumption, range 0-90: Chinese magnet makers stored unsold export goods while
