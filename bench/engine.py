@@ -7,7 +7,9 @@ Prints a few lines and, last, one JSON
 object: ``wall_s`` (simulate, JIT already warm), ``peak_mib`` (peak resident memory of the
 process), ``updates_per_s`` (link·day·draw updates per second), ``floor_s`` (the time a
 plain numpy pass takes to write one float32 per link·day·draw) and ``x_floor``
-(``wall_s / floor_s``).
+(``wall_s / floor_s``), and where the wall time went: ``kernel_s`` (the daily kernel),
+``exogenous_s`` (compiling the exogenous inputs: licence timelines, gates), ``summary_s``
+(per-draw outcomes) and ``other_s`` (bands, assembly, preparing the run).
 """
 
 from __future__ import annotations
@@ -63,6 +65,33 @@ def with_firms(net, firms: int):
     return dataclasses.replace(net, stocks=stocks)
 
 
+def timed_stages() -> dict[str, float]:
+    """Wall seconds spent in the stages of each chunk (the daily kernel, compiling the
+    exogenous inputs, summarising), collected while ``simulate`` runs: the functions
+    ``run_chunk`` calls are wrapped with timers (bench only)."""
+    from chokepoint.simulation import chunks
+
+    spent = {"kernel_s": 0.0, "exogenous_s": 0.0, "summary_s": 0.0}
+    for name, key in (
+        ("run", "kernel_s"),
+        ("compile_exogenous", "exogenous_s"),
+        ("_summary", "summary_s"),
+    ):
+        setattr(chunks, name, _timer(getattr(chunks, name), spent, key))
+    return spent
+
+
+def _timer(function, spent: dict[str, float], key: str):
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[key] += time.perf_counter() - start
+
+    return timed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=10_000)
@@ -85,6 +114,7 @@ def main() -> None:
     simulate(scenario, net, draws=8)  # compiles the kernels (cached on disk afterwards)
     warmup = time.perf_counter() - start
 
+    stages = timed_stages()
     start = time.perf_counter()
     results = simulate(scenario, net, draws=args.draws)
     wall = time.perf_counter() - start
@@ -118,6 +148,8 @@ def main() -> None:
                 "floor_s": round(floor, 3),
                 "x_floor": round(wall / floor, 2),
                 "warmup_s": round(warmup, 2),
+                **{key: round(value, 2) for key, value in stages.items()},
+                "other_s": round(wall - sum(stages.values()), 2),
                 "transit": not args.no_transit,
                 "firms": args.firms,
             }
