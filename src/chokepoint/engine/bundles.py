@@ -140,3 +140,30 @@ class KernelRecording(NamedTuple):
     egroup_ptr: np.ndarray
     egroup_producers: np.ndarray
     egroup_out: np.ndarray
+
+
+class Lanes(NamedTuple):
+    """Where shipments on links with a transit time go (built inside the kernel, read by
+    ``_send`` by name): per link its holder, transit row, transit days, air row and days;
+    the day's flown shares; the holders' rings of arrival days (``spipe``, by ``slot_tpos``),
+    their running totals and peaks; with ``keep`` the links' own rings and totals (empty
+    otherwise); the link → trade group lists and the groups' rings, totals and peaks for
+    the flow draws."""
+
+    link_slot: np.ndarray
+    transit_pos: np.ndarray
+    transit: np.ndarray
+    air_pos: np.ndarray
+    air_days: np.ndarray
+    air: np.ndarray
+    slot_tpos: np.ndarray
+    spipe: np.ndarray
+    slot_pipe: np.ndarray
+    peak: np.ndarray
+    pipe: np.ndarray
+    in_transit: np.ndarray
+    tlink_ptr: np.ndarray
+    tlink_groups: np.ndarray
+    gpipe: np.ndarray
+    g_transit: np.ndarray
+    g_peak: np.ndarray

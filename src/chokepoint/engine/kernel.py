@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from chokepoint.engine.bundles import Lanes
+
 TINY = 1e-12
 
 
@@ -38,18 +40,19 @@ def _send(t, link, nr, amounts, stock, lanes):
     or, on a link with a transit time, into the customer's ring of arrival days (the share
     flown after the flight's).
 
-    ``lanes`` is ``(link_slot, transit_pos, transit, air_pos, air_days, air, slot_tpos, spipe,
-    slot_pipe, peak, pipe, in_transit, tlink_ptr, tlink_groups, gpipe, g_transit)``: the
-    holders' rings ``spipe`` and running totals ``slot_pipe`` (``peak``, the most a holder has
-    had under way, is the scale of its mass-balance check); with ``keep`` only, each link's
-    own ring and total (``pipe``, ``in_transit``; empty otherwise); and the rings and totals
-    of the trade groups the link belongs to, for the first ``gpipe.shape[2]`` draws. Goods
-    under way are thus held per holder, not per link, unless the run keeps every row: memory
-    grows with holders × ring, not links × ring."""
-    (link_slot, transit_pos, transit, air_pos, air_days, air, slot_tpos, spipe, slot_pipe) = lanes[
-        :9
-    ]
-    peak, pipe, in_transit, tlink_ptr, tlink_groups, gpipe, g_transit = lanes[9:]
+    ``lanes`` is the :class:`~chokepoint.engine.bundles.Lanes` of the block: the holders'
+    rings ``spipe`` and running totals ``slot_pipe`` (``peak``, the most a holder has had
+    under way, is the scale of its mass-balance check); with ``keep`` only, each link's own
+    ring and total (``pipe``, ``in_transit``; empty otherwise); and the rings, totals and
+    peaks of the trade groups the link belongs to, for the first ``gpipe.shape[2]`` draws.
+    Goods under way are thus held per holder, not per link, unless the run keeps every row:
+    memory grows with holders × ring, not links × ring."""
+    link_slot, transit_pos, transit = lanes.link_slot, lanes.transit_pos, lanes.transit
+    air_pos, air_days, air = lanes.air_pos, lanes.air_days, lanes.air
+    slot_tpos, spipe, slot_pipe, peak = lanes.slot_tpos, lanes.spipe, lanes.slot_pipe, lanes.peak
+    pipe, in_transit = lanes.pipe, lanes.in_transit
+    tlink_ptr, tlink_groups = lanes.tlink_ptr, lanes.tlink_groups
+    gpipe, g_transit, g_peak = lanes.gpipe, lanes.g_transit, lanes.g_peak
     s = link_slot[link]
     pos = transit_pos[link]
     if pos < 0:
@@ -75,6 +78,7 @@ def _send(t, link, nr, amounts, stock, lanes):
         _into_ring(gpipe[g], by_sea, by_air, i, air, amounts, n_g)
         for r in range(n_g):
             g_transit[g, r] += amounts[r]
+            g_peak[g, r] = max(g_peak[g, r], g_transit[g, r])
 
 
 @njit(inline="always")
@@ -413,6 +417,7 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     for k in range(n_ts):
         for r in range(nr):
             peak[k, r] = slot_pipe[transit_slots[k], r]
+    g_peak = g_transit.copy()  # the most a trade group has had under way
     air = np.zeros((air_rows.shape[0], nr))
     air_pos = np.full(n_l, -1, np.int64)
     for i in range(air_rows.shape[0]):
@@ -422,7 +427,7 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
     sum_out = np.zeros(nr)  # per-draw sums of the recording
     sum_short = np.zeros(nr)
     sum_stopped = np.zeros(nr)
-    lanes = (
+    lanes = Lanes(
         link_slot,
         transit_pos,
         transit,
@@ -439,6 +444,7 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
         tlink_groups,
         gpipe,
         g_transit,
+        g_peak,
     )
     w_air = air_vals.shape[2] > 1
     # the arrays the alternatives step reads and writes (filled in place every day)
@@ -672,9 +678,20 @@ def simulate_block(horizon, r0, r1, settings, net, inputs, rec):
                         ring_sum[r] += pipe[i, d, r]
                 link = transit_links[i]
                 flow = max(link_flow[link], slot_use[link_slot[link]], TINY * scale)
+                k = slot_tpos[link_slot[link]]  # the holder's peak bounds each of its links'
                 for r in range(nr):
-                    size = max(flow * ring, ring_sum[r], abs(in_transit[i, r]))
+                    size = max(flow * ring, ring_sum[r], peak[k, r])
                     ring_worst[r] = max(ring_worst[r], abs(ring_sum[r] - in_transit[i, r]) / size)
+            # the trade groups' rings (flow draws) hold what their running totals say
+            for g in range(gpipe.shape[0]):
+                for r in range(flow_nr):
+                    ring_sum[r] = 0.0
+                for d in range(ring):
+                    for r in range(flow_nr):
+                        ring_sum[r] += gpipe[g, d, r]
+                for r in range(flow_nr):
+                    size = max(g_peak[g, r], ring_sum[r], TINY * scale)
+                    ring_worst[r] = max(ring_worst[r], abs(ring_sum[r] - g_transit[g, r]) / size)
         # each residual relative to the size of its own row's numbers (``ring_worst`` holds
         # the pipelines' and collects the rest: rows outer, draws inner)
         for s in range(n_s):

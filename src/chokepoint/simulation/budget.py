@@ -102,7 +102,7 @@ def estimate(work: Workload) -> Estimate:
     # (float32 shipments and goods in transit, and their rings)
     rings = work.transit_slots + (work.links if work.keep_daily else 0)
     chunk_bytes = _FLOAT * chunk * (3 * work.links + days * rows_per_day + rings * work.ring_days)
-    flow = min(draws, work.flow_draws, chunk)
+    flow = chunk if work.keep_daily else min(draws, work.flow_draws, chunk)
     chunk_bytes += work.trade_groups * flow * (2 * 4 * days + _FLOAT * work.ring_days)
     kept = draws * work.product_groups * _SUMMARY_BYTES_PER_ROW
     banded = min(draws, work.band_draws)
@@ -189,8 +189,10 @@ def workload_of(scenario, net, *, keep_daily: bool, chunk_size: int, band_draws:
             "commodity": made.reindex(links["supplier"]).to_numpy(),
         }
     )
-    abroad = route[route["exporter"] != route["to"]]
-    longest = max(SEA_DAYS, float(links["transit_days"].max()) if "transit_days" in links else 0.0)
+    timed = links["transit_days"].fillna(0).to_numpy() > 0 if "transit_days" in links else False
+    abroad = route[(route["exporter"] != route["to"]).to_numpy() | timed]
+    given = float(links["transit_days"].max()) if "transit_days" in links else 0.0
+    longest = max(SEA_DAYS, scenario.settings.sea_days or 0.0, given)
     return Workload(
         draws=scenario.draws,
         horizon_days=scenario.horizon_days,
