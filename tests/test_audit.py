@@ -232,3 +232,16 @@ def test_a_licensing_regimes_headroom_is_swung_over_its_stated_range(two_chains)
     )
     _, changed = apply(two_chains, licensing, {fixed: 0.28})
     assert changed.events[0].volume_headroom == 0.28
+
+
+def test_a_setting_of_zero_is_swung_from_zero() -> None:
+    from chokepoint.evidence.inputs import scenario_inputs
+
+    zero = Scenario.model_validate(
+        {"name": "z", "settings": {"exporter_storage_days": 0, "default_days_of_cover": 0}}
+    )
+    found = {item.label: item for item in scenario_inputs(zero)}
+    storage = found["settings.exporter_storage_days"]
+    assert (storage.low, storage.base, storage.high) == (0.0, 0.0, 90.0)
+    assert found["settings.default_days_of_cover"].base == 0.0
+    assert found["settings.sea_days"].base == 35.0  # blank: the rule's value

@@ -677,7 +677,7 @@ def test_estimate_by_hand() -> None:
     )
     cost = budget.estimate(work)
     assert cost.updates == 10 * 100 * 1000
-    chunk = 8 * 500 * (3 * 10 + 100 * (3 + 4 + 1 + 2))
+    chunk = 8 * 500 * (3 * 10 + 14 * 5 + 10 * 12 + 100 * (3 + 4 + 1 + 2))
     kept = 1000 * 3 * 160 + 2 * 4 * 100 * 1000 * (3 + 4)
     assert cost.memory_bytes == budget.BASE_BYTES + 2048 * 10 + chunk + kept
     # goods in transit (a ring per holder, and per link with keep_daily) and trade flows
@@ -722,3 +722,21 @@ def test_baci_out_in_proc_fails_before_reading(tmp_path: Path) -> None:
     codes.write_text(CODES, encoding="utf-8")
     result = cli("import", "baci", trade, "--codes", codes, "--out", "/proc/x/shares.parquet")
     one_line_error(result, "--out", "/proc")
+
+
+def test_the_memory_estimate_counts_firms_as_the_compiled_run_does() -> None:
+    # a holder declared as 300 firms is split at compile time: the estimate must see it
+    sys.path.insert(0, str(Path(__file__).parent))
+    from netbuild import firms_chain
+
+    from chokepoint.simulation.chunks import compiled_sizes, prepare
+
+    net = firms_chain(300, 0.5)
+    scenario = Scenario.from_text("name: f\ndraws: 10\nevents: []\n")
+    sizes = compiled_sizes(prepare(scenario, net, keep=True))
+    assert sizes.links >= 300 and sizes.producers >= 300
+    common = {"keep_daily": True, "chunk_size": 500, "band_draws": 1000}
+    lean = budget.estimate(budget.workload_of(scenario, net, **common))
+    exact = budget.estimate(budget.workload_of(scenario, net, **common, compiled=sizes))
+    assert exact.memory_bytes > lean.memory_bytes
+    assert exact.updates == sizes.links * scenario.horizon_days * 10

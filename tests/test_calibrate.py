@@ -19,7 +19,7 @@ import pytest
 import yaml
 from netbuild import firms_chain, mine_and_buyer
 
-from chokepoint.errors import DataError, OptionError
+from chokepoint.errors import ChokepointError, DataError, OptionError
 from chokepoint.evidence import abc
 from chokepoint.evidence.calibrate import build_target, calibrate, fit_parameters
 from chokepoint.evidence.observed import Mapped, read_mapping, read_observed
@@ -223,6 +223,20 @@ def test_counts_of_plants_stopped_are_compared_as_shares_of_firms(tmp_path) -> N
     mapping.write_text(yaml.safe_dump({"series": {"s": entry | {"compare": "level"}}}))
     with pytest.raises(DataError, match="measure stopped is compared as share"):
         read_mapping(mapping)
+    # counts need the number they are divided by; shares and percentages take none
+    for extra, words in (
+        ({"unit": "count"}, "counts need the reference"),
+        ({"unit": "share", "reference": 10}, "no reference"),
+        ({"unit": "kg"}, "count, share or percent"),
+        ({"commodities": ["good", "ore"]}, "one product"),
+    ):
+        mapping.write_text(yaml.safe_dump({"series": {"s": entry | extra}}))
+        with pytest.raises(DataError, match=words):
+            read_mapping(mapping)
+    # a product the region makes too little of is measured as deliveries: no firms to count
+    deliveries = SeriesSpec("stopped", "", "EU27", ("ore",))
+    with pytest.raises(ChokepointError, match="measured as deliveries"):
+        model_series(simulate(ban, NET, draws=1, keep="daily").trajectories, deliveries, NET)
 
 
 @pytest.mark.slow

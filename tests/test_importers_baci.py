@@ -546,3 +546,9 @@ def test_to_iso3() -> None:
     found = to_iso3(["Germany", "Rep. of Korea", "Namibia", "Germany", "Atlantis"])
     assert found == {"Germany": "DEU", "Rep. of Korea": "KOR", "Namibia": "NAM", "Atlantis": None}
     assert to_iso3([]) == {}
+
+
+def test_a_misspelt_option_of_the_writer_is_an_error(baci, tmp_path) -> None:
+    with pytest.raises(TypeError, match="unexpected option 'prodcts'"):
+        write_baci_supplier_shares(*baci, tmp_path / "out.parquet", prodcts=["28"])  # type: ignore[call-arg]
+    assert not (tmp_path / "out.parquet").exists()

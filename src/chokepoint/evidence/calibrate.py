@@ -298,7 +298,7 @@ def build_target(
                 f"({scenario.start} + {scenario.horizon_days} days)"
             )
         months.append(pd.PeriodIndex(series.index, freq="M"))
-        scale = item.reference if item.compare in ("ratio", "share") else None
+        scale = item.reference if item.compare in ("ratio", "share") else None  # share: counts
         values.append(series.to_numpy(float) / scale if scale else series.to_numpy(float))
     target = Target(mapped, months, values, [np.zeros(len(m)) for m in months])
     simulator = EngineSimulator(quiet, net, [], target, 1, 1, 0)

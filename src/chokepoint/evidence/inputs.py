@@ -235,7 +235,8 @@ def scenario_inputs(scenario: Scenario) -> list[Input]:
                 )
             )
     for name, stated in SETTINGS.items():
-        value = float(getattr(scenario.settings, name) or SETTING_DEFAULTS[name])
+        given = getattr(scenario.settings, name)
+        value = float(SETTING_DEFAULTS[name] if given is None else given)
         low, high = value * (1 - DEFAULT_RELATIVE_RANGE), value * (1 + DEFAULT_RELATIVE_RANGE)
         reason = "engine setting; default rule (value × 0.5 to × 1.5)"
         if stated is not None:

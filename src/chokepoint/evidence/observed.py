@@ -189,4 +189,21 @@ def _entry(file: Path, name: str, entry: object) -> Mapped:
         tuple(commodities),
     )
     unit = str(entry.get("unit", "share" if share else "kg"))
+    if share:
+        base = UNITS.get(unit, (unit, 1.0))[0]
+        if base not in ("count", "share"):
+            raise DataError(
+                "a share is observed as count, share or percent", file=file, field=f"{where}.unit"
+            )
+        if (base == "count") != (reference is not None):
+            wanted = (
+                "counts need the reference they are divided by (e.g. the number of plants)"
+                if base == "count"
+                else "a share or percent is compared as it is: no reference"
+            )
+            raise DataError(wanted, file=file, field=f"{where}.reference")
+        if len(commodities) != 1:
+            raise DataError(
+                "a stopped series names one product", file=file, field=f"{where}.commodities"
+            )
     return Mapped(name, spec, unit, compare, float(reference) if reference is not None else None)

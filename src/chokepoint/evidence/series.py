@@ -156,9 +156,16 @@ def model_series(
         missing = sorted(set(labels) - set(trajectories["product_region"].to_numpy().astype(str)))
         if missing:
             raise ChokepointError(f"the model has no product and region '{missing[0]}'")
-        if spec.measure == "stopped":  # the mean share over the products named
-            chosen = trajectories["firms_stopped"].sel(product_region=labels)
-            return chosen.mean("product_region").transpose("draw", "day")
+        if spec.measure == "stopped":
+            if len(labels) != 1:
+                raise ChokepointError("a stopped series names one product")
+            share = trajectories["firms_stopped"].sel(product_region=labels[0], drop=True)
+            if not np.isfinite(share.to_numpy()).all():
+                raise ChokepointError(
+                    f"'{labels[0]}' is measured as deliveries (the region makes too little of "
+                    "it): it has no firms whose stopping could be counted"
+                )
+            return share.transpose("draw", "day")
         return trajectories["output"].sel(product_region=labels).sum("product_region")
     if "exports" in trajectories:
         return _exports(trajectories, spec).transpose("draw", "day")

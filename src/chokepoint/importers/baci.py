@@ -204,6 +204,9 @@ def write_baci_supplier_shares(
     The table is written to a temporary file beside ``out`` and moved into place
     only when complete, so an error leaves ``out`` as it was and no partial file.
     """
+    unknown = sorted(set(options) - set(BaciOptions.__annotations__))
+    if unknown:
+        raise TypeError(f"write_baci_supplier_shares() got an unexpected option {unknown[0]!r}")
     job = _prepare(
         trade,
         country_codes,

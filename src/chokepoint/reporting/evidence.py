@@ -142,7 +142,7 @@ def predictive_figure(calibration: Any) -> go.Figure:
         figure,
         title="Posterior-predictive band against the observations",
         subtitle=f"monthly, in the distance's dimensionless form ({compare}: ratio to the "
-        "pre-shock level, or level over the model's no-shock mean)",
+        "pre-shock level, level over the model's no-shock mean, or share of firms stopped)",
         units="dimensionless",
         source=f"chokepoint calibrate against {Path(calibration.observed_file).name}",
         legend_rows=2,

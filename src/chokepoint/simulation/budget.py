@@ -74,6 +74,21 @@ class Workload:
 
 
 @dataclass(frozen=True)
+class Compiled:
+    """The sizes of a compiled run (model and groups), where they are known."""
+
+    links: int
+    producers: int
+    demands: int
+    slots: int
+    product_groups: int
+    stock_groups: int
+    transit_slots: int
+    ring_days: int
+    trade_groups: int
+
+
+@dataclass(frozen=True)
 class Estimate:
     """What a run will cost: engine updates and peak memory (bytes, an upper estimate)."""
 
@@ -101,7 +116,8 @@ def estimate(work: Workload) -> Estimate:
     # rings (with keep_daily, the links' rings too), and the trade flows of the flow draws
     # (float32 shipments and goods in transit, and their rings)
     rings = work.transit_slots + (work.links if work.keep_daily else 0)
-    chunk_bytes = _FLOAT * chunk * (3 * work.links + days * rows_per_day + rings * work.ring_days)
+    state = 3 * work.links + 14 * work.producers + 10 * work.slots  # the kernel's [row, draw]
+    chunk_bytes = _FLOAT * chunk * (state + days * rows_per_day + rings * work.ring_days)
     flow = chunk if work.keep_daily else min(draws, work.flow_draws, chunk)
     chunk_bytes += work.trade_groups * flow * (2 * 4 * days + _FLOAT * work.ring_days)
     kept = draws * work.product_groups * _SUMMARY_BYTES_PER_ROW
@@ -109,8 +125,11 @@ def estimate(work: Workload) -> Estimate:
     kept += 2 * 4 * days * banded * (work.product_groups + work.stock_groups)  # float32, copy
     kept += 2 * 4 * days * min(draws, work.flow_draws) * 2 * work.trade_groups
     if work.keep_daily:
-        rows = work.producers + 2 * work.demands + work.slots + work.gated_links
-        kept += 2 * _FLOAT * days * draws * (rows + work.product_groups)  # chunks and concat
+        # production, exporter stock, deliveries, unmet, stocks, gates, shipments, goods in
+        # transit (and its copy) per row; output, shortfall and firms stopped per group
+        rows = 2 * work.producers + 2 * work.demands + work.slots + work.gated_links
+        rows += 3 * work.links + 3 * work.product_groups + 2 * work.trade_groups
+        kept += 2 * _FLOAT * days * draws * rows  # chunks and concat
     updates = float(work.links) * days * draws
     memory = float(BASE_BYTES + _BYTES_PER_LINK * work.links + chunk_bytes + kept)
     return Estimate(updates=updates, memory_bytes=memory, draws=draws)
@@ -160,8 +179,18 @@ def check(
         )
 
 
-def workload_of(scenario, net, *, keep_daily: bool, chunk_size: int, band_draws: int) -> Workload:
-    """The workload of ``scenario`` on the network ``net`` (upper estimates of the groups)."""
+def workload_of(
+    scenario,
+    net,
+    *,
+    keep_daily: bool,
+    chunk_size: int,
+    band_draws: int,
+    compiled: Compiled | None = None,
+) -> Workload:
+    """The workload of ``scenario`` on the network ``net``: upper estimates from the network's
+    tables, or the exact sizes of the compiled run when ``compiled`` gives them (holders
+    declared as firms are split at compile time, so only the compiled sizes count them)."""
     links, producers, demand = net.links, net.producers, net.demand
     from chokepoint.network.countries import expand_region
 
@@ -193,6 +222,24 @@ def workload_of(scenario, net, *, keep_daily: bool, chunk_size: int, band_draws:
     abroad = route[(route["exporter"] != route["to"]).to_numpy() | timed]
     given = float(links["transit_days"].max()) if "transit_days" in links else 0.0
     longest = max(SEA_DAYS, scenario.settings.sea_days or 0.0, given)
+    if compiled is not None:
+        return Workload(
+            draws=scenario.draws,
+            horizon_days=scenario.horizon_days,
+            links=compiled.links,
+            producers=compiled.producers,
+            demands=compiled.demands,
+            slots=compiled.slots,
+            product_groups=compiled.product_groups,
+            stock_groups=compiled.stock_groups,
+            gated_links=gated,
+            keep_daily=keep_daily,
+            chunk_size=chunk_size,
+            band_draws=band_draws,
+            transit_slots=compiled.transit_slots,
+            ring_days=compiled.ring_days,
+            trade_groups=compiled.trade_groups,
+        )
     return Workload(
         draws=scenario.draws,
         horizon_days=scenario.horizon_days,
@@ -220,10 +267,17 @@ def check_run(
     chunk_size: int = 500,
     band_draws: int = 1000,
     allow_large: bool = False,
+    compiled: Compiled | None = None,
 ) -> Estimate:
-    """Estimate a run of ``scenario`` on ``net`` and :func:`check` it; return the estimate."""
+    """Estimate a run of ``scenario`` on ``net`` (with the compiled sizes when given) and
+    :func:`check` it; return the estimate."""
     work = workload_of(
-        scenario, net, keep_daily=keep_daily, chunk_size=chunk_size, band_draws=band_draws
+        scenario,
+        net,
+        keep_daily=keep_daily,
+        chunk_size=chunk_size,
+        band_draws=band_draws,
+        compiled=compiled,
     )
     cost = estimate(work)
     check(cost, allow_large=allow_large, file=scenario.path)

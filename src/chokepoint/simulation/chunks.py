@@ -22,6 +22,7 @@ from chokepoint.compile.exogenous import (
     reference_exogenous,
 )
 from chokepoint.compile.model import Model, build_model
+from chokepoint.compile.transit import AIR_DAYS
 from chokepoint.engine.runner import Structure, Trajectories, run
 from chokepoint.errors import ScenarioError
 from chokepoint.network.container import SupplyNetwork
@@ -34,6 +35,7 @@ from chokepoint.results.groups import (
     trade_groups,
 )
 from chokepoint.scenario import Scenario
+from chokepoint.simulation.budget import Compiled
 from chokepoint.simulation.check import check_scenario, network_for
 
 FLOW_DRAWS = 200
@@ -144,6 +146,22 @@ def prepare(
     )
 
 
+def compiled_sizes(prepared: Prepared) -> Compiled:
+    """The sizes the memory estimate needs, from the compiled model and its groups."""
+    model, kernel = prepared.model, prepared.structure.network
+    return Compiled(
+        links=model.n_links,
+        producers=model.n_producers,
+        demands=len(model.demand_ids),
+        slots=model.n_slots,
+        product_groups=len(prepared.groups.table),
+        stock_groups=int(prepared.stock_matrix.shape[0]),
+        transit_slots=len(kernel.transit_slots),
+        ring_days=max(int(kernel.link_transit.max(initial=0)), int(AIR_DAYS)) + 1,
+        trade_groups=int(prepared.trade_matrix.shape[0]),
+    )
+
+
 def run_chunk(prepared: Prepared, draws: np.ndarray, threads: int = 2) -> ChunkResult:
     """Compile and run the draws ``draws`` (absolute indices) and summarise them."""
     scenario, model, groups = prepared.scenario, prepared.model, prepared.groups
@@ -172,9 +190,7 @@ def run_chunk(prepared: Prepared, draws: np.ndarray, threads: int = 2) -> ChunkR
         daily = {
             "output": traj.group_output,
             "stock": traj.grouped_stock,
-            "firms_stopped": stopped_share(
-                _first_draws(recorded(traj.group_stopped), in_band), prepared.group_size
-            ),
+            "firms_stopped": recorded(traj.group_stopped),  # a count until sliced
             "shipped": recorded(traj.trade),
             "in_transit": recorded(traj.trade_transit),
             "exporter_stock": recorded(traj.exporter_groups),
@@ -187,6 +203,9 @@ def run_chunk(prepared: Prepared, draws: np.ndarray, threads: int = 2) -> ChunkR
             )
             for k, v in daily.items()
         }
+        bands["firms_stopped"] = stopped_share(bands["firms_stopped"], prepared.group_size).astype(
+            np.float32, copy=False
+        )
     return ChunkResult(
         summary=_summary(prepared, traj, draws),
         licences=exo.licences,

@@ -33,6 +33,7 @@ from chokepoint.simulation.chunks import (
     ChunkResult,
     Prepared,
     chunks_of,
+    compiled_sizes,
     prepare,
     run_chunk,
 )
@@ -92,6 +93,7 @@ def simulate(
         chunk_size=chunk_size,
         band_draws=band_draws,
         allow_large=allow_large,
+        compiled=compiled_sizes(prepared),
     )
     chunks = chunks_of(scenario.draws, chunk_size)
     if scheduler is None:
