@@ -167,14 +167,6 @@ def _entry(file: Path, name: str, entry: object) -> Mapped:
             f"measure {measure} is compared as {wanted}", file=file, field=f"{where}.compare"
         )
     reference = entry.get("reference")
-    if compare == "share" and reference is not None:
-        if not isinstance(reference, int | float) or not math.isfinite(reference) or reference <= 0:
-            raise DataError(
-                "the reference of a share is the positive count the observed values are "
-                "divided by (e.g. the number of plants)",
-                file=file,
-                field=f"{where}.reference",
-            )
     if compare == "ratio":
         if not isinstance(reference, int | float) or not math.isfinite(reference) or reference <= 0:
             raise DataError(
@@ -195,13 +187,21 @@ def _entry(file: Path, name: str, entry: object) -> Mapped:
             raise DataError(
                 "a share is observed as count, share or percent", file=file, field=f"{where}.unit"
             )
-        if (base == "count") != (reference is not None):
-            wanted = (
-                "counts need the reference they are divided by (e.g. the number of plants)"
-                if base == "count"
-                else "a share or percent is compared as it is: no reference"
+        if base == "share" and reference is not None:
+            raise DataError(
+                "a share or percent is compared as it is: no reference",
+                file=file,
+                field=f"{where}.reference",
             )
-            raise DataError(wanted, file=file, field=f"{where}.reference")
+        if base == "count" and not (
+            isinstance(reference, int | float) and math.isfinite(reference) and reference > 0
+        ):
+            raise DataError(
+                "counts need the reference they are divided by (a positive number, e.g. the "
+                "number of plants)",
+                file=file,
+                field=f"{where}.reference",
+            )
         if len(commodities) != 1:
             raise DataError(
                 "a stopped series names one product", file=file, field=f"{where}.commodities"

@@ -15,6 +15,7 @@ Pure functions of sizes; the only I/O is reading the machine's memory size.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 
@@ -41,51 +42,43 @@ BASE_BYTES = 400 * 2**20
 _FLOAT = 8
 _BYTES_PER_LINK = 2048
 """The network's tables, the compiled model and the kernel's index lists, per link (measured:
-``bench/scale.py`` held 4.5 GiB at 410,000 links × 100 draws, 0.8 GiB above the rest of the
-estimate)."""
+``bench/scale.py`` held 4.5 GiB at 410,000 links × 100 draws, 0.8 GiB above the estimate
+before it counted the kernel's per-producer and per-slot state, so an upper figure)."""
 _SUMMARY_BYTES_PER_ROW = 160  # one row per product group and draw, ~12 columns, and a copy
 
 
 @dataclass(frozen=True)
-class Workload:
-    """The sizes a run's cost depends on."""
+class Sizes:
+    """The sizes of a run's rows and groups: of the compiled run where it is known, else upper
+    estimates from the network's tables (:func:`workload_of`)."""
 
-    draws: int
-    horizon_days: int
     links: int
     producers: int
     demands: int
     slots: int
     product_groups: int
     stock_groups: int
-    gated_links: int
-    """Links an export measure may gate (their rows are kept per day and draw)."""
-    keep_daily: bool = False
-    chunk_size: int = 500
-    band_draws: int = 1000
     transit_slots: int = 0
     """Holders a link with a transit time delivers to (each has a ring of arrival days)."""
     ring_days: int = 0
     """Length of the transit rings: the longest transit + 1 day."""
     trade_groups: int = 0
     """Exporter country × destination × commodity groups whose daily flows are recorded."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Workload(Sizes):
+    """The sizes a run's cost depends on: its rows and groups, and what it asks for."""
+
+    draws: int
+    horizon_days: int
+    gated_links: int
+    """Links an export measure may gate (their rows are kept per day and draw)."""
+    keep_daily: bool = False
+    chunk_size: int = 500
+    band_draws: int = 1000
     flow_draws: int = 200
     """Draws whose trade flows are recorded (the first ones)."""
-
-
-@dataclass(frozen=True)
-class Compiled:
-    """The sizes of a compiled run (model and groups), where they are known."""
-
-    links: int
-    producers: int
-    demands: int
-    slots: int
-    product_groups: int
-    stock_groups: int
-    transit_slots: int
-    ring_days: int
-    trade_groups: int
 
 
 @dataclass(frozen=True)
@@ -186,14 +179,14 @@ def workload_of(
     keep_daily: bool,
     chunk_size: int,
     band_draws: int,
-    compiled: Compiled | None = None,
+    compiled: Sizes | None = None,
 ) -> Workload:
-    """The workload of ``scenario`` on the network ``net``: upper estimates from the network's
-    tables, or the exact sizes of the compiled run when ``compiled`` gives them (holders
-    declared as firms are split at compile time, so only the compiled sizes count them)."""
-    links, producers, demand = net.links, net.producers, net.demand
+    """The workload of ``scenario`` on the network ``net``: the exact sizes of the compiled
+    run when ``compiled`` gives them (holders declared as firms are split at compile time,
+    so only the compiled sizes count them), else upper estimates from the network's tables."""
     from chokepoint.network.countries import expand_region
 
+    links, producers = net.links, net.producers
     exporters = {
         iso
         for event in scenario.events
@@ -205,9 +198,25 @@ def workload_of(
     licensing = any(getattr(event, "contracts", None) is not None for event in scenario.events)
     gated = int(country.reindex(links["supplier"]).isin(exporters).sum()) if exporters else 0
     gated = gated if licensing else min(gated, len(scenario.events))
-    extra = len(scenario.events)  # new plants and switched suppliers add a few rows each
-    # upper estimates: products by region (with EU27 and family rows), holders of cross-border
-    # inputs, and exporter country × destination × commodity
+    sizes = compiled if compiled is not None else _table_sizes(scenario, net)
+    return Workload(
+        draws=scenario.draws,
+        horizon_days=scenario.horizon_days,
+        gated_links=gated,
+        keep_daily=keep_daily,
+        chunk_size=chunk_size,
+        band_draws=band_draws,
+        **dataclasses.asdict(sizes),
+    )
+
+
+def _table_sizes(scenario, net) -> Sizes:
+    """Upper estimates of the compiled sizes from the network's tables: products by region
+    (with EU27 and family rows), holders of cross-border (or timed) inputs, and exporter
+    country × destination × commodity; new plants and switched suppliers add a few rows."""
+    links, producers, demand = net.links, net.producers, net.demand
+    extra = len(scenario.events)
+    country = producers.set_index("id")["country"]
     where = pd.concat([country, demand.set_index("id")["region"]])
     made = producers.set_index("id")["commodity"]
     route = pd.DataFrame(
@@ -222,37 +231,13 @@ def workload_of(
     abroad = route[(route["exporter"] != route["to"]).to_numpy() | timed]
     given = float(links["transit_days"].max()) if "transit_days" in links else 0.0
     longest = max(SEA_DAYS, scenario.settings.sea_days or 0.0, given)
-    if compiled is not None:
-        return Workload(
-            draws=scenario.draws,
-            horizon_days=scenario.horizon_days,
-            links=compiled.links,
-            producers=compiled.producers,
-            demands=compiled.demands,
-            slots=compiled.slots,
-            product_groups=compiled.product_groups,
-            stock_groups=compiled.stock_groups,
-            gated_links=gated,
-            keep_daily=keep_daily,
-            chunk_size=chunk_size,
-            band_draws=band_draws,
-            transit_slots=compiled.transit_slots,
-            ring_days=compiled.ring_days,
-            trade_groups=compiled.trade_groups,
-        )
-    return Workload(
-        draws=scenario.draws,
-        horizon_days=scenario.horizon_days,
+    return Sizes(
         links=len(links) + extra,
         producers=len(producers) + extra,
         demands=len(demand),
         slots=len(links) + len(demand) + extra,
         product_groups=3 * len(demand[["commodity", "region"]].drop_duplicates()) + extra,
         stock_groups=2 * len(net.commodities),
-        gated_links=gated,
-        keep_daily=keep_daily,
-        chunk_size=chunk_size,
-        band_draws=band_draws,
         transit_slots=len(abroad[["customer", "commodity"]].drop_duplicates()) + extra,
         ring_days=int(np.nan_to_num(longest, nan=SEA_DAYS)) + 1,
         trade_groups=len(abroad[["exporter", "to", "commodity"]].drop_duplicates()) + extra,
@@ -267,7 +252,7 @@ def check_run(
     chunk_size: int = 500,
     band_draws: int = 1000,
     allow_large: bool = False,
-    compiled: Compiled | None = None,
+    compiled: Sizes | None = None,
 ) -> Estimate:
     """Estimate a run of ``scenario`` on ``net`` (with the compiled sizes when given) and
     :func:`check` it; return the estimate."""

@@ -35,7 +35,7 @@ from chokepoint.results.groups import (
     trade_groups,
 )
 from chokepoint.scenario import Scenario
-from chokepoint.simulation.budget import Compiled
+from chokepoint.simulation.budget import Sizes
 from chokepoint.simulation.check import check_scenario, network_for
 
 FLOW_DRAWS = 200
@@ -146,10 +146,10 @@ def prepare(
     )
 
 
-def compiled_sizes(prepared: Prepared) -> Compiled:
+def compiled_sizes(prepared: Prepared) -> Sizes:
     """The sizes the memory estimate needs, from the compiled model and its groups."""
     model, kernel = prepared.model, prepared.structure.network
-    return Compiled(
+    return Sizes(
         links=model.n_links,
         producers=model.n_producers,
         demands=len(model.demand_ids),
